@@ -1,0 +1,139 @@
+"""Data carried between the services, the ports and the host application.
+
+Frozen, keyword-only attrs classes with no serialization logic: the one cattrs
+converter in `qbo_core.converter` owns (un)structuring. Credentials are kept out
+of every `repr`. Datetimes are always timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "IntegrationStatus",
+    "QBOEvent",
+    "QBOIntegrationDTO",
+    "RateLimit",
+    "TokenSet",
+    "VersionedTokenSet",
+]
+
+
+def _aware(_: object, attribute: Any, value: Any) -> None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise ValueError(f"{attribute.name} must be timezone-aware, got naive {value!r}")
+
+
+def _non_empty(_: object, attribute: Any, value: str) -> None:
+    if not value:
+        raise ValueError(f"{attribute.name} must not be empty")
+
+
+@attrs.frozen(kw_only=True)
+class TokenSet:
+    """The OAuth 2 tokens of one QBO connection and when each stops working.
+
+    `refresh_token_hard_expires_at` is the 5-year cap Intuit reports when asked
+    (`x_refresh_token_hard_expires_in`); `None` when it was not reported.
+    Neither token ever appears in `repr`.
+    """
+
+    access_token: str = attrs.field(repr=False, validator=_non_empty)
+    refresh_token: str = attrs.field(repr=False, validator=_non_empty)
+    access_token_expires_at: datetime = attrs.field(validator=_aware)
+    refresh_token_expires_at: datetime = attrs.field(validator=_aware)
+    refresh_token_hard_expires_at: datetime | None = attrs.field(default=None, validator=_aware)
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+    scope: str | None = None
+    realm_id: str | None = None
+
+    def access_token_expires_within(self, now: datetime, margin: timedelta) -> bool:
+        """Whether the access token is expired at `now`, or will be within `margin`."""
+        return self.access_token_expires_at - margin <= now
+
+    def refresh_token_expired(self, now: datetime) -> bool:
+        """Whether the refresh token can no longer be used at `now` (rolling or hard expiry)."""
+        if (
+            self.refresh_token_hard_expires_at is not None
+            and self.refresh_token_hard_expires_at <= now
+        ):
+            return True
+        return self.refresh_token_expires_at <= now
+
+
+@attrs.frozen(kw_only=True)
+class VersionedTokenSet:
+    """A `TokenSet` as a `TokenStore` holds it: with the version a compare-and-set needs.
+
+    Versions start at 1 and grow by one with every successful save.
+    """
+
+    tokens: TokenSet
+    version: int
+
+
+class IntegrationStatus(enum.Enum):
+    """Where a business's QBO connection stands."""
+
+    PENDING = "pending"  # authorization started, not yet completed
+    CONNECTED = "connected"
+    NEEDS_REAUTHORIZATION = "needs_reauthorization"  # refresh token dead; the user must reconnect
+    DISCONNECTED = "disconnected"  # the business (or QBO) ended the connection
+    ERROR = "error"
+
+
+@attrs.frozen(kw_only=True)
+class QBOIntegrationDTO:
+    """A host business's QBO connection, as the setup service reports it.
+
+    Tokens are carried for hosts that persist them with the integration, and are
+    never shown in `repr`.
+    """
+
+    business_id: str = attrs.field(validator=_non_empty)
+    status: IntegrationStatus
+    platform: str = "qbo"
+    realm_id: str | None = None
+    access_token: str | None = attrs.field(default=None, repr=False)
+    refresh_token: str | None = attrs.field(default=None, repr=False)
+    access_token_expires_at: datetime | None = attrs.field(default=None, validator=_aware)
+    refresh_token_expires_at: datetime | None = attrs.field(default=None, validator=_aware)
+    created_at: datetime | None = attrs.field(default=None, validator=_aware)
+    updated_at: datetime | None = attrs.field(default=None, validator=_aware)
+    connected_at: datetime | None = attrs.field(default=None, validator=_aware)
+
+
+@attrs.frozen(kw_only=True)
+class RateLimit:
+    """At most `limit` units of cost in any sliding window of `period` seconds."""
+
+    limit: int = attrs.field(validator=attrs.validators.gt(0))
+    period: float = attrs.field(validator=attrs.validators.gt(0))
+
+
+def _frozen_mapping(value: Mapping[str, object]) -> Mapping[str, object]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen(kw_only=True)
+class QBOEvent:
+    """One structured event for an `EventSink`.
+
+    `kind` is a dotted name (`http.request`, `http.retry`, `rate.throttled`,
+    `token.refreshed`, `health.alert`, ...). `attributes` hold plain values only;
+    never a token (sinks redact secret-named keys as a second line of defence).
+    """
+
+    kind: str = attrs.field(validator=_non_empty)
+    at: datetime = attrs.field(validator=_aware)
+    realm_id: str | None = None
+    business_id: str | None = None
+    attributes: Mapping[str, object] = attrs.field(
+        factory=dict, converter=_frozen_mapping, hash=False
+    )

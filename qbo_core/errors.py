@@ -1,0 +1,354 @@
+"""Every error qbo-infra raises, in one tree with one root.
+
+Branches follow what the caller can do about the failure, not where it came from::
+
+    QBOError                               anything raised by qbo-infra
+    ├── TransportError                     no HTTP response arrived
+    │   ├── RequestNotSentError            failed before the request left: always safe to retry
+    │   │   ├── ConnectError               could not open a connection (DNS, refused, TLS)
+    │   │   └── ConnectTimeoutError        connecting took longer than the connect timeout
+    │   └── OutcomeUnknownError            the request may have been applied: retry a write
+    │       │                              only with the same requestid
+    │       ├── ReadTimeoutError           sent, but no full answer within the timeout
+    │       └── ConnectionLostError        the connection broke after sending
+    ├── AuthenticationError                credentials are not (or no longer) good
+    │   ├── AccessTokenInvalidError        401 3200: the access token expired or is unknown;
+    │   │                                  refresh it and try once more
+    │   ├── ReauthorizationRequiredError   the refresh token is dead (invalid_grant, expired,
+    │   │   │                              5-year cap): the user must connect again
+    │   │   └── TokenRevokedError          the grant was revoked (disconnected in QBO, revoke)
+    │   ├── InvalidClientError             401 invalid_client: the app's id or secret is wrong
+    │   └── PermissionDeniedError          403 (3100 and kin): wrong realm, scope or cluster
+    ├── ThrottledError                     429 / 3001: wait (`retry_after`) and try again
+    ├── ValidationError                    QBO refused the request as written: fix it
+    │   ├── StaleObjectError               5010: the SyncToken is old; read again and retry
+    │   ├── ObjectNotFoundError            610: no such object (or it is inactive)
+    │   ├── DuplicateNameError             6240: the name is used by another name-list object
+    │   ├── InvalidPropertyError           2010: a property QBO does not know
+    │   ├── UnsupportedOperationError      500: the path or operation does not exist
+    │   ├── RequestLimitError              1040 and kin: batch or request too large
+    │   └── QueryError                     4000-4002: the query was refused
+    │       ├── QueryParseError            4000: could not be parsed
+    │       ├── QueryValidationError       4001: parsed, but invalid (e.g. MAXRESULTS > 1000)
+    │       └── QueryProcessingError       4002: valid, but could not be run
+    ├── ServerError                        5xx or SystemFault: QBO failed; retry later
+    ├── DecodeError                        the response could not be understood (not JSON,
+    │                                      truncated, unexpected shape); never retried blindly
+    ├── ConflictError                      a compare-and-set lost against a newer writer
+    ├── LockTimeoutError                   a named lock stayed held past the wait budget
+    └── ConfigurationError                 a setting is missing or invalid; names the field
+
+Every error carries what is known of `status` (HTTP), `codes` (QBO error codes, as
+strings), `intuit_tid` (quote it to Intuit support), `realm_id` and `retry_after`
+(seconds). Messages pass through `redact`, so an error never holds a token, even
+when QBO echoes part of one back (its "Token expired: AB01..." detail).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TypedDict, Unpack
+
+from qbo_core.redaction import redact
+
+__all__ = [
+    "AccessTokenInvalidError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "ConflictError",
+    "ConnectError",
+    "ConnectTimeoutError",
+    "ConnectionLostError",
+    "DecodeError",
+    "DuplicateNameError",
+    "ErrorContext",
+    "InvalidClientError",
+    "InvalidPropertyError",
+    "LockTimeoutError",
+    "ObjectNotFoundError",
+    "OutcomeUnknownError",
+    "PermissionDeniedError",
+    "QBOError",
+    "QueryError",
+    "QueryParseError",
+    "QueryProcessingError",
+    "QueryValidationError",
+    "ReadTimeoutError",
+    "ReauthorizationRequiredError",
+    "RequestLimitError",
+    "RequestNotSentError",
+    "ServerError",
+    "StaleObjectError",
+    "ThrottledError",
+    "TokenRevokedError",
+    "TransportError",
+    "UnsupportedOperationError",
+    "ValidationError",
+]
+
+
+class ErrorContext(TypedDict, total=False):
+    """The context keywords every `QBOError` accepts."""
+
+    status: int | None
+    codes: Iterable[str]
+    intuit_tid: str | None
+    realm_id: str | None
+    retry_after: float | None
+    detail: str | None
+
+
+class QBOError(Exception):
+    """The root of every error qbo-infra raises.
+
+    Attributes are `None` (or empty) where unknown. `message` is already redacted.
+    """
+
+    #: Whether repeating the same request, unchanged, can succeed. Subclasses set it.
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        codes: Iterable[str] = (),
+        intuit_tid: str | None = None,
+        realm_id: str | None = None,
+        retry_after: float | None = None,
+        detail: str | None = None,
+    ) -> None:
+        self.message = redact(message)
+        self.status = status
+        self.codes: tuple[str, ...] = tuple(str(code) for code in codes)
+        self.intuit_tid = intuit_tid
+        self.realm_id = realm_id
+        self.retry_after = retry_after
+        self.detail = redact(detail) if detail is not None else None
+        super().__init__(self.message)
+
+    @property
+    def code(self) -> str | None:
+        """The first QBO error code, or `None`."""
+        return self.codes[0] if self.codes else None
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.detail and self.detail != self.message:
+            parts.append(f"({self.detail})")
+        context = [
+            f"{name}={value}"
+            for name, value in (
+                ("status", self.status),
+                ("code", ",".join(self.codes) or None),
+                ("realm", self.realm_id),
+                ("intuit_tid", self.intuit_tid),
+                ("retry_after", self.retry_after),
+            )
+            if value is not None
+        ]
+        if context:
+            parts.append("[" + " ".join(context) + "]")
+        return " ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+
+# --------------------------------------------------------------------- transport
+
+
+class TransportError(QBOError):
+    """No HTTP response arrived. `maybe_applied` says whether QBO might have acted."""
+
+    maybe_applied: bool = True
+
+
+class RequestNotSentError(TransportError):
+    """The request never left this process, so QBO cannot have applied it."""
+
+    maybe_applied = False
+    retryable = True
+
+
+class ConnectError(RequestNotSentError):
+    """A connection could not be opened (name resolution, refused, TLS handshake)."""
+
+
+class ConnectTimeoutError(RequestNotSentError):
+    """Opening the connection took longer than the connect timeout."""
+
+
+class OutcomeUnknownError(TransportError):
+    """The request may have reached QBO and been applied; the answer was lost.
+
+    Reads can be retried as they are. A write must be retried with the same
+    `requestid`, so that QBO replays the first answer instead of acting twice.
+    """
+
+    maybe_applied = True
+    retryable = True
+
+
+class ReadTimeoutError(OutcomeUnknownError):
+    """The request was sent but the full response did not arrive in time."""
+
+
+class ConnectionLostError(OutcomeUnknownError):
+    """The connection broke (reset, closed, truncated) after the request was sent."""
+
+
+# --------------------------------------------------------------------- authentication
+
+
+class AuthenticationError(QBOError):
+    """The credentials are not good enough for this request."""
+
+
+class AccessTokenInvalidError(AuthenticationError):
+    """401 (code 3200 and kin): the access token expired, is malformed or unknown.
+
+    Refresh the access token and send the request once more.
+    """
+
+    retryable = True
+
+
+class ReauthorizationRequiredError(AuthenticationError):
+    """The refresh token can no longer be used; only the user connecting again helps."""
+
+
+class TokenRevokedError(ReauthorizationRequiredError):
+    """The grant was revoked: disconnected from QBO, or revoked through the API."""
+
+
+class InvalidClientError(AuthenticationError):
+    """401 `invalid_client`: the app's client id or secret is wrong. Fix the configuration."""
+
+
+class PermissionDeniedError(AuthenticationError):
+    """403 (3100 and kin): the token is fine but may not do this (realm, scope, cluster)."""
+
+
+# --------------------------------------------------------------------- throttling
+
+
+class ThrottledError(QBOError):
+    """429 / 3001 ThrottleExceeded. Wait `retry_after` seconds (Intuit advises 60) and retry."""
+
+    retryable = True
+
+
+# --------------------------------------------------------------------- validation
+
+
+class ValidationError(QBOError):
+    """QBO refused the request as written (a `ValidationFault`); sending it again won't help."""
+
+
+class StaleObjectError(ValidationError):
+    """5010: the SyncToken is older than QBO's copy. Read the object again, reapply, retry."""
+
+
+class ObjectNotFoundError(ValidationError):
+    """610: no object with that id, or it was made inactive or deleted."""
+
+
+class DuplicateNameError(ValidationError):
+    """6240: the DisplayName is already used by a Customer, Vendor or Employee."""
+
+
+class InvalidPropertyError(ValidationError):
+    """2010: the request named a property QBO does not know."""
+
+
+class UnsupportedOperationError(ValidationError):
+    """500 (a QBO code, sent with HTTP 400): the resource or operation does not exist."""
+
+
+class RequestLimitError(ValidationError):
+    """1040 and kin: a batch or request exceeds a size limit. Split it."""
+
+
+class QueryError(ValidationError):
+    """4000-4002: QBO refused a query."""
+
+
+class QueryParseError(QueryError):
+    """4000: the query could not be parsed."""
+
+
+class QueryValidationError(QueryError):
+    """4001: the query parsed but is invalid (unknown property, MAXRESULTS > 1000...)."""
+
+
+class QueryProcessingError(QueryError):
+    """4002: the query is valid but could not be processed."""
+
+
+# --------------------------------------------------------------------- server
+
+
+class ServerError(QBOError):
+    """QBO failed (HTTP 5xx or a `SystemFault`). Retry later; writes with the same requestid."""
+
+    retryable = True
+
+
+# --------------------------------------------------------------------- local
+
+
+class DecodeError(QBOError):
+    """The response could not be understood: not JSON, truncated, or an unexpected shape.
+
+    `body_excerpt` holds the first bytes of the body (redacted) for diagnosis.
+    """
+
+    def __init__(
+        self, message: str, *, body_excerpt: str | None = None, **context: Unpack[ErrorContext]
+    ) -> None:
+        super().__init__(message, **context)
+        self.body_excerpt = redact(body_excerpt) if body_excerpt is not None else None
+
+
+class ConflictError(QBOError):
+    """A compare-and-set write lost: someone saved a newer version first.
+
+    `expected` is the version the writer based its change on, `actual` what the store holds
+    (`None`: nothing stored).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        expected: int | None = None,
+        actual: int | None = None,
+        **context: Unpack[ErrorContext],
+    ) -> None:
+        super().__init__(message, **context)
+        self.expected = expected
+        self.actual = actual
+
+
+class LockTimeoutError(QBOError):
+    """A named lock could not be acquired within the wait budget."""
+
+    retryable = True
+
+    def __init__(
+        self, message: str, *, name: str, waited: float, **context: Unpack[ErrorContext]
+    ) -> None:
+        super().__init__(message, **context)
+        self.name = name
+        self.waited = waited
+
+
+class ConfigurationError(QBOError):
+    """A setting is missing or invalid. `field` names it."""
+
+    def __init__(
+        self, message: str, *, field: str | None = None, **context: Unpack[ErrorContext]
+    ) -> None:
+        super().__init__(message, **context)
+        self.field = field

@@ -1,0 +1,40 @@
+"""The `Cache` port: bytes by key, with a TTL, partitioned by realm."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Cache(Protocol):
+    """A best-effort cache of byte strings, partitioned by realm.
+
+    Keys live inside a realm, so one realm's data can be dropped at once (after a
+    write, a webhook or a disconnect) without touching the others. A cache may
+    forget any entry at any time (eviction); it must never return an entry after
+    its TTL has passed, nor one from before the realm's last invalidation.
+    Times are measured on the adapter's `Clock`.
+    """
+
+    async def get(self, realm_id: str, key: str) -> bytes | None:
+        """The bytes stored under (`realm_id`, `key`), or `None` if absent or expired."""
+        ...
+
+    async def set(self, realm_id: str, key: str, value: bytes, *, ttl: float) -> None:
+        """Store `value` under (`realm_id`, `key`) for `ttl` seconds, replacing any entry.
+
+        `ttl` must be positive; otherwise `ValueError`.
+        """
+        ...
+
+    async def delete(self, realm_id: str, key: str) -> bool:
+        """Remove one entry; return whether a live entry was removed."""
+        ...
+
+    async def invalidate_realm(self, realm_id: str) -> None:
+        """Make every entry of `realm_id` absent; other realms are untouched.
+
+        Cheap: adapters may implement it with a generation counter rather than
+        deleting keys one by one.
+        """
+        ...

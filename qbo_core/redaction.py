@@ -1,0 +1,65 @@
+"""Keep secrets out of logs, reprs and error messages.
+
+`redact` replaces anything that looks like a credential in free text (bearer
+tokens, OAuth token fields, JWTs, the token fragment QBO echoes in its
+"Token expired: ..." gateway fault) with `<redacted>`. `redact_mapping` does the
+same for structured data, by key name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+REDACTED = "<redacted>"
+
+_SECRET_KEY = re.compile(
+    r"(token|secret|password|authorization|signature|verifier|client_assertion|code_verifier)",
+    re.IGNORECASE,
+)
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Authorization: Bearer abc / Basic abc
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/]{8,}=*"), rf"\1 {REDACTED}"),
+    # access_token=..., "refresh_token": "...", client_secret: ...
+    (
+        re.compile(
+            r"(?i)([\"']?\b(?:access_token|refresh_token|id_token|client_secret|token)"
+            r"[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"
+        ),
+        rf"\1{REDACTED}",
+    ),
+    # an authorization code in a redirect URL
+    (re.compile(r"([?&]code=)[^&#\s]+"), rf"\1{REDACTED}"),
+    # QBO's gateway fault: "Token expired: AB0160..." / "Token invalid: ..."
+    (re.compile(r"(?i)(token (?:expired|invalid|revoked)\s*:\s*)\S+"), rf"\1{REDACTED}"),
+    # JSON Web Tokens
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), REDACTED),
+)
+
+
+def redact(text: str) -> str:
+    """`text` with every credential-looking substring replaced by `<redacted>`."""
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a field or header name usually holds a credential."""
+    return bool(_SECRET_KEY.search(key))
+
+
+def redact_mapping(values: Mapping[str, object]) -> dict[str, object]:
+    """A copy of `values` with secret-named keys masked and strings passed through `redact`."""
+    clean: dict[str, object] = {}
+    for key, value in values.items():
+        if is_secret_key(key):
+            clean[key] = REDACTED
+        elif isinstance(value, str):
+            clean[key] = redact(value)
+        elif isinstance(value, Mapping):
+            clean[key] = redact_mapping(value)
+        else:
+            clean[key] = value
+    return clean
