@@ -104,6 +104,8 @@ class FakeClock:
 
     def set_now(self, when: datetime) -> None:
         """Jump forward to the wall time `when` (never backwards), waking due sleepers."""
+        if when.tzinfo is None or when.utcoffset() is None:
+            raise ValueError("set_now needs a timezone-aware datetime")
         delta = (when.astimezone(UTC) - self.now()).total_seconds()
         self.advance(max(delta, 0.0))
 

@@ -120,6 +120,8 @@ class QBOError(Exception):
     ) -> None:
         self.message = redact(message)
         self.status = status
+        if isinstance(codes, str):  # one code given as a string, not a sequence of digits
+            codes = (codes,)
         self.codes: tuple[str, ...] = tuple(str(code) for code in codes)
         self.intuit_tid = intuit_tid
         self.realm_id = realm_id

@@ -1,0 +1,357 @@
+"""The `QuotaStore` contract suite, for the memory store and for shared (Redis) stores."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.stateful import initialize, rule, run_state_machine_as_test
+
+from qbo_adapters.clock import FakeClock
+from qbo_adapters.testing._machine import AsyncAdapterMachine
+from qbo_core.dtos import RateLimit
+from qbo_core.ports.quota_store import QuotaStore
+
+__all__ = ["QuotaStoreContract"]
+
+# How far an adapter's wait may stray from the exact one (float arithmetic).
+_TOLERANCE = 1e-6
+
+Grant = tuple[float, int]  # (time, cost)
+
+
+def _now(clock: FakeClock) -> float:
+    return clock.now().timestamp()
+
+
+# -- the model: a plain list of grants, searched by brute force ---------------------------
+
+
+def spent(grants: Sequence[Grant], period: float, now: float) -> int:
+    """The cost granted in the window `(now - period, now]`."""
+    return sum(cost for at, cost in grants if now - period < at <= now)
+
+
+def wait_for(grants: Sequence[Grant], limits: Sequence[RateLimit], now: float, cost: int) -> float:
+    """Seconds after `now` until `cost` fits in every limit (0.0: it fits now).
+
+    Checked by brute force: the window only loses grants, one timestamp at a time,
+    so the answer is `t + period - now` for the oldest grant time `t` whose leaving
+    makes room.
+    """
+    longest = 0.0
+    for limit in limits:
+        window = [(at, c) for at, c in grants if now - limit.period < at <= now]
+        if sum(c for _, c in window) + cost <= limit.limit:
+            continue
+        for at in sorted({at for at, _ in window}):
+            if sum(c for later, c in window if later > at) + cost <= limit.limit:
+                longest = max(longest, at + limit.period - now)
+                break
+    return longest
+
+
+def _over_limit(grants: Sequence[Grant], limits: Sequence[RateLimit]) -> list[str]:
+    """Every window ending at a grant whose total exceeds a limit (the fullest windows)."""
+    return [
+        f"{spent(grants, limit.period, at)} > {limit!r} in the window ending at {at}"
+        for limit in limits
+        for at, _ in grants
+        if spent(grants, limit.period, at) > limit.limit
+    ]
+
+
+rate_limits = st.builds(
+    RateLimit, limit=st.integers(1, 6), period=st.sampled_from([1.0, 2.0, 5.0, 10.0])
+)
+
+
+class QuotaStoreContract:
+    """What every `QuotaStore` promises. Subclass as `Test<Adapter>(QuotaStoreContract)`.
+
+    Implement `make_quota_store`: an async context manager yielding a fresh store
+    that has recorded nothing. Times are passed to the store explicitly; `clock` is
+    the virtual clock the suite reads them from, for adapters that also want it.
+    """
+
+    def make_quota_store(
+        self, clock: FakeClock
+    ) -> contextlib.AbstractAsyncContextManager[QuotaStore]:
+        """Return an async context manager yielding a fresh, empty quota store."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement make_quota_store(clock) "
+            "to run the QuotaStore contract"
+        )
+
+    async def test_grants_up_to_the_limit_then_refuses_with_the_wait(self) -> None:
+        """Costs fit until the limit is reached; the next is refused until the oldest leaves."""
+        clock = FakeClock(auto_advance=False)
+        limits = [RateLimit(limit=3, period=10)]
+        async with self.make_quota_store(clock) as store:
+            now = _now(clock)
+            for _ in range(3):
+                assert await store.try_acquire("realm", limits, now=now) == 0.0
+            assert await store.try_acquire("realm", limits, now=now) == pytest.approx(10)
+            assert await store.try_acquire("realm", limits, now=now + 4) == pytest.approx(6)
+
+    async def test_refusal_records_nothing(self) -> None:
+        """A refused `try_acquire` leaves the usage as it was."""
+        clock = FakeClock(auto_advance=False)
+        limit = RateLimit(limit=3, period=10)
+        async with self.make_quota_store(clock) as store:
+            now = _now(clock)
+            assert await store.try_acquire("realm", [limit], now=now, cost=2) == 0.0
+            assert await store.try_acquire("realm", [limit], now=now, cost=2) > 0
+            assert await store.usage("realm", limit, now=now) == 2
+            assert await store.try_acquire("realm", [limit], now=now, cost=1) == 0.0
+            assert await store.usage("realm", limit, now=now) == 3
+
+    async def test_cost_fits_after_exactly_the_wait(self) -> None:
+        """Coming back after exactly the returned wait, the same cost is granted."""
+        clock = FakeClock(auto_advance=False)
+        limits = [RateLimit(limit=2, period=4)]
+        async with self.make_quota_store(clock) as store:
+            await store.try_acquire("realm", limits, now=_now(clock))
+            clock.advance(1.5)
+            await store.try_acquire("realm", limits, now=_now(clock))
+            clock.advance(1)
+            wait = await store.try_acquire("realm", limits, now=_now(clock))
+            assert wait == pytest.approx(1.5)
+            clock.advance(wait)
+            assert await store.try_acquire("realm", limits, now=_now(clock)) == 0.0
+
+    async def test_window_slides(self) -> None:
+        """Grants leave the window one by one, `period` seconds after each was made."""
+        clock = FakeClock(auto_advance=False)
+        limits = [RateLimit(limit=3, period=10)]
+        async with self.make_quota_store(clock) as store:
+            start = _now(clock)
+            for offset in (0, 1, 2):
+                assert await store.try_acquire("realm", limits, now=start + offset) == 0.0
+            assert await store.try_acquire("realm", limits, now=start + 5) == pytest.approx(5)
+            assert await store.try_acquire("realm", limits, now=start + 10) == 0.0
+            wait = await store.try_acquire("realm", limits, now=start + 10.5)
+            assert wait == pytest.approx(0.5)
+            assert await store.try_acquire("realm", limits, now=start + 11) == 0.0
+
+    async def test_large_cost_waits_for_enough_grants_to_leave(self) -> None:
+        """A cost that needs several old grants gone waits until the last of them leaves."""
+        clock = FakeClock(auto_advance=False)
+        limits = [RateLimit(limit=5, period=10)]
+        async with self.make_quota_store(clock) as store:
+            start = _now(clock)
+            for offset, cost in ((0, 2), (1, 2), (2, 1)):
+                assert await store.try_acquire("realm", limits, now=start + offset, cost=cost) == 0
+            wait = await store.try_acquire("realm", limits, now=start + 3, cost=3)
+            assert wait == pytest.approx(8)
+
+    async def test_all_or_nothing_across_limits(self) -> None:
+        """A cost refused by one limit is recorded against none of them."""
+        clock = FakeClock(auto_advance=False)
+        roomy, tight = RateLimit(limit=5, period=10), RateLimit(limit=2, period=1)
+        async with self.make_quota_store(clock) as store:
+            now = _now(clock)
+            assert await store.try_acquire("realm", [roomy, tight], now=now, cost=2) == 0.0
+            assert await store.try_acquire("realm", [roomy, tight], now=now) == pytest.approx(1)
+            assert await store.usage("realm", roomy, now=now) == 2
+            assert await store.usage("realm", tight, now=now) == 2
+
+    async def test_wait_is_the_longest_over_the_limits(self) -> None:
+        """When several limits are full, the wait is until the last of them has room."""
+        clock = FakeClock(auto_advance=False)
+        limits = [RateLimit(limit=2, period=1), RateLimit(limit=2, period=10)]
+        async with self.make_quota_store(clock) as store:
+            now = _now(clock)
+            assert await store.try_acquire("realm", limits, now=now, cost=2) == 0.0
+            assert await store.try_acquire("realm", limits, now=now + 0.5) == pytest.approx(9.5)
+
+    async def test_limits_sharing_a_period_count_each_grant_once(self) -> None:
+        """Two limits over one window length see the same grants, each counted once."""
+        clock = FakeClock(auto_advance=False)
+        loose, strict = RateLimit(limit=5, period=10), RateLimit(limit=3, period=10)
+        async with self.make_quota_store(clock) as store:
+            now = _now(clock)
+            for _ in range(3):
+                assert await store.try_acquire("realm", [loose, strict], now=now) == 0.0
+            assert await store.try_acquire("realm", [loose, strict], now=now) > 0
+            assert await store.usage("realm", loose, now=now) == 3
+
+    async def test_cost_above_a_limit_raises(self) -> None:
+        """A cost larger than any one of the limits raises `ValueError` and records nothing."""
+        clock = FakeClock(auto_advance=False)
+        roomy, tight = RateLimit(limit=10, period=60), RateLimit(limit=3, period=1)
+        async with self.make_quota_store(clock) as store:
+            now = _now(clock)
+            with pytest.raises(ValueError, match="cost"):
+                await store.try_acquire("realm", [roomy, tight], now=now, cost=4)
+            assert await store.usage("realm", roomy, now=now) == 0
+
+    async def test_usage_counts_the_half_open_window(self) -> None:
+        """`usage` sums the grants in `(now - period, now]`: the oldest edge is out."""
+        clock = FakeClock(auto_advance=False)
+        limit = RateLimit(limit=10, period=5)
+        async with self.make_quota_store(clock) as store:
+            start = _now(clock)
+            assert await store.usage("realm", limit, now=start) == 0
+            await store.try_acquire("realm", [limit], now=start, cost=1)
+            await store.try_acquire("realm", [limit], now=start + 1, cost=2)
+            assert await store.usage("realm", limit, now=start + 1) == 3
+            assert await store.usage("realm", limit, now=start + 4.5) == 3
+            assert await store.usage("realm", limit, now=start + 5) == 2
+            assert await store.usage("realm", limit, now=start + 6) == 0
+
+    async def test_reset_forgets_one_key(self) -> None:
+        """`reset` empties one key's windows and leaves the other keys as they were."""
+        clock = FakeClock(auto_advance=False)
+        limit = RateLimit(limit=2, period=60)
+        async with self.make_quota_store(clock) as store:
+            now = _now(clock)
+            for key in ("realm-1", "realm-2"):
+                assert await store.try_acquire(key, [limit], now=now, cost=2) == 0.0
+            await store.reset("realm-1")
+            await store.reset("never-used")
+            assert await store.usage("realm-1", limit, now=now) == 0
+            assert await store.usage("realm-2", limit, now=now) == 2
+            assert await store.try_acquire("realm-1", [limit], now=now, cost=2) == 0.0
+            assert await store.try_acquire("realm-2", [limit], now=now) > 0
+
+    async def test_keys_are_independent(self) -> None:
+        """Spending on one key leaves another key's quota untouched."""
+        clock = FakeClock(auto_advance=False)
+        limits = [RateLimit(limit=1, period=60)]
+        async with self.make_quota_store(clock) as store:
+            now = _now(clock)
+            assert await store.try_acquire("realm-1", limits, now=now) == 0.0
+            assert await store.try_acquire("realm-2", limits, now=now) == 0.0
+            assert await store.try_acquire("realm-1", limits, now=now) > 0
+
+    async def test_concurrent_callers_never_over_grant(self) -> None:
+        """Many concurrent `try_acquire` calls are granted exactly up to the limit."""
+        clock = FakeClock(auto_advance=False)
+        limits = [RateLimit(limit=10, period=60)]
+        async with self.make_quota_store(clock) as store:
+            now = _now(clock)
+            waits = await asyncio.gather(
+                *(store.try_acquire("realm", limits, now=now) for _ in range(50))
+            )
+            assert waits.count(0.0) == 10
+            assert all(wait == pytest.approx(60) for wait in waits if wait != 0.0)
+            assert await store.usage("realm", limits[0], now=now) == 10
+
+    @given(
+        limits=st.lists(rate_limits, min_size=1, max_size=3),
+        steps=st.lists(
+            st.tuples(st.sampled_from([0.0, 0.1, 0.25, 0.5, 1.0, 3.0]), st.integers(1, 3)),
+            min_size=1,
+            max_size=50,
+        ),
+    )
+    def test_no_window_ever_holds_more_than_its_limit(
+        self, limits: list[RateLimit], steps: list[tuple[float, int]]
+    ) -> None:
+        """For any times and costs, what is granted never exceeds a limit in any window."""
+        cheapest = min(limit.limit for limit in limits)
+        costs = [min(cost, cheapest) for _, cost in steps]
+
+        async def scenario() -> list[Grant]:
+            clock = FakeClock(auto_advance=False)
+            grants: list[Grant] = []
+            async with self.make_quota_store(clock) as store:
+                for (advance, _), cost in zip(steps, costs, strict=True):
+                    clock.advance(advance)
+                    now = _now(clock)
+                    wait = await store.try_acquire("realm", limits, now=now, cost=cost)
+                    assert wait >= 0
+                    if wait == 0:
+                        grants.append((now, cost))
+            return grants
+
+        grants = asyncio.run(scenario())
+        assert _over_limit(grants, limits) == []
+
+    def test_behaves_like_a_model(self) -> None:
+        """Under any sequence of acquires, usage reads, resets and time it agrees with a model."""
+        contract = self
+
+        class Machine(QuotaStoreMachine):
+            def factory(self) -> contextlib.AbstractAsyncContextManager[QuotaStore]:
+                return contract.make_quota_store(self.clock)
+
+        run_state_machine_as_test(Machine)
+
+
+class QuotaStoreMachine(AsyncAdapterMachine[QuotaStore]):
+    """The store against a model: per key, the plain list of grants it made.
+
+    Time moves in quarter seconds and periods are whole seconds, so every time and
+    wait is exact and the model can demand the boundary behaviour of the windows.
+    """
+
+    def __init__(self) -> None:
+        self.clock = FakeClock(auto_advance=False)
+        super().__init__()
+        self.limits: list[RateLimit] = []
+        self.grants: dict[str, list[Grant]] = {}
+
+    @property
+    def now(self) -> float:
+        return _now(self.clock)
+
+    @initialize(limits=st.lists(rate_limits, min_size=1, max_size=3))
+    def choose_limits(self, limits: list[RateLimit]) -> None:
+        self.limits = limits
+
+    def expected_wait(self, key: str, cost: int) -> float:
+        return wait_for(self.grants.get(key, []), self.limits, self.now, cost)
+
+    keys = st.sampled_from(["a", "b"])
+
+    @rule(key=keys, cost=st.integers(1, 3))
+    def try_acquire(self, key: str, cost: int) -> None:
+        now = self.now
+        if cost > min(limit.limit for limit in self.limits):
+            with pytest.raises(ValueError, match="cost"):
+                self.run(self.adapter.try_acquire(key, self.limits, now=now, cost=cost))
+            return
+        expected = self.expected_wait(key, cost)
+        wait = self.run(self.adapter.try_acquire(key, self.limits, now=now, cost=cost))
+        assert wait == pytest.approx(expected, abs=_TOLERANCE)
+        if expected == 0.0:
+            self.grants.setdefault(key, []).append((now, cost))
+
+    @rule(key=keys, cost=st.integers(1, 3))
+    def acquire_after_waiting(self, key: str, cost: int) -> None:
+        cost = min(cost, *(limit.limit for limit in self.limits))
+        wait = self.run(self.adapter.try_acquire(key, self.limits, now=self.now, cost=cost))
+        assert wait == pytest.approx(self.expected_wait(key, cost), abs=_TOLERANCE)
+        if wait > 0:
+            self.clock.advance(self.expected_wait(key, cost))
+            wait = self.run(self.adapter.try_acquire(key, self.limits, now=self.now, cost=cost))
+            assert wait == 0.0
+        self.grants.setdefault(key, []).append((self.now, cost))
+
+    @rule(key=keys, data=st.data())
+    def usage(self, key: str, data: st.DataObject) -> None:
+        limit = data.draw(st.sampled_from(self.limits))
+        expected = spent(self.grants.get(key, []), limit.period, self.now)
+        assert self.run(self.adapter.usage(key, limit, now=self.now)) == expected
+
+    @rule(key=keys)
+    def reset(self, key: str) -> None:
+        self.run(self.adapter.reset(key))
+        self.grants.pop(key, None)
+
+    @rule(seconds=st.sampled_from([0.25, 0.5, 1.0, 2.5, 7.0]))
+    def let_time_pass(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+    def teardown(self) -> None:
+        try:
+            for key, grants in self.grants.items():
+                assert _over_limit(grants, self.limits) == [], key
+        finally:
+            super().teardown()

@@ -1,0 +1,171 @@
+"""The system and fake clocks against the `Clock` contract, and the fake clock's controls."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from qbo_adapters.clock import FakeClock, SystemClock
+from qbo_adapters.testing.clock import ClockContract
+from qbo_core.ports.clock import Clock
+
+
+class TestSystemClock(ClockContract):
+    @contextlib.asynccontextmanager
+    async def make_clock(self) -> AsyncIterator[Clock]:
+        yield SystemClock()
+
+
+class TestFakeClock(ClockContract):
+    virtual_time = True
+
+    @contextlib.asynccontextmanager
+    async def make_clock(self) -> AsyncIterator[Clock]:
+        yield FakeClock()
+
+
+async def _settle() -> None:
+    """Let every ready task run until it blocks."""
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+async def test_advance_wakes_due_sleepers_in_deadline_order() -> None:
+    """`advance` wakes exactly the sleepers now due, earliest deadline first."""
+    clock = FakeClock(auto_advance=False)
+    woke: list[float] = []
+
+    async def sleeper(seconds: float) -> None:
+        await clock.sleep(seconds)
+        woke.append(seconds)
+
+    tasks = [asyncio.get_running_loop().create_task(sleeper(s)) for s in (5.0, 1.0, 3.0)]
+    await _settle()
+    assert clock.pending_sleepers == 3
+    clock.advance(4)
+    await _settle()
+    assert woke == [1.0, 3.0]
+    assert clock.pending_sleepers == 1
+    assert clock.elapsed == 4
+    clock.advance(1)
+    await asyncio.gather(*tasks)
+    assert woke == [1.0, 3.0, 5.0]
+
+
+async def test_without_auto_advance_sleepers_wait_for_advance() -> None:
+    """With `auto_advance=False` a sleeper stays asleep, and time still, until `advance`."""
+    clock = FakeClock(auto_advance=False)
+    task = asyncio.get_running_loop().create_task(clock.sleep(10))
+    await _settle()
+    assert not task.done()
+    assert clock.elapsed == 0
+    clock.advance(9.5)
+    await _settle()
+    assert not task.done()
+    clock.advance(0.5)
+    await task
+    assert clock.elapsed == 10
+
+
+async def test_auto_advance_moves_time_only_when_everyone_is_blocked() -> None:
+    """Auto-advance waits while another task can still run, so that task sees no time pass."""
+    clock = FakeClock()
+    seen: list[float] = []
+
+    async def busy() -> None:
+        for _ in range(50):
+            seen.append(clock.elapsed)
+            await asyncio.sleep(0)
+
+    await asyncio.gather(clock.sleep(30), busy())
+    assert seen == [0.0] * 50
+    assert clock.elapsed == 30
+
+
+async def test_set_now_jumps_forward_and_wakes_due_sleepers() -> None:
+    """`set_now` moves to a later wall time, waking sleepers due by then."""
+    clock = FakeClock(datetime(2026, 3, 1, tzinfo=UTC), auto_advance=False)
+    task = asyncio.get_running_loop().create_task(clock.sleep(60))
+    await _settle()
+    clock.set_now(datetime(2026, 3, 1, 0, 1, 30, tzinfo=UTC))
+    await task
+    assert clock.now() == datetime(2026, 3, 1, 0, 1, 30, tzinfo=UTC)
+    assert clock.elapsed == 90
+
+
+async def test_set_now_never_goes_backwards() -> None:
+    """`set_now` to an earlier time leaves the clock where it was."""
+    clock = FakeClock(datetime(2026, 3, 1, tzinfo=UTC), auto_advance=False)
+    clock.advance(10)
+    clock.set_now(datetime(2026, 2, 1, tzinfo=UTC))
+    assert clock.now() == datetime(2026, 3, 1, 0, 0, 10, tzinfo=UTC)
+    assert clock.elapsed == 10
+
+
+def test_set_now_rejects_a_naive_time() -> None:
+    """`set_now` refuses a naive datetime instead of guessing its zone."""
+    clock = FakeClock()
+    with pytest.raises(ValueError, match="timezone-aware"):
+        clock.set_now(datetime(2026, 3, 1))
+    assert clock.elapsed == 0
+
+
+async def test_cancelled_sleeper_is_skipped() -> None:
+    """A cancelled sleeper is never woken, and auto-advance never jumps to its deadline."""
+    clock = FakeClock()
+    forgotten = asyncio.get_running_loop().create_task(clock.sleep(100))
+    await asyncio.sleep(0)
+    forgotten.cancel()
+    await clock.sleep(10)
+    await _settle()
+    assert forgotten.cancelled()
+    assert clock.pending_sleepers == 0
+    assert clock.elapsed == 10
+
+
+async def test_cancelled_sleeper_is_not_counted_or_woken_by_advance() -> None:
+    """`advance` past a cancelled sleeper's deadline wakes only the live ones."""
+    clock = FakeClock(auto_advance=False)
+    cancelled = asyncio.get_running_loop().create_task(clock.sleep(5))
+    live = asyncio.get_running_loop().create_task(clock.sleep(8))
+    await _settle()
+    cancelled.cancel()
+    await _settle()
+    assert clock.pending_sleepers == 1
+    clock.advance(10)
+    await live
+    assert cancelled.cancelled()
+
+
+def test_naive_start_is_rejected() -> None:
+    """A `FakeClock` cannot start at a naive datetime."""
+    with pytest.raises(ValueError, match="timezone-aware"):
+        FakeClock(datetime(2026, 1, 1))
+
+
+def test_start_in_another_zone_is_reported_in_utc() -> None:
+    """A start given in another zone is the same instant, reported in UTC."""
+    start = datetime(2026, 1, 1, 9, 0, tzinfo=timezone(timedelta(hours=9)))
+    clock = FakeClock(start)
+    assert clock.now() == start
+    assert clock.now().utcoffset() == timedelta(0)
+    assert clock.now().hour == 0
+
+
+def test_advance_refuses_negative_time() -> None:
+    """`advance` with a negative duration raises `ValueError` and leaves time alone."""
+    clock = FakeClock()
+    with pytest.raises(ValueError, match="backwards"):
+        clock.advance(-1)
+    assert clock.elapsed == 0
+
+
+def test_monotonic_starts_where_asked() -> None:
+    """`monotonic()` starts at `monotonic_start` and moves with `advance`."""
+    clock = FakeClock(monotonic_start=5.0, auto_advance=False)
+    clock.advance(2.5)
+    assert clock.monotonic() == 7.5

@@ -1,0 +1,310 @@
+"""The core DTOs: round trips through JSON, validation, secrecy in repr, token expiry maths."""
+
+from __future__ import annotations
+
+import json
+import string
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from qbo_core.converter import structure, unstructure
+from qbo_core.dtos import (
+    IntegrationStatus,
+    QBOEvent,
+    QBOIntegrationDTO,
+    RateLimit,
+    TokenSet,
+    VersionedTokenSet,
+)
+from qbo_core.errors import DecodeError
+
+#: Real offsets are whole minutes (finer ones are covered in test_converter).
+OFFSETS = st.just(UTC) | st.builds(
+    lambda minutes: timezone(timedelta(minutes=minutes)), st.integers(-23 * 60 - 59, 23 * 60 + 59)
+)
+AWARE = st.datetimes(timezones=OFFSETS)
+MAYBE_AWARE = st.none() | AWARE
+TEXT = st.text(min_size=1)
+MAYBE_TEXT = st.none() | st.text()
+#: Token-like secrets: long enough that they cannot turn up in a repr by coincidence.
+SECRETS = st.text(alphabet=string.ascii_letters + string.digits + "-._~", min_size=24, max_size=120)
+
+PLAIN = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+TOKEN_SETS = st.builds(
+    TokenSet,
+    access_token=TEXT,
+    refresh_token=TEXT,
+    access_token_expires_at=AWARE,
+    refresh_token_expires_at=AWARE,
+    refresh_token_hard_expires_at=MAYBE_AWARE,
+    token_type=st.text(),
+    scope=MAYBE_TEXT,
+    realm_id=MAYBE_TEXT,
+)
+VERSIONED = st.builds(VersionedTokenSet, tokens=TOKEN_SETS, version=st.integers(min_value=1))
+INTEGRATIONS = st.builds(
+    QBOIntegrationDTO,
+    business_id=TEXT,
+    status=st.sampled_from(IntegrationStatus),
+    platform=st.text(),
+    realm_id=MAYBE_TEXT,
+    access_token=MAYBE_TEXT,
+    refresh_token=MAYBE_TEXT,
+    access_token_expires_at=MAYBE_AWARE,
+    refresh_token_expires_at=MAYBE_AWARE,
+    created_at=MAYBE_AWARE,
+    updated_at=MAYBE_AWARE,
+    connected_at=MAYBE_AWARE,
+)
+RATE_LIMITS = st.builds(
+    RateLimit,
+    limit=st.integers(min_value=1),
+    period=st.floats(min_value=0, exclude_min=True, allow_infinity=False),
+)
+EVENTS = st.builds(
+    QBOEvent,
+    kind=TEXT,
+    at=AWARE,
+    realm_id=MAYBE_TEXT,
+    business_id=MAYBE_TEXT,
+    attributes=st.dictionaries(st.text(), PLAIN, max_size=5),
+)
+
+NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
+
+
+def round_trip(obj: object) -> object:
+    """`obj` unstructured, written as JSON text, read back and structured again."""
+    text = json.dumps(unstructure(obj))
+    return structure(json.loads(text), type(obj))
+
+
+def tokens(**changes: Any) -> TokenSet:
+    """A valid TokenSet expiring an hour and 100 days after NOW, with `changes` applied."""
+    values: dict[str, Any] = {
+        "access_token": "access-value",
+        "refresh_token": "refresh-value",
+        "access_token_expires_at": NOW + timedelta(hours=1),
+        "refresh_token_expires_at": NOW + timedelta(days=100),
+    }
+    values.update(changes)
+    return TokenSet(**values)
+
+
+# --------------------------------------------------------------------- round trips
+
+
+@given(TOKEN_SETS)
+def test_token_set_round_trips_through_json(value: TokenSet) -> None:
+    """A TokenSet survives unstructure, JSON text and structure unchanged."""
+    assert round_trip(value) == value
+
+
+@given(VERSIONED)
+def test_versioned_token_set_round_trips_through_json(value: VersionedTokenSet) -> None:
+    """A VersionedTokenSet (a nested DTO) survives a JSON round trip unchanged."""
+    assert round_trip(value) == value
+
+
+@given(INTEGRATIONS)
+def test_integration_round_trips_through_json(value: QBOIntegrationDTO) -> None:
+    """A QBOIntegrationDTO, tokens and status included, survives a JSON round trip."""
+    assert round_trip(value) == value
+
+
+@given(RATE_LIMITS)
+def test_rate_limit_round_trips_through_json(value: RateLimit) -> None:
+    """A RateLimit survives a JSON round trip unchanged."""
+    assert round_trip(value) == value
+
+
+@given(EVENTS)
+def test_event_round_trips_through_json(value: QBOEvent) -> None:
+    """A QBOEvent with plain nested attributes survives a JSON round trip unchanged."""
+    back = round_trip(value)
+    assert back == value
+    assert isinstance(back, QBOEvent)
+    assert dict(back.attributes) == dict(value.attributes)
+
+
+def test_token_set_wire_form_is_flat_json() -> None:
+    """A TokenSet unstructures to a flat object of strings and nulls, datetimes as ISO text."""
+    assert unstructure(tokens(realm_id="9130")) == {
+        "access_token": "access-value",
+        "refresh_token": "refresh-value",
+        "access_token_expires_at": "2025-06-01T13:00:00+00:00",
+        "refresh_token_expires_at": "2025-09-09T12:00:00+00:00",
+        "refresh_token_hard_expires_at": None,
+        "token_type": "bearer",
+        "scope": None,
+        "realm_id": "9130",
+    }
+
+
+# --------------------------------------------------------------------- naive datetimes
+
+AWARE_FIELDS = [
+    (TokenSet, "access_token_expires_at"),
+    (TokenSet, "refresh_token_expires_at"),
+    (TokenSet, "refresh_token_hard_expires_at"),
+    (QBOIntegrationDTO, "access_token_expires_at"),
+    (QBOIntegrationDTO, "refresh_token_expires_at"),
+    (QBOIntegrationDTO, "created_at"),
+    (QBOIntegrationDTO, "updated_at"),
+    (QBOIntegrationDTO, "connected_at"),
+    (QBOEvent, "at"),
+]
+VALID: dict[type, Any] = {
+    TokenSet: tokens(),
+    QBOIntegrationDTO: QBOIntegrationDTO(business_id="b1", status=IntegrationStatus.CONNECTED),
+    QBOEvent: QBOEvent(kind="http.request", at=NOW),
+}
+
+
+@pytest.mark.parametrize(("cls", "field"), AWARE_FIELDS)
+def test_naive_datetimes_are_refused_at_construction(cls: type, field: str) -> None:
+    """Every datetime field of every DTO refuses a naive datetime when built."""
+    with pytest.raises(ValueError, match=f"{field} must be timezone-aware"):
+        attrs.evolve(VALID[cls], **{field: datetime(2025, 1, 1)})
+
+
+@pytest.mark.parametrize(("cls", "field"), AWARE_FIELDS)
+def test_naive_datetimes_are_refused_when_structured(cls: type, field: str) -> None:
+    """Every datetime field refuses naive ISO text when read back, naming the field."""
+    data = unstructure(VALID[cls])
+    data[field] = "2025-01-01T00:00:00"
+    with pytest.raises(DecodeError, match=rf"@ \$\.{field}"):
+        structure(data, cls)
+
+
+# --------------------------------------------------------------------- secrets in repr
+
+
+@given(access=SECRETS, refresh=SECRETS)
+def test_token_set_repr_and_str_hide_both_tokens(access: str, refresh: str) -> None:
+    """Neither token of a TokenSet ever shows in its repr or str."""
+    value = tokens(access_token=access, refresh_token=refresh, realm_id="9130")
+    for shown in (repr(value), str(value), repr(VersionedTokenSet(tokens=value, version=1))):
+        assert access not in shown
+        assert refresh not in shown
+        assert "9130" in shown
+
+
+@given(access=SECRETS, refresh=SECRETS)
+def test_integration_repr_and_str_hide_both_tokens(access: str, refresh: str) -> None:
+    """Neither token carried by a QBOIntegrationDTO ever shows in its repr or str."""
+    value = QBOIntegrationDTO(
+        business_id="biz-1",
+        status=IntegrationStatus.CONNECTED,
+        access_token=access,
+        refresh_token=refresh,
+    )
+    for shown in (repr(value), str(value)):
+        assert access not in shown
+        assert refresh not in shown
+        assert "biz-1" in shown
+
+
+# --------------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize("field", ["access_token", "refresh_token"])
+def test_token_set_refuses_empty_tokens(field: str) -> None:
+    """An empty access or refresh token is refused at construction."""
+    with pytest.raises(ValueError, match=f"{field} must not be empty"):
+        tokens(**{field: ""})
+
+
+def test_integration_refuses_an_empty_business_id() -> None:
+    """A QBOIntegrationDTO must name its business."""
+    with pytest.raises(ValueError, match="business_id must not be empty"):
+        QBOIntegrationDTO(business_id="", status=IntegrationStatus.PENDING)
+
+
+def test_event_refuses_an_empty_kind() -> None:
+    """A QBOEvent must say what happened."""
+    with pytest.raises(ValueError, match="kind must not be empty"):
+        QBOEvent(kind="", at=NOW)
+
+
+@pytest.mark.parametrize(("limit", "period"), [(0, 1.0), (-1, 1.0), (5, 0.0), (5, -60.0)])
+def test_rate_limit_refuses_non_positive_values(limit: int, period: float) -> None:
+    """A rate limit needs a positive count and a positive window."""
+    with pytest.raises(ValueError, match="must be >"):
+        RateLimit(limit=limit, period=period)
+
+
+def test_dtos_are_keyword_only_and_frozen() -> None:
+    """DTOs take keywords only and cannot be changed after construction."""
+    with pytest.raises(TypeError):
+        RateLimit(10, 1.0)  # type: ignore[call-arg]
+    limit = RateLimit(limit=10, period=1.0)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        limit.limit = 11  # type: ignore[misc]
+
+
+def test_event_attributes_are_a_frozen_copy() -> None:
+    """An event's attributes are a read-only copy: later changes to the source don't leak in."""
+    source: dict[str, object] = {"status": 200}
+    event = QBOEvent(kind="http.request", at=NOW, attributes=source)
+    source["status"] = 500
+    assert event.attributes["status"] == 200
+    with pytest.raises(TypeError):
+        event.attributes["status"] = 404  # type: ignore[index]
+
+
+def test_events_with_equal_attributes_are_equal_and_hashable() -> None:
+    """Two events with the same content are equal and can be hashed (attributes aside)."""
+    first = QBOEvent(kind="k", at=NOW, attributes={"a": [1]})
+    second = QBOEvent(kind="k", at=NOW, attributes={"a": [1]})
+    assert first == second
+    assert hash(first) == hash(second)
+    assert first != QBOEvent(kind="k", at=NOW, attributes={"a": [2]})
+
+
+# --------------------------------------------------------------------- token expiry
+
+
+@pytest.mark.parametrize(
+    ("margin", "now", "expected"),
+    [
+        (timedelta(minutes=5), NOW, False),
+        (timedelta(minutes=5), NOW + timedelta(minutes=54), False),
+        (timedelta(minutes=5), NOW + timedelta(minutes=55), True),
+        (timedelta(0), NOW + timedelta(hours=1), True),
+        (timedelta(0), NOW + timedelta(minutes=59, seconds=59), False),
+    ],
+)
+def test_access_token_expires_within_the_margin(
+    margin: timedelta, now: datetime, expected: bool
+) -> None:
+    """The access token counts as expiring once `now` is within `margin` of its expiry."""
+    assert tokens().access_token_expires_within(now, margin) is expected
+
+
+def test_refresh_token_expires_on_its_rolling_expiry() -> None:
+    """Without a hard expiry, the refresh token dies exactly at its rolling expiry."""
+    value = tokens()
+    assert not value.refresh_token_expired(NOW + timedelta(days=100) - timedelta(seconds=1))
+    assert value.refresh_token_expired(NOW + timedelta(days=100))
+
+
+def test_refresh_token_hard_expiry_wins_when_earlier() -> None:
+    """The 5-year hard cap ends the refresh token even while its rolling expiry is ahead."""
+    value = tokens(refresh_token_hard_expires_at=NOW + timedelta(days=10))
+    assert not value.refresh_token_expired(NOW + timedelta(days=9))
+    assert value.refresh_token_expired(NOW + timedelta(days=10))

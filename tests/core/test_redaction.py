@@ -1,0 +1,174 @@
+"""Redaction: credentials vanish from free text and mappings, ordinary text stays intact."""
+
+from __future__ import annotations
+
+import json
+import string
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from qbo_core.redaction import REDACTED, is_secret_key, redact, redact_mapping
+
+#: RFC 6750 b64token characters, at lengths real Intuit tokens have.
+B64TOKEN = string.ascii_letters + string.digits + "-._~+/"
+TOKENS = st.text(alphabet=B64TOKEN, min_size=20, max_size=1200)
+PADDED = st.builds(lambda body, pad: body + "=" * pad, TOKENS, st.integers(0, 2))
+JWT_PART = st.text(alphabet=string.ascii_letters + string.digits + "-_", min_size=4, max_size=300)
+JWTS = st.builds(lambda head, body, sig: f"eyJ{head}.{body}.{sig}", JWT_PART, JWT_PART, JWT_PART)
+CODES = st.text(alphabet=string.ascii_letters + string.digits + "-_.~", min_size=10, max_size=512)
+
+
+# --------------------------------------------------------------------- credentials are removed
+
+
+@given(PADDED)
+def test_bearer_header_token_never_survives(token: str) -> None:
+    """For any realistic token, redacting an Authorization bearer header removes it."""
+    text = f"Authorization: Bearer {token}"
+    assume(token not in f"Authorization: Bearer {REDACTED}")
+    assert token not in redact(text)
+    assert redact(text) == f"Authorization: Bearer {REDACTED}"
+
+
+@given(PADDED)
+def test_basic_credentials_never_survive(credentials: str) -> None:
+    """The base64 client id and secret of a Basic header are removed."""
+    assume(credentials not in f"Authorization: Basic {REDACTED}")
+    assert redact(f"Authorization: Basic {credentials}") == f"Authorization: Basic {REDACTED}"
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "Bearer"])
+def test_bearer_scheme_is_case_insensitive(scheme: str) -> None:
+    """The auth scheme is matched in any case."""
+    assert redact(f"{scheme} eyJraWQiOiJlbmMi") == f"{scheme} {REDACTED}"
+
+
+@pytest.mark.parametrize(
+    "field", ["access_token", "refresh_token", "id_token", "client_secret", "token"]
+)
+@given(token=TOKENS)
+def test_token_fields_in_json_are_redacted(field: str, token: str) -> None:
+    """A token field of an OAuth JSON body loses its value and keeps its key."""
+    body = json.dumps({"token_type": "bearer", field: token, "expires_in": 3600})
+    assume(token not in body.replace(token, ""))
+    clean = redact(body)
+    assert token not in clean
+    assert f'"{field}": "{REDACTED}"' in clean
+    assert '"expires_in": 3600' in clean
+
+
+@given(TOKENS)
+def test_token_fields_in_form_bodies_are_redacted(token: str) -> None:
+    """A form-encoded refresh request loses the refresh token but keeps the grant type."""
+    body = f"grant_type=refresh_token&refresh_token={token}"
+    clean = redact(body)
+    assert token not in clean
+    assert clean == f"grant_type=refresh_token&refresh_token={REDACTED}"
+
+
+@given(CODES)
+def test_authorization_code_in_redirect_url_is_redacted(code: str) -> None:
+    """The `code` of an OAuth redirect is removed; state and realmId are kept."""
+    url = f"https://app.example.com/callback?code={code}&state=s-123&realmId=9130"
+    clean = redact(url)
+    assert code not in clean
+    assert clean == f"https://app.example.com/callback?code={REDACTED}&state=s-123&realmId=9130"
+
+
+@given(JWTS)
+def test_jwts_are_redacted_wherever_they_appear(jwt: str) -> None:
+    """A JSON Web Token is removed even with no key or scheme before it."""
+    clean = redact(f"id token was {jwt} (decoded later)")
+    assert jwt not in clean
+    assert clean == f"id token was {REDACTED} (decoded later)"
+
+
+@pytest.mark.parametrize("verb", ["expired", "invalid", "revoked", "EXPIRED"])
+def test_qbo_token_fragment_in_gateway_detail_is_redacted(verb: str) -> None:
+    """The token fragment QBO echoes in "Token expired: ..." details is removed."""
+    detail = f"Token {verb}: AB01601390262kxzxHhmQ9kD7nBv3wR2pQ"
+    assert redact(detail) == f"Token {verb}: {REDACTED}"
+
+
+# --------------------------------------------------------------------- ordinary text is kept
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "message=AuthenticationFailed; errorCode=003200; statusCode=401",
+        "basic auth",
+        "code 6240",
+        "Duplicate Name Exists Error",
+        'Bearer realm="Intuit", error="invalid_token"',
+        "select * from Customer where DisplayName = 'Bearer Co'",
+        "https://quickbooks.api.intuit.com/v3/company/9130/query?minorversion=75",
+        "the token type is bearer",
+        "statuscode=200",
+        "intuit_tid=1-5f733d9a-1d4e21aa217ba43177113df4",
+        "",
+    ],
+)
+def test_ordinary_text_is_left_intact(text: str) -> None:
+    """Text without credentials (QBO messages, codes, URLs, queries) passes unchanged."""
+    assert redact(text) == text
+
+
+@given(st.text(alphabet=string.ascii_lowercase + string.digits + " ;,.:()", max_size=200))
+def test_plain_prose_without_credential_words_is_unchanged(text: str) -> None:
+    """Lower-case prose with no credential keyword, scheme or `code=` is never altered."""
+    assume(not any(word in text for word in ("bearer", "basic", "token", "secret", "eyj")))
+    assert redact(text) == text
+
+
+@given(st.text())
+def test_redaction_is_idempotent(text: str) -> None:
+    """Redacting twice gives the same text as redacting once."""
+    once = redact(text)
+    assert redact(once) == once
+
+
+# --------------------------------------------------------------------- mappings
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "access_token",
+        "Authorization",
+        "client_secret",
+        "intuit-signature",
+        "webhook_verifier_token",
+        "password",
+        "code_verifier",
+    ],
+)
+def test_secret_keys_are_recognised(key: str) -> None:
+    """Field and header names that hold credentials are recognised in any case."""
+    assert is_secret_key(key)
+    assert is_secret_key(key.upper())
+
+
+@pytest.mark.parametrize("key", ["realm_id", "status", "intuit_tid", "expires_in", "code"])
+def test_ordinary_keys_are_not_secret(key: str) -> None:
+    """Ordinary field names are not treated as secret."""
+    assert not is_secret_key(key)
+
+
+def test_redact_mapping_masks_secret_keys_and_redacts_nested_text() -> None:
+    """Secret-named values are masked, strings elsewhere are redacted, other values kept."""
+    source = {
+        "refresh_token": "AB11760000000abc",
+        "status": 401,
+        "note": "sent Bearer eyJhbGciOiJSUzI1NiJ9xyz",
+        "nested": {"client_secret": "s3cr3t-value", "realm_id": "9130"},
+    }
+    assert redact_mapping(source) == {
+        "refresh_token": REDACTED,
+        "status": 401,
+        "note": f"sent Bearer {REDACTED}",
+        "nested": {"client_secret": REDACTED, "realm_id": "9130"},
+    }
+    assert source["refresh_token"] == "AB11760000000abc"
