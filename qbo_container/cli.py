@@ -35,6 +35,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     show.add_argument("--file", help="a TOML settings file to read as well")
     show.set_defaults(handler=_settings)
+
+    emu = commands.add_parser(
+        "emulator",
+        help="serve the QuickBooks Online emulator over HTTP until stopped",
+        description="Serve the QBO emulator (data API, OAuth 2, control API) over HTTP. "
+        "Prints its base URL, realm ids and OAuth credentials, then serves until Ctrl-C.",
+    )
+    emu.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    emu.add_argument("--port", type=int, default=0, help="port to bind (default: any free)")
+    emu.add_argument("--client-id", default="emulator-client", help="the accepted client id")
+    emu.add_argument(
+        "--client-secret", default="emulator-secret", help="the accepted client secret"
+    )
+    emu.add_argument(
+        "--auto-consent",
+        action="store_true",
+        help="skip the consent page: authorize redirects straight back with a code",
+    )
+    emu.add_argument("--seed", type=int, default=0, help="seed for data and randomness")
+    emu.add_argument(
+        "--size",
+        choices=("empty", "small", "medium", "large"),
+        default="small",
+        help="company size: small ~300, medium ~5,000, large ~100,000 objects per realm",
+    )
+    emu.add_argument("--realms", type=int, default=1, help="how many companies to serve")
+    emu.set_defaults(handler=_emulator)
     return parser
 
 
@@ -42,6 +69,21 @@ def _settings(args: argparse.Namespace) -> int:
     settings = load_settings(file=args.file)
     print(json.dumps(redacted_settings(settings), indent=2, sort_keys=True))
     return 0
+
+
+def _emulator(args: argparse.Namespace) -> int:
+    from qbo_container.emulator_command import run_emulator
+
+    return run_emulator(
+        host=args.host,
+        port=args.port,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        auto_consent=args.auto_consent,
+        seed=args.seed,
+        size=args.size,
+        realms=args.realms,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -37,7 +37,7 @@ from typing import Any, TypeAlias, TypeVar
 import attrs
 import cattrs
 from cattrs.cols import homogenous_tuple_structure_factory, list_structure_factory
-from cattrs.errors import ForbiddenExtraKeysError
+from cattrs.errors import ForbiddenExtraKeysError, StructureHandlerNotFoundError
 from cattrs.gen import make_dict_structure_fn, mapping_structure_factory
 
 from qbo_core.config import QBOConfig
@@ -382,12 +382,13 @@ def structure(data: object, cls: type[T]) -> T:
 
     Raises `DecodeError` whose message lists each failing path and why
     (`expected a string, got int @ $.access_token`). `QBOError`s raised on the way
-    (a `ConfigurationError` for `QBOConfig`) pass through unchanged.
+    (a `ConfigurationError` for `QBOConfig`) pass through unchanged, and so does
+    cattrs' `StructureHandlerNotFoundError` for a type the converter cannot build.
     """
     try:
         return converter.structure(data, cls)
-    except QBOError:
-        raise
+    except (QBOError, StructureHandlerNotFoundError):
+        raise  # already a core error, or a type no hook exists for (a programming error)
     except Exception as exc:
         problems = "; ".join(_describe(exc))
         raise DecodeError(f"cannot read {_type_name(cls)}: {problems}") from exc

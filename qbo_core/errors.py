@@ -156,6 +156,18 @@ class QBOError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Errors cross process boundaries (worker pools, task queues): rebuild them from
+        # their attributes, since subclasses take required keyword arguments.
+        return (_restore, (type(self), dict(self.__dict__)))
+
+
+def _restore(cls: type[QBOError], state: dict[str, object]) -> QBOError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, state.get("message", ""))
+    error.__dict__.update(state)
+    return error
+
 
 # --------------------------------------------------------------------- transport
 

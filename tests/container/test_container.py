@@ -116,7 +116,7 @@ def test_importing_the_container_starts_nothing() -> None:
         "    opened.append(a)\n"
         "    real(self, *a, **k)\n"
         "socket.socket.__init__ = spy\n"
-        "import qbo_container, qbo_container.cli\n"
+        "import qbo_container, qbo_container.cli, qbo_container.emulator_command\n"
         "assert threading.active_count() == 1, threading.enumerate()\n"
         "assert not opened, opened\n"
         "try:\n"

@@ -326,6 +326,16 @@ def test_configuration_errors_pass_through_structure() -> None:
     assert caught.value.field == "minor_version"
 
 
+def test_an_unsupported_type_is_a_programming_error_not_a_decode_error() -> None:
+    """Asking for a type no hook can build raises cattrs' error, not a misleading DecodeError."""
+
+    class Opaque:
+        pass
+
+    with pytest.raises(cattrs.errors.StructureHandlerNotFoundError):
+        structure({}, Opaque)
+
+
 def test_make_converter_builds_an_independent_converter() -> None:
     """A converter from make_converter has the core hooks but its own registrations."""
     mine = make_converter()

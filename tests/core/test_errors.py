@@ -229,3 +229,23 @@ def test_errors_can_be_caught_by_branch() -> None:
     with pytest.raises(QBOError):
         raise errors.TokenRevokedError("revoked")
     assert issubclass(errors.TokenRevokedError, errors.ReauthorizationRequiredError)
+
+
+def test_every_error_survives_pickling_with_its_context() -> None:
+    """Errors cross process boundaries intact, including subclasses with required keywords."""
+    import pickle
+
+    from qbo_core import errors as tree
+
+    samples: list[tree.QBOError] = [
+        tree.ThrottledError("slow down", status=429, codes=["3001"], retry_after=60.0),
+        tree.LockTimeoutError("busy", name="refresh:1", waited=2.5, realm_id="1"),
+        tree.ConflictError("lost", expected=3, actual=4),
+        tree.ConfigurationError("bad", field="minor_version"),
+        tree.DecodeError("not json", body_excerpt="<html>", status=502),
+    ]
+    for error in samples:
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error)
+        assert copy.__dict__ == error.__dict__
+        assert str(copy) == str(error)

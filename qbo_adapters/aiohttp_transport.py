@@ -1,0 +1,128 @@
+"""`AiohttpTransport`: the real `HttpTransport`, over a borrowed aiohttp `ClientSession`."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+from multidict import CIMultiDict
+from yarl import URL
+
+from qbo_core.errors import (
+    ConnectError,
+    ConnectionLostError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+    TransportError,
+)
+from qbo_core.http import Headers, HttpRequest, HttpResponse
+
+__all__ = ["AiohttpTransport"]
+
+#: Intuit ends any request after 120 s; waiting longer only hides a lost answer.
+MAX_TOTAL_TIMEOUT = 120.0
+
+
+class AiohttpTransport:
+    """Sends each `HttpRequest` once through an aiohttp session it does not own.
+
+    The container creates the `ClientSession` (one pool for the whole process) and
+    closes it; this class only borrows it. URLs are sent exactly as given (already
+    percent-encoded by the core), redirects are returned rather than followed, and
+    the body is read completely before returning.
+
+    Timeouts: `connect_timeout` to open a connection, `read_timeout` between bytes of
+    the answer, and the request's own `timeout` (else `total_timeout`, at most 120 s)
+    for the whole exchange.
+
+    Errors are mapped at this edge, by whether the request can have reached QBO:
+    a failure to connect becomes `ConnectError` / `ConnectTimeoutError` (never sent);
+    anything after that — a read timeout, a reset, a truncated body, the total
+    timeout — becomes `ReadTimeoutError` / `ConnectionLostError` (outcome unknown).
+
+    One exception to "sends once": aiohttp itself re-sends an idempotent request (GET)
+    once when a reused keep-alive connection turns out to be closed (RFC 9112 §9.3.1).
+    It never does so for POST, so writes are sent exactly once.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        total_timeout: float = MAX_TOTAL_TIMEOUT,
+    ) -> None:
+        for name, value in (
+            ("connect_timeout", connect_timeout),
+            ("read_timeout", read_timeout),
+            ("total_timeout", total_timeout),
+        ):
+            if not 0 < value <= MAX_TOTAL_TIMEOUT:
+                raise ValueError(f"{name} must be in (0, {MAX_TOTAL_TIMEOUT:g}] seconds")
+        self._session = session
+        self._connect = connect_timeout
+        self._read = read_timeout
+        self._total = total_timeout
+
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        total = min(request.timeout or self._total, MAX_TOTAL_TIMEOUT)
+        timeout = aiohttp.ClientTimeout(
+            total=total, sock_connect=min(self._connect, total), sock_read=min(self._read, total)
+        )
+        headers: CIMultiDict[str] = CIMultiDict(request.headers.items)
+        try:
+            url = URL(request.url, encoded=True)
+        except (ValueError, TypeError) as exc:
+            raise ConnectError(f"invalid URL for {request.method} request") from exc
+        try:
+            async with self._session.request(
+                request.method,
+                url,
+                headers=headers,
+                data=request.body if request.body else None,
+                allow_redirects=False,
+                timeout=timeout,
+            ) as response:
+                body = await response.read()
+                return HttpResponse(
+                    status=response.status,
+                    headers=Headers(
+                        (k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers
+                    ),
+                    body=body,
+                )
+        except TransportError:
+            raise
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise ConnectTimeoutError(
+                f"connecting to {url.host} took longer than {self._connect:g} s"
+            ) from exc
+        except aiohttp.SocketTimeoutError as exc:
+            raise ReadTimeoutError(
+                f"{request.method} {url.path}: no data for {self._read:g} s after sending"
+            ) from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise ConnectError(f"cannot connect to {url.host}:{url.port}: {exc.strerror}") from exc
+        except aiohttp.InvalidURL as exc:
+            raise ConnectError(f"invalid URL for {request.method} request") from exc
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
+            raise ConnectionLostError(
+                f"{request.method} {url.path}: the connection closed before the full answer"
+            ) from exc
+        except TimeoutError as exc:
+            raise ReadTimeoutError(
+                f"{request.method} {url.path}: no complete answer within {total:g} s"
+            ) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise ConnectionLostError(
+                f"{request.method} {url.path}: {type(exc).__name__} after connecting"
+            ) from exc
+        except asyncio.CancelledError:
+            raise
+
+    def __repr__(self) -> str:
+        return (
+            f"AiohttpTransport(connect={self._connect:g}s, read={self._read:g}s, "
+            f"total={self._total:g}s)"
+        )

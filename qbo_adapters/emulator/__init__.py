@@ -1,0 +1,6 @@
+"""A faithful QuickBooks Online emulator: one sans-I/O handler behind two doors.
+
+`QBOEmulator.handle(HttpRequest) -> HttpResponse` serves the data API, OAuth 2 and a
+control API on in-memory, seeded company data. `EmulatorTransport` is the in-process
+door (an `HttpTransport`, no sockets); `qbo emulator` serves the same handler over HTTP.
+"""

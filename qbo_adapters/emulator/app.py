@@ -1,0 +1,356 @@
+"""`QBOEmulator`: the sans-I/O handler at the heart of the emulator.
+
+`handle(HttpRequest) -> HttpResponse` does no I/O: state is in memory, time comes from
+the `Clock` port (injected latency sleeps on it), randomness from the seed. The doors
+(`EmulatorTransport` in-process, `qbo emulator` over HTTP) only move bytes.
+
+The order for one request:
+
+1. log it; pick any injected fault for its route (seeded, deterministic);
+2. OAuth, discovery and control routes are answered directly;
+3. data-API routes: authenticate the bearer token for the realm (401 / 403 gateway
+   faults), admit it through the throttle (429), replay a repeated `requestid`,
+   then run the operation;
+4. render any `QBOFault` / `GatewayFault` in QBO's own shapes.
+
+An unexpected exception inside a handler is an emulator bug: the client gets QBO's
+`SystemFault` (HTTP 500) and the exception is kept in `internal_errors` so that tests
+can insist there were none.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections import deque
+from datetime import datetime
+from typing import Any, Literal
+
+import attrs
+
+from qbo_adapters.clock import SystemClock
+from qbo_adapters.emulator.chaos import FaultInjector, Injection
+from qbo_adapters.emulator.context import (
+    RequestContext,
+    json_response,
+    new_tid,
+    parse_offset,
+    text_response,
+)
+from qbo_adapters.emulator.control import ControlAPI
+from qbo_adapters.emulator.data_api import DataAPI
+from qbo_adapters.emulator.faults import (
+    GatewayFault,
+    QBOFault,
+    gateway_json,
+    unsupported_operation,
+    xml_fault,
+)
+from qbo_adapters.emulator.oauth import OAuthServer
+from qbo_adapters.emulator.settings import EmulatorSettings
+from qbo_adapters.emulator.store import Company
+from qbo_adapters.emulator.throttle import Throttle
+from qbo_core.http import Headers, HttpRequest, HttpResponse
+from qbo_core.ports.clock import Clock
+
+__all__ = ["DropConnection", "LoggedRequest", "QBOEmulator"]
+
+#: Injected faults that replace the answer before the request reaches its handler.
+_ANSWERED_EARLY = frozenset({"refuse", "reset", "status", "html", "xml"})
+
+_COMPANY_PATH = re.compile(r"^/v3/company/(?P<realm>[^/]+)(?P<rest>/.*)?$")
+
+
+class DropConnection(Exception):
+    """Raised by `handle` when a fault says to answer with no response at all.
+
+    `kind` is `"refuse"` (no connection: the request never arrived), `"reset"` (the
+    connection broke before the request was applied) or `"timeout"` (the request was
+    applied, and the answer never came: the case idempotent retries exist for).
+    Each door turns it into what a client would see: in-process, the matching
+    `TransportError`; over HTTP, a closed socket or a stalled response.
+    """
+
+    def __init__(self, kind: Literal["refuse", "reset", "timeout"], *, applied: bool) -> None:
+        super().__init__(f"emulator dropped the connection ({kind}, applied={applied})")
+        self.kind = kind
+        self.applied = applied
+
+
+@attrs.frozen(kw_only=True)
+class LoggedRequest:
+    """One entry of the request log the control API exposes."""
+
+    at: datetime
+    method: str
+    path: str
+    query: str
+    realm_id: str | None
+    status: int | None
+    tid: str
+    injected: str | None
+
+
+class QBOEmulator:
+    """A stateful fake QuickBooks Online. See the module docstring for the request flow."""
+
+    def __init__(
+        self,
+        settings: EmulatorSettings | None = None,
+        *,
+        clock: Clock | None = None,
+        base_url: str = "http://emulator.invalid",
+    ) -> None:
+        self.settings = settings or EmulatorSettings()
+        self.clock: Clock = clock or SystemClock()
+        self.base_url = base_url.rstrip("/")
+        self.offset = parse_offset(self.settings.utc_offset)
+        self.request_log: deque[LoggedRequest] = deque(maxlen=10_000)
+        self.internal_errors: list[BaseException] = []
+        self.reset(seed=self.settings.seed)
+
+    # -- state ---------------------------------------------------------------
+
+    def reset(self, *, seed: int | None = None) -> None:
+        """Forget everything and regenerate the companies from `seed` (default: current)."""
+        if seed is not None:
+            self.settings = attrs.evolve(self.settings, seed=seed)
+        self.rng = random.Random(self.settings.seed)
+        self.companies: dict[str, Company] = {}
+        now = self.clock.now()
+        for realm_id in realm_ids(self.settings.seed, self.settings.realms):
+            self.companies[realm_id] = Company.generate(
+                realm_id=realm_id,
+                seed=self.settings.seed,
+                size=self.settings.size,
+                now=now,
+                offset=self.offset,
+                settings=self.settings,
+            )
+        self.oauth = OAuthServer(self)
+        self.throttle = Throttle(self.settings)
+        self.chaos = FaultInjector(self.settings.seed)
+        self.data = DataAPI(self)
+        self.control = ControlAPI(self)
+        self.request_log.clear()
+        self.internal_errors.clear()
+
+    @property
+    def realm_ids(self) -> list[str]:
+        return list(self.companies)
+
+    def set_base_url(self, base_url: str) -> None:
+        """Where the emulator is served; used in discovery documents and redirects."""
+        self.base_url = base_url.rstrip("/")
+
+    # -- the handler -----------------------------------------------------------
+
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        """Answer one request. Raises only `DropConnection` (and cancellation)."""
+        ctx = RequestContext.build(
+            request, now=self.clock.now(), tid=new_tid(self.rng), offset=self.offset
+        )
+        injection = self.chaos.pick(ctx)
+        status: int | None = None
+        try:
+            latency = injection.latency if injection is not None else 0.0
+            if injection is not None and injection.kind in _ANSWERED_EARLY and latency > 0:
+                await self.clock.sleep(latency)  # a slow failure: the delay comes first
+                latency = 0.0
+            early = self._inject_before(ctx, injection)
+            if early is not None:
+                status = early.status
+                return early
+            response = await self._dispatch(ctx, latency)
+            response = self._inject_after(ctx, injection, response)
+            status = response.status
+            return response
+        finally:
+            self.request_log.append(
+                LoggedRequest(
+                    at=ctx.now,
+                    method=ctx.method,
+                    path=ctx.path,
+                    query=request.url.partition("?")[2],
+                    realm_id=ctx.realm_id,
+                    status=status,
+                    tid=ctx.tid,
+                    injected=injection.kind if injection is not None else None,
+                )
+            )
+
+    async def _dispatch(self, ctx: RequestContext, latency: float = 0.0) -> HttpResponse:
+        """Route the request. Injected `latency` is spent while a data request holds its
+        throttle slot (so concurrent slow requests count as in flight), before any other."""
+        try:
+            match = _COMPANY_PATH.match(ctx.path)
+            if match is not None:
+                return await self._data_request(ctx, match["realm"], match["rest"] or "/", latency)
+            if latency > 0:
+                await self.clock.sleep(latency)
+            if ctx.path.startswith("/_emulator/"):
+                return self.control.handle(ctx)
+            oauth_response = self.oauth.handle(ctx)
+            if oauth_response is not None:
+                return oauth_response
+            if ctx.path.startswith("/v3/"):
+                raise unsupported_operation(ctx.path)
+            return text_response(
+                ctx,
+                b"<html><body><h1>404 Not Found</h1></body></html>",
+                status=404,
+                content_type="text/html;charset=utf-8",
+            )
+        except QBOFault as fault:
+            return self.render_fault(ctx, fault)
+        except GatewayFault as fault:
+            return self.render_gateway_fault(ctx, fault)
+        except DropConnection:
+            raise
+        except Exception as exc:  # an emulator bug: answer like QBO would, keep the evidence
+            self.internal_errors.append(exc)
+            return self.render_fault(
+                ctx,
+                QBOFault.single(
+                    "10000",
+                    "An application error has occurred while processing your request",
+                    "System Failure Error: An unexpected error occurred while accessing or "
+                    "saving your data.",
+                    status=500,
+                    fault_type="SystemFault",
+                ),
+            )
+
+    async def _data_request(
+        self, ctx: RequestContext, realm_id: str, rest: str, latency: float
+    ) -> HttpResponse:
+        ctx.realm_id = realm_id
+        ctx.client_id = self.oauth.authenticate(ctx, realm_id)
+        company = self.companies.get(realm_id)
+        if company is None:  # a valid token names the realm, so this is rare
+            raise GatewayFault(
+                403,
+                "3100",
+                "message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403",
+                "",
+                "SERVICE",
+            )
+        is_batch = rest.rstrip("/").lower() == "/batch"
+        release = self.throttle.admit(ctx, realm_id, ctx.client_id, batch=is_batch)
+        try:
+            if latency > 0:
+                await self.clock.sleep(latency)
+            return self.data.handle(ctx, company, rest)
+        finally:
+            release()
+
+    # -- fault injection -------------------------------------------------------------
+
+    def _inject_before(
+        self, ctx: RequestContext, injection: Injection | None
+    ) -> HttpResponse | None:
+        if injection is None:
+            return None
+        kind = injection.kind
+        if kind == "refuse":
+            raise DropConnection("refuse", applied=False)
+        if kind == "reset":
+            raise DropConnection("reset", applied=False)
+        if kind == "status":
+            return self.render_fault(
+                ctx,
+                QBOFault.single(
+                    str(injection.status),
+                    "An application error has occurred while processing your request",
+                    f"Injected HTTP {injection.status}",
+                    status=injection.status,
+                    fault_type="SystemFault",
+                ),
+            )
+        if kind == "html":
+            return text_response(
+                ctx,
+                (
+                    f"<!DOCTYPE html><html><head><title>{injection.status} Error</title></head>"
+                    f"<body><h1>{injection.status}</h1><p>The server encountered an error."
+                    "</p></body></html>"
+                ).encode(),
+                status=injection.status,
+                content_type="text/html;charset=utf-8",
+            )
+        if kind == "xml":
+            fault = QBOFault.single(
+                "10000",
+                "An application error has occurred while processing your request",
+                "Injected XML fault",
+                status=injection.status,
+                fault_type="SystemFault",
+            )
+            fault.as_xml = True
+            return self.render_fault(ctx, fault)
+        return None
+
+    def _inject_after(
+        self, ctx: RequestContext, injection: Injection | None, response: HttpResponse
+    ) -> HttpResponse:
+        if injection is None:
+            return response
+        if injection.kind == "timeout":
+            raise DropConnection("timeout", applied=True)
+        if injection.kind == "truncate":
+            cut = max(0, len(response.body) // 2)
+            return HttpResponse(
+                status=response.status, headers=response.headers, body=response.body[:cut]
+            )
+        return response
+
+    # -- rendering ----------------------------------------------------------------------
+
+    def render_fault(self, ctx: RequestContext, fault: QBOFault) -> HttpResponse:
+        """A data-service fault in JSON, or XML when asked for (or forced by the fault)."""
+        if fault.as_xml or ctx.wants_xml():
+            return text_response(
+                ctx,
+                xml_fault(fault.fault_type, fault.errors, ctx.time_text()),
+                status=fault.status,
+                content_type="application/xml",
+                extra_headers=fault.headers,
+            )
+        payload: dict[str, Any] = {"Fault": fault.body(), "time": ctx.time_text()}
+        return json_response(
+            ctx,
+            payload,
+            status=fault.status,
+            content_type="application/json",
+            extra_headers=fault.headers,
+        )
+
+    def render_gateway_fault(self, ctx: RequestContext, fault: GatewayFault) -> HttpResponse:
+        """A gateway fault: lower-case envelope, numeric time, no QBO standard headers."""
+        body = json.dumps(
+            gateway_json(fault, int(ctx.now.timestamp() * 1000)), separators=(",", ":")
+        ).encode()
+        return HttpResponse(
+            status=fault.status,
+            headers=Headers(
+                [
+                    ("Content-Type", "application/json"),
+                    ("intuit_tid", ctx.tid),
+                    ("Server", "nginx"),
+                    *fault.headers,
+                ]
+            ),
+            body=body,
+        )
+
+
+def realm_ids(seed: int, count: int) -> list[str]:
+    """The realm ids of `count` companies for `seed`: stable, QBO-looking (16 digits)."""
+    rng = random.Random(f"realms:{seed}")
+    ids: list[str] = []
+    while len(ids) < count:
+        candidate = str(9_130_000_000_000_000 + rng.randrange(10**12, 10**13))
+        if candidate not in ids:
+            ids.append(candidate)
+    return ids

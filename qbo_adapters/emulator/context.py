@@ -1,0 +1,153 @@
+"""What every emulator handler receives about the request being served."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import attrs
+
+from qbo_core.http import Headers, HttpRequest, HttpResponse
+
+__all__ = [
+    "RequestContext",
+    "json_response",
+    "meta_time",
+    "new_tid",
+    "parse_offset",
+    "qbo_time",
+    "text_response",
+]
+
+#: The headers QBO sends with every data-service response.
+STANDARD_HEADERS: tuple[tuple[str, str], ...] = (
+    ("Server", "nginx"),
+    ("Strict-Transport-Security", "max-age=15552000"),
+    ("Expires", "0"),
+    ("Cache-Control", "max-age=0, no-cache, no-store, must-revalidate, private"),
+    ("QBO-Version", "1944.190"),
+)
+
+
+def parse_offset(text: str) -> timezone:
+    """`"-07:00"` → a fixed-offset timezone."""
+    sign = -1 if text.startswith("-") else 1
+    hours, minutes = text.lstrip("+-").split(":")
+    return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
+
+
+def qbo_time(now: datetime, offset: timezone) -> str:
+    """The response `time` field: milliseconds and the company's offset."""
+    local = now.astimezone(offset)
+    return local.isoformat(timespec="milliseconds")
+
+
+def meta_time(now: datetime, offset: timezone) -> str:
+    """A `MetaData` time: whole seconds and the company's offset."""
+    return now.astimezone(offset).isoformat(timespec="seconds")
+
+
+def new_tid(rng: random.Random) -> str:
+    """An `intuit_tid` in the shape QBO uses: `1-<8 hex>-<24 hex>`."""
+    return f"1-{rng.getrandbits(32):08x}-{rng.getrandbits(96):024x}"
+
+
+@attrs.define(kw_only=True)
+class RequestContext:
+    """One request being served: the parsed URL, the time and its transaction id."""
+
+    request: HttpRequest
+    path: str
+    query: Mapping[str, list[str]]
+    now: datetime
+    tid: str
+    offset: timezone
+    realm_id: str | None = None
+    client_id: str | None = None
+
+    @classmethod
+    def build(
+        cls, request: HttpRequest, *, now: datetime, tid: str, offset: timezone
+    ) -> RequestContext:
+        parts = urlsplit(request.url)
+        return cls(
+            request=request,
+            path=unquote(parts.path) or "/",
+            query=parse_qs(parts.query, keep_blank_values=True),
+            now=now.astimezone(UTC),
+            tid=tid,
+            offset=offset,
+        )
+
+    @property
+    def method(self) -> str:
+        return self.request.method
+
+    def param(self, name: str) -> str | None:
+        """The first value of query parameter `name` (case-insensitive), or `None`."""
+        wanted = name.lower()
+        for key, values in self.query.items():
+            if key.lower() == wanted and values:
+                return values[0]
+        return None
+
+    def time_text(self) -> str:
+        return qbo_time(self.now, self.offset)
+
+    def meta_text(self) -> str:
+        return meta_time(self.now, self.offset)
+
+    def wants_xml(self) -> bool:
+        accept = (self.request.headers.get("accept") or "").lower()
+        return "xml" in accept and "json" not in accept
+
+
+def json_response(
+    ctx: RequestContext,
+    payload: Any,
+    *,
+    status: int = 200,
+    content_type: str = "application/json;charset=utf-8",
+    extra_headers: tuple[tuple[str, str], ...] = (),
+) -> HttpResponse:
+    """A JSON response with QBO's standard headers and this request's `intuit_tid`."""
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    return HttpResponse(
+        status=status,
+        headers=Headers(
+            [
+                ("Content-Type", content_type),
+                ("intuit_tid", ctx.tid),
+                *STANDARD_HEADERS,
+                *extra_headers,
+            ]
+        ),
+        body=body,
+    )
+
+
+def text_response(
+    ctx: RequestContext,
+    body: bytes,
+    *,
+    status: int,
+    content_type: str,
+    extra_headers: tuple[tuple[str, str], ...] = (),
+) -> HttpResponse:
+    """Any other body, with QBO's standard headers."""
+    return HttpResponse(
+        status=status,
+        headers=Headers(
+            [
+                ("Content-Type", content_type),
+                ("intuit_tid", ctx.tid),
+                *STANDARD_HEADERS,
+                *extra_headers,
+            ]
+        ),
+        body=body,
+    )
