@@ -21,6 +21,8 @@ e.g. advancing a real clock).
     POST   /_emulator/tokens/revoke  {"realm_id"?}
     GET    /_emulator/requests?limit=n            the request log, newest last (default 100)
     GET    /_emulator/realms/{realm}/{Entity}/{id} one object exactly as stored
+    GET    /_emulator/files/{token}               an attachment's bytes while its temporary
+                                                  link lives (`attachments.py`; not JSON)
 
 The Python methods (`add_fault`, `advance_clock`, `state`, ...) raise `ControlError` with
 the same status and code as the HTTP answer would carry.
@@ -39,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from qbo_adapters.clock import FakeClock
+from qbo_adapters.emulator.attachments import serve_file
 from qbo_adapters.emulator.chaos import (
     FaultRule,
     InjectionRecord,
@@ -220,6 +223,8 @@ class ControlAPI:
     def handle(self, ctx: RequestContext) -> HttpResponse:
         """Answer one `/_emulator/...` request with JSON (errors included)."""
         rest = ctx.path[len(PREFIX) :] if ctx.path.startswith(PREFIX) else ctx.path
+        if rest.startswith("/files/"):  # a temporary attachment link (`attachments.py`)
+            return serve_file(ctx, self.emulator.companies.values())
         rest = rest.rstrip("/") or "/"
         try:
             for pattern, methods in self._routes:

@@ -13,6 +13,10 @@ Routes (paths are matched case-insensitively, as QBO does):
     POST /batch                              batch (`batch.py`)
     GET  /companyinfo/{realmId}              CompanyInfo
     GET  /preferences, POST /preferences     Preferences (a POST merges the sections sent)
+    GET  /reports/{Name}                     reports (`reports.py`)
+    POST /upload, GET /download/{id}         attachments (`attachments.py`), and
+    GET|POST /attachable[/{id}]              the Attachable entity
+    GET  /{entity}/{id}/pdf                  a sales form as PDF (`pdf.py`)
 
 Anything else is 400 code 500 "Unsupported Operation" naming the relative path
 (`error/500.json`). Every success is `{"<Entity>": {...}, "time": "<ms + offset>"}`.
@@ -47,9 +51,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Final, Protocol
 
+from qbo_adapters.emulator import attachments
 from qbo_adapters.emulator.batch import run_batch
 from qbo_adapters.emulator.cdc import run_cdc
-from qbo_adapters.emulator.context import RequestContext, json_response
+from qbo_adapters.emulator.context import RequestContext, json_response, text_response
 from qbo_adapters.emulator.entities import other_entity, spec_for_name, spec_for_url
 from qbo_adapters.emulator.faults import (
     QBOFault,
@@ -60,6 +65,7 @@ from qbo_adapters.emulator.faults import (
     unsupported_media_type,
     unsupported_operation,
 )
+from qbo_adapters.emulator.pdf import render_pdf
 from qbo_adapters.emulator.query import (
     QueryFault,
     default_order_for,
@@ -68,6 +74,7 @@ from qbo_adapters.emulator.query import (
     parse,
     to_response,
 )
+from qbo_adapters.emulator.reports import run_report
 from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_adapters.emulator.store import Company, operation_not_supported
 from qbo_core.http import HttpResponse
@@ -87,6 +94,9 @@ class EmulatorLike(Protocol):
 
     @property
     def settings(self) -> EmulatorSettings: ...
+
+    @property
+    def base_url(self) -> str: ...
 
     def render_fault(self, ctx: RequestContext, fault: QBOFault) -> HttpResponse: ...
 
@@ -259,6 +269,9 @@ class DataAPI:
         handler = handlers.get((head, len(segments)))
         if handler is not None:
             return handler()
+        extension = self._extension(ctx, company, segments)
+        if extension is not None:
+            return extension
         spec = spec_for_url(head)
         if spec is None or spec.name in _SINGLETONS:
             raise unsupported_operation(ctx.path)
@@ -267,6 +280,37 @@ class DataAPI:
         if method == "POST" and len(segments) == 1:
             return self._write(ctx, company, spec.name)
         raise unsupported_operation(ctx.path)
+
+    # -- reports, attachments and PDFs (`reports.py`, `attachments.py`, `pdf.py`) ----
+
+    def _extension(
+        self, ctx: RequestContext, company: Company, segments: list[str]
+    ) -> HttpResponse | None:
+        """`/reports/{Name}`, `/upload`, `/download/{id}`, `/attachable[/{id}]` and
+        `/{entity}/{id}/pdf`; None for any other path."""
+        head, count, method = segments[0].lower(), len(segments), ctx.method
+        base_url = self.emulator.base_url
+        if head == "reports" and count == 2:
+            return json_response(ctx, run_report(ctx, company, segments[1]))
+        if head == "upload" and count == 1 and method == "POST":
+            return self._ok(ctx, "AttachableResponse", attachments.upload(ctx, company, base_url))
+        if head == "download" and count == 2 and method == "GET":
+            url = attachments.download_url(ctx, company, segments[1], base_url)
+            return text_response(ctx, url.encode(), status=200, content_type="text/plain")
+        if head == "attachable" and count == 2 and method == "GET":
+            found = attachments.read(ctx, company, segments[1], base_url)
+            return self._ok(ctx, "Attachable", found)
+        if head == "attachable" and count == 1 and method == "POST":
+            operation = (ctx.param("operation") or "").lower()
+            if operation not in ("", "create", "update", "delete"):
+                raise operation_not_supported(operation[:40])
+            body = self._json_body(ctx)
+            if operation == "delete":
+                return self._ok(ctx, "Attachable", attachments.delete(ctx, company, body))
+            return self._ok(ctx, "Attachable", attachments.save(ctx, company, body, base_url))
+        if count == 3 and segments[2].lower() == "pdf":
+            return render_pdf(ctx, company, segments[0], segments[1])
+        return None
 
     def _read(
         self, ctx: RequestContext, company: Company, entity: str, raw_id: str

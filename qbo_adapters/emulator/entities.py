@@ -52,6 +52,7 @@ import attrs
 from qbo_adapters.emulator.faults import QBOFault, invalid_property, not_found, required_param
 
 __all__ = [
+    "ATTACHABLE_FIELDS",
     "MAX_AMOUNT_CENTS",
     "NAME_LIST",
     "OTHER_QBO_ENTITIES",
@@ -427,6 +428,18 @@ OTHER_QBO_ENTITIES: Final = frozenset(
     }
 )
 _OTHER_BY_LOWER: Final = {name.lower(): name for name in OTHER_QBO_ENTITIES}
+
+#: The properties of an Attachable (`attachments.py` holds them in the store once one is
+#: uploaded or created; a query may name any of them).
+ATTACHABLE_FIELDS: Final = frozenset(
+    _ENVELOPE
+    | _names(
+        """
+        FileName Note Category ContentType PlaceName AttachableRef Long Lat Tag
+        FileAccessUri Size ThumbnailFileAccessUri TempDownloadUri ThumbnailTempDownloadUri
+        """
+    )
+)
 
 
 def other_entity(name: str) -> str | None:
@@ -1923,9 +1936,31 @@ def _credit_memo(fields: Obj, previous: Obj | None, obj_id: str | None, lookup: 
     return _sales_form("CreditMemo", fields, previous, lookup)
 
 
+#: Control accounts a line may not post to directly: their balances are the sums of the
+#: open documents of customers (A/R) or vendors (A/P), which QBO keeps in step itself.
+_CONTROL_ACCOUNT_TYPES: Final = {
+    "Accounts Receivable": "When you use Accounts Receivable, you must choose a customer "
+    "in the Name field.",
+    "Accounts Payable": "When you use Accounts Payable, you must choose a vendor in the "
+    "Name field.",
+}
+
+
+def _refuse_control_accounts(lines: Iterable[Obj], detail_type: str, lookup: Lookup) -> None:
+    """Expense, deposit and journal lines cannot post to A/R or A/P (business error 6000)."""
+    for line in lines:
+        detail = line.get(detail_type)
+        account_id = _ref_value(detail, "AccountRef") if isinstance(detail, dict) else None
+        account = lookup.get("Account", account_id) if account_id else None
+        problem = _CONTROL_ACCOUNT_TYPES.get(str((account or {}).get("AccountType")))
+        if problem is not None:
+            raise business(problem, element="AccountRef")
+
+
 def _bill(fields: Obj, previous: Obj | None, obj_id: str | None, lookup: Lookup) -> Obj:
     out = _common("Bill", fields, lookup)
     lines, total = expense_lines(fields, previous)
+    _refuse_control_accounts(lines, "AccountBasedExpenseLineDetail", lookup)
     if "APAccountRef" not in out:
         account = lookup.default_account_id("ap")
         if account is not None:
@@ -2001,6 +2036,7 @@ def _purchase(fields: Obj, previous: Obj | None, obj_id: str | None, lookup: Loo
     if fields.get("PaymentType") not in ("Cash", "Check", "CreditCard"):
         raise invalid_enum("PaymentType", fields.get("PaymentType"))
     lines, total = expense_lines(fields, previous)
+    _refuse_control_accounts(lines, "AccountBasedExpenseLineDetail", lookup)
     out["Line"] = lines
     out["TotalAmt"] = money(total)
     return out
@@ -2012,6 +2048,7 @@ def _deposit(fields: Obj, previous: Obj | None, obj_id: str | None, lookup: Look
     if target is not None and target == lookup.default_account_id("uf"):
         raise business("You cannot deposit into Undeposited Funds", element="DepositToAccountRef")
     lines, total = deposit_lines(fields, previous)
+    _refuse_control_accounts(lines, "DepositLineDetail", lookup)
     out["Line"] = lines
     out["TotalAmt"] = money(total)
     return out
@@ -2020,6 +2057,11 @@ def _deposit(fields: Obj, previous: Obj | None, obj_id: str | None, lookup: Look
 def _journal_entry(fields: Obj, previous: Obj | None, obj_id: str | None, lookup: Lookup) -> Obj:
     out = _common("JournalEntry", fields, lookup)
     lines, total = journal_lines(fields, previous)
+    # QBO accepts an A/R or A/P line when it names the customer or vendor (`Entity`);
+    # the emulator does not carry journal entries into customer and vendor balances, so
+    # it refuses such lines either way (a documented limitation) rather than let the
+    # ledger and the balances drift apart.
+    _refuse_control_accounts(lines, "JournalEntryLineDetail", lookup)
     out["Adjustment"] = fields.get("Adjustment") is True
     out["Line"] = lines
     out["TotalAmt"] = money(total)

@@ -58,6 +58,7 @@ from qbo_adapters.emulator.context import meta_time
 from qbo_adapters.emulator.datagen import generate_company
 from qbo_adapters.emulator.datagen_integrity import transaction_postings
 from qbo_adapters.emulator.entities import (
+    ATTACHABLE_FIELDS,
     REGISTRY,
     TXN_TYPES,
     EntitySpec,
@@ -249,6 +250,10 @@ class Company:
         self._postings: dict[Key, list[tuple[str, int]]] = {}
         self._keys_seen: dict[str, set[str]] = {}
         self._defaults: dict[str, str] | None = None
+        # Attachments (`attachments.py`): each Attachable's file bytes by its Id, and the
+        # temporary download links handed out: token -> (Attachable Id, expiry).
+        self.attachment_files: dict[str, bytes] = {}
+        self.download_links: dict[str, tuple[str, datetime]] = {}
         for name in REGISTRY:
             if REGISTRY[name].kind != "read_only" or name == "TaxCode":
                 self.objects.setdefault(name, {})
@@ -450,13 +455,21 @@ class Company:
         return {entity: len(objs) for entity, objs in self.objects.items()}
 
     def snapshot(self) -> dict[str, list[Obj]]:
-        """Every entity's objects, as `validate_integrity` takes them."""
-        return {entity: list(objs.values()) for entity, objs in self.objects.items()}
+        """Every entity's objects, as `validate_integrity` takes them (Attachables, which
+        it does not check, left out)."""
+        return {
+            entity: list(objs.values())
+            for entity, objs in self.objects.items()
+            if entity != "Attachable"
+        }
 
     def known_fields(self, entity: str) -> set[str]:
         """Properties a query may name: the registry's plus any an object carries."""
         spec = REGISTRY.get(entity)
-        known = set(spec.known) if spec is not None else set()
+        if spec is not None:
+            known = set(spec.known)
+        else:
+            known = set(ATTACHABLE_FIELDS) if entity == "Attachable" else set()
         return known | self._keys_seen.get(entity, set())
 
     def changed_since(self, entity: str, since: datetime) -> tuple[list[Obj], list[Tombstone]]:
@@ -480,6 +493,28 @@ class Company:
             [objects[obj_id] for _, _, obj_id in changed if obj_id in objects],
             [(obj_id, when) for when, obj_id in deleted],
         )
+
+    # -- for reports and attachments (`reports.py`, `attachments.py`) -------------
+
+    def posted(self, entity: str, obj: Mapping[str, Any]) -> list[tuple[str, int]]:
+        """What transaction `obj` posts to the ledger: (account Id, cents, debit positive),
+        exactly what moved the accounts' `CurrentBalance` (postings frozen before an item
+        changed included)."""
+        frozen = self._postings.get((entity, str(obj.get("Id"))))
+        return list(frozen) if frozen is not None else self._postings_of(entity, obj)
+
+    def unload(self, entity: str, obj_id: str, now: datetime) -> Obj | None:
+        """Take out an object put in with `load`, leaving a tombstone for change data
+        capture; no other bookkeeping. Returns it, or None when there was none."""
+        obj = self.objects.get(entity, {}).pop(obj_id, None)
+        if obj is None:
+            return None
+        self.updated.get(entity, {}).pop(obj_id, None)
+        self.tombstones.setdefault(entity, {})[obj_id] = now
+        self._unindex_name(entity, obj)
+        if self._holders is not None:
+            self._remove_holder_refs(entity, obj_id, obj)
+        return obj
 
     # -- Lookup (what entities.normalize reads) ---------------------------------
 
