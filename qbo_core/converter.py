@@ -21,6 +21,8 @@ Wire formats:
   the way environment variables need (`"500"`, `"true"`, `"a b"` for a tuple of
   scopes) and raises `ConfigurationError` naming the setting rather than
   `DecodeError`. Its output includes the secrets: treat it like the secrets.
+- QBO entities (`qbo_core.entities`): QBO's own JSON, with `Decimal` numbers for the
+  wire module's writer rather than text; `qbo_core.entities.hooks` has the details.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from cattrs.errors import ForbiddenExtraKeysError, StructureHandlerNotFoundError
 from cattrs.gen import make_dict_structure_fn, mapping_structure_factory
 
 from qbo_core.config import QBOConfig
+from qbo_core.entities.hooks import register_entity_hooks
 from qbo_core.errors import ConfigurationError, DecodeError, QBOError
 
 __all__ = ["converter", "make_converter", "structure", "unstructure"]
@@ -363,6 +366,7 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook_factory(_is_attrs_class, lambda type_: _attrs_factory(type_, conv))
     conv.register_unstructure_hook(QBOConfig, _unstructure_config)
     conv.register_structure_hook(QBOConfig, _structure_config)
+    register_entity_hooks(conv)
     return conv
 
 
