@@ -97,8 +97,8 @@ class Row:
     def result(self) -> str:
         if self.unit == "/s":
             return f"{self.median:,.0f}/s (best {self.best:,.0f})"
-        if self.unit == "ms":
-            return f"{self.median:.1f} ms (best {self.best:.1f})"
+        if self.unit in ("ms", "us"):
+            return f"{self.median:.1f} {self.unit} (best {self.best:.1f})"
         return f"{self.median:.2f} s"
 
     def target_text(self) -> str:

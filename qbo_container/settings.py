@@ -8,6 +8,9 @@ Settings are one nested mapping with a section per concern::
     lock         backend = "asyncio"
     quota_store  backend = "memory"
     events       backend = "logging" | "recording"; logger; level
+    transport    backend = "auto" | "aiohttp" | "emulator"  (auto: aiohttp once
+                 api.client_id is set, else the in-process emulator)
+    emulator     seed, size (empty | small | medium | large), realms: the embedded emulator
 
 Later sources win: defaults < file < environment < explicit mapping. An environment
 variable `QBO_<SECTION>__<KEY>` sets `<section>.<key>` (lower-cased), e.g.
@@ -44,6 +47,7 @@ BACKENDS: Mapping[str, tuple[str, ...]] = {
     "lock": ("asyncio",),
     "quota_store": ("memory",),
     "events": ("logging", "recording"),
+    "transport": ("auto", "aiohttp", "emulator"),
 }
 
 DEFAULT_SETTINGS: Mapping[str, Mapping[str, Any]] = {
@@ -53,6 +57,8 @@ DEFAULT_SETTINGS: Mapping[str, Mapping[str, Any]] = {
     "lock": {"backend": "asyncio"},
     "quota_store": {"backend": "memory"},
     "events": {"backend": "logging", "logger": "qbo", "level": "INFO"},
+    "transport": {"backend": "auto"},
+    "emulator": {"seed": 0, "size": "small", "realms": 1},
 }
 
 

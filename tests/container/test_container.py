@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import cast
 
+import aiohttp
 import pytest
 
 from qbo_adapters.clock import FakeClock, SystemClock
 from qbo_adapters.event_sinks import LoggingEventSink, RecordingEventSink
 from qbo_adapters.memory_cache import MemoryCache
-from qbo_container import QBOContainer, build_container, load_settings
+from qbo_container import (
+    QBOContainer,
+    build_container,
+    load_settings,
+    raw_client,
+    shutdown,
+    transport,
+)
 from qbo_core.config import QBOConfig
 from qbo_core.errors import ConfigurationError
 from qbo_core.ports import Cache, Clock, EventSink, Lock, QuotaStore, TokenStore
@@ -131,3 +141,32 @@ def test_importing_the_container_starts_nothing() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+async def test_without_credentials_the_transport_is_the_embedded_emulator() -> None:
+    """With no client id configured, the raw client talks to the in-process emulator."""
+    from qbo_adapters.emulator.transport import EmulatorTransport
+    from qbo_core.results import RealmAuth
+
+    container = build_container(environ={})
+    assert isinstance(await transport(container), EmulatorTransport)
+    client = await raw_client(container)
+    emulator = container.emulator()
+    realm = emulator.realm_ids[0]
+    token = emulator.oauth.mint_tokens(realm)["access_token"]
+    info = await client.company_info(RealmAuth(realm_id=realm, access_token=token))
+    assert info.id == "1"
+    await shutdown(container)
+
+
+async def test_with_credentials_the_transport_is_aiohttp_and_its_session_closes() -> None:
+    """A configured client id selects the aiohttp transport, whose session the container owns."""
+    from qbo_adapters.aiohttp_transport import AiohttpTransport
+
+    container = build_container({"api": {"client_id": "x", "client_secret": "y"}}, environ={})
+    assert isinstance(await transport(container), AiohttpTransport)
+    session = await cast(Awaitable[aiohttp.ClientSession], container.http_session())
+    assert isinstance(session, aiohttp.ClientSession)
+    assert not session.closed
+    await shutdown(container)
+    assert session.closed

@@ -1,0 +1,5 @@
+"""The services: orchestration over the ports (no I/O of their own)."""
+
+from qbo_core.services.raw_client import QBORawClient
+
+__all__ = ["QBORawClient"]

@@ -1,0 +1,335 @@
+"""`QBORawClient`: one HTTP call per method, every answer a DTO or a typed error.
+
+No retries, no cache, no token refresh: the resilient layer (`SmartSyncService`) adds
+those. The realm and the access token come in with each call (`RealmAuth`), so one
+client serves every company; nothing is looked up from a host's database.
+
+What a caller should do with each error is in docs/client.md; in short:
+`AccessTokenInvalidError` → refresh and try once more; `ReauthorizationRequiredError`
+→ the user must reconnect; `ThrottledError` → wait; `StaleObjectError` → read again,
+reapply, retry; other `ValidationError`s → fix the request; `ServerError` and
+`TransportError` → retry later (writes with the same `request_id`); `DecodeError` →
+report it (the answer was not what QBO documents).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from qbo_core.config import QBOConfig
+from qbo_core.dtos import QBOEvent
+from qbo_core.entities import QBOEntity, entity_type_of
+from qbo_core.errors import QBOError
+from qbo_core.http import HttpRequest, HttpResponse
+from qbo_core.ports.clock import Clock
+from qbo_core.ports.event_sink import EventSink
+from qbo_core.ports.http_transport import HttpTransport
+from qbo_core.results import (
+    BatchItem,
+    BatchItemResult,
+    ChangeSet,
+    DeletedEntity,
+    QueryPage,
+    RealmAuth,
+    Report,
+    UploadResult,
+)
+from qbo_core.wire import requests as build
+from qbo_core.wire import responses as decode
+from qbo_core.wire.faults import intuit_tid
+
+__all__ = ["QBORawClient"]
+
+T = TypeVar("T")
+
+
+class QBORawClient:
+    """The QBO data API, one request per call.
+
+    `transport` sends the bytes; `config` supplies the base URL, minor version,
+    timeouts and limits; `events` (optional) receives one `http.request` event per
+    call (method, path without query, status, duration, intuit_tid — never a token);
+    `clock` (optional) times the calls.
+    """
+
+    def __init__(
+        self,
+        transport: HttpTransport,
+        config: QBOConfig,
+        *,
+        events: EventSink | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if events is not None and clock is None:
+            raise ValueError("QBORawClient needs a clock to time the events it emits")
+        self._transport = transport
+        self._config = config
+        self._events = events
+        self._clock = clock
+
+    @property
+    def config(self) -> QBOConfig:
+        return self._config
+
+    async def _call(
+        self,
+        auth: RealmAuth,
+        request: HttpRequest,
+        decoder: Callable[[HttpResponse], T],
+        operation: str,
+    ) -> T:
+        started = self._clock.monotonic() if self._clock is not None else None
+        status: int | None = None
+        tid: str | None = None
+        failure: str | None = None
+        try:
+            response = await self._transport.send(request)
+            status, tid = response.status, intuit_tid(response)
+            return decoder(response)
+        except QBOError as error:
+            failure = type(error).__name__
+            if error.realm_id is None:
+                error.realm_id = auth.realm_id
+            raise
+        finally:
+            self._emit(auth, request, operation, status, tid, failure, started)
+
+    def _emit(
+        self,
+        auth: RealmAuth,
+        request: HttpRequest,
+        operation: str,
+        status: int | None,
+        tid: str | None,
+        failure: str | None,
+        started: float | None,
+    ) -> None:
+        clock = self._clock
+        if self._events is None or clock is None:
+            return
+        attributes: dict[str, object] = {
+            "operation": operation,
+            "method": request.method,
+            "path": request.url.split("?", 1)[0].removeprefix(self._config.api_base_url),
+            "status": status,
+            "intuit_tid": tid,
+            "error": failure,
+        }
+        if started is not None:
+            attributes["duration_ms"] = round((clock.monotonic() - started) * 1000, 3)
+        self._events.emit(
+            QBOEvent(
+                kind="http.request",
+                at=clock.now(),
+                realm_id=auth.realm_id,
+                attributes=attributes,
+            )
+        )
+
+    # -- single entities -----------------------------------------------------------
+
+    async def read(self, auth: RealmAuth, entity_type: str, entity_id: str) -> QBOEntity:
+        """The entity `entity_type` with `entity_id`. `ObjectNotFoundError` if there is none."""
+        request = build.build_read(self._config, auth, entity_type, entity_id)
+        return await self._call(
+            auth,
+            request,
+            lambda r: decode.decode_entity_response(r, entity_type, realm_id=auth.realm_id),
+            "read",
+        )
+
+    async def create(
+        self, auth: RealmAuth, entity: QBOEntity, *, request_id: str | None = None
+    ) -> QBOEntity:
+        """Create `entity`; returns it as QBO stored it (Id, SyncToken "0", defaults)."""
+        entity_type = entity_type_of(entity)
+        request = build.build_create(self._config, auth, entity, request_id=request_id)
+        return await self._call(
+            auth,
+            request,
+            lambda r: decode.decode_entity_response(r, entity_type, realm_id=auth.realm_id),
+            "create",
+        )
+
+    async def update(
+        self, auth: RealmAuth, entity: QBOEntity, *, request_id: str | None = None
+    ) -> QBOEntity:
+        """Full update: every writable field is replaced; omitted ones are cleared by QBO.
+
+        `StaleObjectError` when `entity.sync_token` is not QBO's current one.
+        """
+        entity_type = entity_type_of(entity)
+        request = build.build_update(self._config, auth, entity, request_id=request_id)
+        return await self._call(
+            auth,
+            request,
+            lambda r: decode.decode_entity_response(r, entity_type, realm_id=auth.realm_id),
+            "update",
+        )
+
+    async def sparse_update(
+        self,
+        auth: RealmAuth,
+        entity_type: str,
+        entity_id: str,
+        sync_token: str,
+        changes: Mapping[str, Any],
+        *,
+        request_id: str | None = None,
+    ) -> QBOEntity:
+        """Change only the fields in `changes` (QBO's names: `{"Active": False}`)."""
+        request = build.build_sparse_update(
+            self._config, auth, entity_type, entity_id, sync_token, changes, request_id=request_id
+        )
+        return await self._call(
+            auth,
+            request,
+            lambda r: decode.decode_entity_response(r, entity_type, realm_id=auth.realm_id),
+            "sparse_update",
+        )
+
+    async def delete(
+        self,
+        auth: RealmAuth,
+        entity_type: str,
+        entity_id: str,
+        sync_token: str,
+        *,
+        request_id: str | None = None,
+    ) -> DeletedEntity:
+        """Delete a transaction. Name-list entities cannot be deleted: deactivate them with
+        `sparse_update(..., {"Active": False})`."""
+        request = build.build_delete(
+            self._config, auth, entity_type, entity_id, sync_token, request_id=request_id
+        )
+        return await self._call(
+            auth,
+            request,
+            lambda r: decode.decode_deleted(r, entity_type, realm_id=auth.realm_id),
+            "delete",
+        )
+
+    async def void(
+        self,
+        auth: RealmAuth,
+        entity_type: str,
+        entity_id: str,
+        sync_token: str,
+        *,
+        request_id: str | None = None,
+    ) -> QBOEntity:
+        """Void a transaction, in whichever of QBO's two styles the entity takes."""
+        request = build.build_void(
+            self._config, auth, entity_type, entity_id, sync_token, request_id=request_id
+        )
+        return await self._call(
+            auth,
+            request,
+            lambda r: decode.decode_entity_response(r, entity_type, realm_id=auth.realm_id),
+            "void",
+        )
+
+    # -- queries and change data ---------------------------------------------------
+
+    async def query(self, auth: RealmAuth, statement: object) -> QueryPage:
+        """One page of `statement` (a string, or a `qbo_core.query.Query`)."""
+        request = build.build_query(self._config, auth, str(statement))
+        return await self._call(
+            auth, request, lambda r: decode.decode_query(r, realm_id=auth.realm_id), "query"
+        )
+
+    async def count(self, auth: RealmAuth, statement: object) -> int:
+        """The `totalCount` of a `SELECT COUNT(*) ...` statement."""
+        request = build.build_query(self._config, auth, str(statement))
+        return await self._call(
+            auth, request, lambda r: decode.decode_count(r, realm_id=auth.realm_id), "count"
+        )
+
+    async def cdc(
+        self, auth: RealmAuth, entity_types: Sequence[str], changed_since: date | datetime
+    ) -> ChangeSet:
+        """Everything of `entity_types` changed since `changed_since` (at most 30 days back).
+
+        `ChangeSet.capped` is true when QBO's 1,000-object cap was reached.
+        """
+        request = build.build_cdc(self._config, auth, entity_types, changed_since)
+        cap = self._config.cdc_max_objects
+        return await self._call(
+            auth, request, lambda r: decode.decode_cdc(r, realm_id=auth.realm_id, cap=cap), "cdc"
+        )
+
+    async def batch(
+        self, auth: RealmAuth, items: Sequence[BatchItem], *, request_id: str | None = None
+    ) -> tuple[BatchItemResult, ...]:
+        """Up to 30 operations in one request; each result carries its own error, if any."""
+        request = build.build_batch(self._config, auth, items, request_id=request_id)
+        return await self._call(
+            auth, request, lambda r: decode.decode_batch(r, realm_id=auth.realm_id), "batch"
+        )
+
+    # -- company, reports, attachments, PDF ----------------------------------------
+
+    async def company_info(self, auth: RealmAuth) -> QBOEntity:
+        request = build.build_company_info(self._config, auth)
+        return await self._call(
+            auth,
+            request,
+            lambda r: decode.decode_entity_response(r, "CompanyInfo", realm_id=auth.realm_id),
+            "company_info",
+        )
+
+    async def preferences(self, auth: RealmAuth) -> QBOEntity:
+        request = build.build_preferences(self._config, auth)
+        return await self._call(
+            auth,
+            request,
+            lambda r: decode.decode_entity_response(r, "Preferences", realm_id=auth.realm_id),
+            "preferences",
+        )
+
+    async def report(
+        self, auth: RealmAuth, name: str, params: Mapping[str, object] | None = None
+    ) -> Report:
+        """A report such as `ProfitAndLoss` with parameters like `start_date`, `end_date`."""
+        request = build.build_report(self._config, auth, name, params)
+        return await self._call(
+            auth, request, lambda r: decode.decode_report(r, realm_id=auth.realm_id), "report"
+        )
+
+    async def upload(
+        self,
+        auth: RealmAuth,
+        files: Sequence[tuple[Mapping[str, Any], bytes]],
+        *,
+        request_id: str | None = None,
+    ) -> tuple[UploadResult, ...]:
+        """Upload files as Attachables: each is (Attachable metadata with FileName and
+        ContentType, and optionally AttachableRef; the bytes)."""
+        request = build.build_upload(self._config, auth, files, request_id=request_id)
+        return await self._call(
+            auth, request, lambda r: decode.decode_upload(r, realm_id=auth.realm_id), "upload"
+        )
+
+    async def download_url(self, auth: RealmAuth, attachable_id: str) -> str:
+        """A temporary URL (about 15 minutes) to fetch an attachment's bytes."""
+        request = build.build_download_url(self._config, auth, attachable_id)
+        return await self._call(
+            auth,
+            request,
+            lambda r: decode.decode_download_url(r, realm_id=auth.realm_id),
+            "download_url",
+        )
+
+    async def delete_attachment(
+        self, auth: RealmAuth, attachable_id: str, sync_token: str
+    ) -> DeletedEntity:
+        return await self.delete(auth, "Attachable", attachable_id, sync_token)
+
+    async def pdf(self, auth: RealmAuth, entity_type: str, entity_id: str) -> bytes:
+        """The PDF of an invoice, estimate, sales receipt or credit memo."""
+        request = build.build_pdf(self._config, auth, entity_type, entity_id)
+        return await self._call(
+            auth, request, lambda r: decode.decode_pdf(r, realm_id=auth.realm_id), "pdf"
+        )

@@ -1,0 +1,45 @@
+"""JSON in and out without losing a cent: numbers with a fraction are `Decimal`s.
+
+`loads` parses every JSON number with a fraction or exponent as `Decimal`, so
+`100.00` stays `Decimal("100.00")`. `dumps` writes `Decimal`s back as bare JSON
+numbers with exactly their digits (the standard encoder cannot: it would quote
+them or round-trip them through `float`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from decimal import Decimal
+from typing import Any
+
+__all__ = ["dumps", "loads"]
+
+
+def loads(text: bytes | str) -> Any:
+    """Parse JSON text; fractional numbers become `Decimal`. Raises `ValueError`."""
+    return json.loads(text, parse_float=Decimal)
+
+
+def dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON; each finite `Decimal` becomes a bare number with its own digits.
+
+    Non-finite Decimals (NaN, Infinity) have no JSON form and raise `ValueError`.
+    """
+    nonce = secrets.token_hex(8)
+    marker = f"\x00{nonce}:"
+
+    def mark(item: object) -> str:
+        if isinstance(item, Decimal):
+            if not item.is_finite():
+                raise ValueError(f"{item} cannot be written as a JSON number")
+            return f"{marker}{item}\x00"
+        raise TypeError(f"{type(item).__name__} is not JSON serializable")
+
+    text = json.dumps(value, default=mark, ensure_ascii=False, separators=(",", ":"))
+    if nonce in text:
+        # A marked Decimal is a JSON string "\u0000<nonce>:<digits>\u0000": unquote it.
+        pattern = re.compile(r'"\\u0000' + nonce + r':([^"\\]+)\\u0000"')
+        text = pattern.sub(r"\1", text)
+    return text.encode()
