@@ -6,6 +6,7 @@ Frozen, keyword-only attrs classes, like every DTO in the core.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
@@ -32,9 +33,18 @@ __all__ = [
 ]
 
 
+_REALM_ID = re.compile(r"[0-9]{1,32}")
+_TOKEN = re.compile(r"[\x21-\x7e]+")  # visible ASCII: nothing that could break a header
+
+
 def _realm(_: object, attribute: Any, value: str) -> None:
-    if not value.isdigit() or len(value) > 32:
+    if not isinstance(value, str) or _REALM_ID.fullmatch(value) is None:
         raise ValueError(f"{attribute.name} must be the numeric QBO company id, got {value!r}")
+
+
+def _token(_: object, attribute: Any, value: str) -> None:
+    if not isinstance(value, str) or _TOKEN.fullmatch(value) is None:
+        raise ValueError(f"{attribute.name} must be a non-empty token of visible ASCII characters")
 
 
 @attrs.frozen(kw_only=True)
@@ -42,7 +52,7 @@ class RealmAuth:
     """Which company to talk to and the access token to do it with (never in `repr`)."""
 
     realm_id: str = attrs.field(validator=_realm)
-    access_token: str = attrs.field(repr=False, validator=attrs.validators.min_len(1))
+    access_token: str = attrs.field(repr=False, validator=_token)
 
 
 @attrs.frozen(kw_only=True)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from xml.etree import ElementTree
@@ -115,10 +116,15 @@ def retry_after(response: HttpResponse) -> float | None:
             now = None
         if now is None:
             return None
-        seconds = (when - now).total_seconds()
+        seconds = (_aware(when) - _aware(now)).total_seconds()
     if not math.isfinite(seconds):
         return None
     return max(seconds, 0.0)
+
+
+def _aware(moment: datetime) -> datetime:
+    # RFC 2822 "-0000" (and a missing zone) parse as naive: they mean UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _text(value: object) -> str | None:
@@ -170,7 +176,7 @@ def _local(tag: str) -> str:
 def _from_xml(body: bytes) -> ParsedFault | None:
     try:
         root = ElementTree.fromstring(body)  # noqa: S314 - expat refuses entity expansion bombs
-    except ElementTree.ParseError:
+    except (ElementTree.ParseError, LookupError, ValueError):  # malformed, or unknown encoding
         return None
     fault = next((el for el in root.iter() if _local(el.tag) == "Fault"), None)
     if fault is None:

@@ -17,15 +17,24 @@ from typing import Any
 __all__ = ["dumps", "loads"]
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def loads(text: bytes | str) -> Any:
-    """Parse JSON text; fractional numbers become `Decimal`. Raises `ValueError`."""
-    return json.loads(text, parse_float=Decimal)
+    """Parse JSON text; fractional numbers become `Decimal`. Raises `ValueError`.
+
+    `NaN` and `Infinity`, which Python's parser would accept, are refused: they are not JSON.
+    """
+    return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
 
 
 def dumps(value: Any) -> bytes:
     """Compact UTF-8 JSON; each finite `Decimal` becomes a bare number with its own digits.
 
-    Non-finite Decimals (NaN, Infinity) have no JSON form and raise `ValueError`.
+    Non-finite numbers (NaN, Infinity, as float or Decimal) have no JSON form and raise
+    `ValueError`. Text is UTF-8; a lone surrogate (which `loads` accepts) cannot be, so a
+    value holding one is written with ASCII escapes instead, which read back the same.
     """
     nonce = secrets.token_hex(8)
     marker = f"\x00{nonce}:"
@@ -37,9 +46,17 @@ def dumps(value: Any) -> bytes:
             return f"{marker}{item}\x00"
         raise TypeError(f"{type(item).__name__} is not JSON serializable")
 
-    text = json.dumps(value, default=mark, ensure_ascii=False, separators=(",", ":"))
-    if nonce in text:
-        # A marked Decimal is a JSON string "\u0000<nonce>:<digits>\u0000": unquote it.
-        pattern = re.compile(r'"\\u0000' + nonce + r':([^"\\]+)\\u0000"')
-        text = pattern.sub(r"\1", text)
-    return text.encode()
+    def render(ascii_only: bool) -> bytes:
+        text = json.dumps(
+            value, default=mark, ensure_ascii=ascii_only, allow_nan=False, separators=(",", ":")
+        )
+        if nonce in text:
+            # A marked Decimal is a JSON string "\u0000<nonce>:<digits>\u0000": unquote it.
+            pattern = re.compile(r'"\\u0000' + nonce + r':([^"\\]+)\\u0000"')
+            text = pattern.sub(r"\1", text)
+        return text.encode()
+
+    try:
+        return render(ascii_only=False)
+    except UnicodeEncodeError:
+        return render(ascii_only=True)

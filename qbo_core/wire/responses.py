@@ -91,6 +91,10 @@ def _entity(
         )
     try:
         return decode_entity(entity_type, data)
+    except RecursionError as exc:
+        raise decode_error(
+            f"{where}: the {entity_type} object is nested too deeply", response, realm_id=realm_id
+        ) from exc
     except DecodeError as exc:
         raise DecodeError(
             f"{where}: {exc.message}",

@@ -1,0 +1,1011 @@
+"""Every fault dialect and malformed answer QBO (or a proxy in front of it) sends, decoded.
+
+The capitalised data-service `Fault`, the gateway's lower-case `fault`, XML
+`IntuitResponse` faults (with and without namespaces), HTML and plain-text pages, empty
+and truncated bodies, and faults inside a 200: each becomes the most specific `QBOError`,
+carrying status, codes, `intuit_tid`, realm and `retry_after`. Well-formed JSON of the
+wrong shape becomes a `DecodeError` naming the path. Also the exact-decimal JSON codec.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from qbo_core import errors
+from qbo_core.entities import Customer, RawEntity
+from qbo_core.http import HttpResponse
+from qbo_core.results import DeletedEntity
+from qbo_core.wire import faults, responses
+from qbo_core.wire.jsonio import dumps, loads
+
+TID = "1-5f733d9a-1d4e21aa217ba43177113df4"
+REALM = "4620816365037572746"
+JSON = "application/json"
+
+
+def answer(
+    status: int, body: bytes | str | Any, content_type: str | None = JSON, **headers: str
+) -> HttpResponse:
+    """A response with `body` (JSON-encoded when it is not text), an intuit_tid and `headers`."""
+    if isinstance(body, str):
+        raw = body.encode()
+    elif isinstance(body, bytes):
+        raw = body
+    else:
+        raw = json.dumps(body).encode()
+    fields = [("intuit_tid", TID)]
+    if content_type is not None:
+        fields.append(("Content-Type", content_type))
+    fields += [(name.replace("_", "-"), value) for name, value in headers.items()]
+    return HttpResponse(status=status, headers=fields, body=raw)
+
+
+def error_of(response: HttpResponse) -> errors.QBOError:
+    """The error `response` stands for (it must stand for one)."""
+    error = faults.error_from_response(response, realm_id=REALM)
+    assert error is not None
+    return error
+
+
+def data_fault(*details: tuple[str | None, str], fault_type: str = "ValidationFault") -> Any:
+    """A capitalised data-service fault with `(code, message)` errors."""
+    return {
+        "Fault": {
+            "Error": [
+                {"Message": message, "Detail": f"{message} detail", "code": code, "element": ""}
+                if code is not None
+                else {"Message": message, "Detail": f"{message} detail"}
+                for code, message in details
+            ],
+            "type": fault_type,
+        },
+        "time": "2020-09-29T06:58:50.262-07:00",
+    }
+
+
+def gateway_fault(status: int, code: str, message: str, detail: str, fault_type: str) -> Any:
+    """The gateway's lower-case fault, as QBO sends it at 401 / 403."""
+    return {
+        "warnings": None,
+        "intuitObject": None,
+        "fault": {
+            "error": [{"message": message, "detail": detail, "code": code, "element": None}],
+            "type": fault_type,
+        },
+        "report": None,
+        "queryResponse": None,
+        "batchItemResponse": [],
+        "attachableResponse": [],
+        "syncErrorResponse": None,
+        "requestId": None,
+        "time": 1601391072830,
+        "status": None,
+        "cdcresponse": [],
+    }
+
+
+THROTTLE_XML = (
+    '<IntuitResponse time="2017-07-30T22:45:22.933-07:00" '
+    'xmlns="http://schema.intuit.com/finance/v3"><Fault type="SERVICE"><Error code="3001">'
+    "<Message>message=ThrottleExceeded; errorCode=003001; statusCode=429</Message>"
+    "<Detail>The request limit was reached.  Try again later</Detail></Error></Fault>"
+    "</IntuitResponse>"
+)
+
+
+# --------------------------------------------------------------------- the capitalised Fault
+
+
+def test_several_errors_take_the_class_of_the_first_known_code_and_keep_every_code() -> None:
+    """With several errors, the first code with a branch picks the class; all codes are kept."""
+    body = data_fault(("6000", "Business"), ("6240", "Duplicate"), ("610", "Not found"))
+    error = error_of(answer(400, body))
+    assert type(error) is errors.DuplicateNameError
+    assert error.codes == ("6000", "6240", "610")
+    assert error.code == "6000"
+    assert error.message == "Business"
+    assert error.detail == "Business detail; Duplicate detail; Not found detail"
+    assert (error.status, error.intuit_tid, error.realm_id) == (400, TID, REALM)
+
+
+def test_the_first_of_two_known_codes_wins() -> None:
+    """Two known codes: the earlier one's class is chosen."""
+    error = error_of(answer(400, data_fault(("610", "Gone"), ("5010", "Stale"))))
+    assert type(error) is errors.ObjectNotFoundError
+    assert error.codes == ("610", "5010")
+
+
+def test_errors_without_codes_are_kept_but_add_no_code() -> None:
+    """An error without a code contributes its message and detail, not a code."""
+    error = error_of(answer(400, data_fault((None, "First"), ("2010", "Bad property"))))
+    assert type(error) is errors.InvalidPropertyError
+    assert error.codes == ("2010",)
+    assert error.message == "First"
+    assert error.detail == "First detail; Bad property detail"
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "cls"),
+    [
+        (400, "5010", errors.StaleObjectError),
+        (400, "610", errors.ObjectNotFoundError),
+        (400, "6240", errors.DuplicateNameError),
+        (400, "2010", errors.InvalidPropertyError),
+        (400, "500", errors.UnsupportedOperationError),
+        (400, "1040", errors.RequestLimitError),
+        (400, "4000", errors.QueryParseError),
+        (400, "4001", errors.QueryValidationError),
+        (400, "4002", errors.QueryProcessingError),
+        (400, "10000", errors.ServerError),
+        (401, "100", errors.AccessTokenInvalidError),
+        (401, "3200", errors.AccessTokenInvalidError),
+        (401, "120", errors.ReauthorizationRequiredError),
+        (401, "130", errors.PermissionDeniedError),
+        (403, "3100", errors.PermissionDeniedError),
+        (429, "3001", errors.ThrottledError),
+    ],
+)
+def test_each_known_code_maps_to_its_branch(
+    status: int, code: str, cls: type[errors.QBOError]
+) -> None:
+    """Each QBO code with a branch of its own gives exactly that class."""
+    error = error_of(answer(status, data_fault((code, "Something"))))
+    assert type(error) is cls
+    assert error.codes == (code,)
+    assert error.status == status
+
+
+def test_codes_with_leading_zeros_are_recognised() -> None:
+    """`003200` (as QBO writes codes inside its messages) is code 3200."""
+    error = error_of(answer(401, data_fault(("003200", "Auth"), fault_type="AuthenticationFault")))
+    assert type(error) is errors.AccessTokenInvalidError
+    assert error.codes == ("003200",)
+
+
+def test_numeric_codes_are_read_as_strings() -> None:
+    """A code sent as a JSON number is still recognised and kept as a string."""
+    body = {"Fault": {"Error": [{"Message": "Stale", "code": 5010}], "type": "ValidationFault"}}
+    error = error_of(answer(400, body))
+    assert type(error) is errors.StaleObjectError
+    assert error.codes == ("5010",)
+
+
+@pytest.mark.parametrize(
+    ("status", "fault_type", "cls"),
+    [
+        (400, "ValidationFault", errors.ValidationError),
+        (500, "ValidationFault", errors.ServerError),
+        (400, "SystemFault", errors.ServerError),
+        (500, "SystemFault", errors.ServerError),
+        (400, "AuthenticationFault", errors.AccessTokenInvalidError),
+        (400, "AuthorizationFault", errors.PermissionDeniedError),
+        (400, "SomethingNew", errors.ValidationError),
+        (404, "SomethingNew", errors.ValidationError),
+        (502, "SomethingNew", errors.ServerError),
+    ],
+)
+def test_unknown_codes_fall_back_to_the_fault_type_then_the_status(
+    status: int, fault_type: str, cls: type[errors.QBOError]
+) -> None:
+    """A code without a branch is classed by fault type, then by HTTP status."""
+    error = error_of(answer(status, data_fault(("9999", "Odd"), fault_type=fault_type)))
+    assert type(error) is cls
+    assert error.codes == ("9999",)
+
+
+def test_code_10000_is_a_server_error_whatever_the_status() -> None:
+    """10000 "An application error has occurred" is QBO failing, even when sent with 400."""
+    body = data_fault(("10000", "An application error has occurred"), fault_type="SystemFault")
+    error = error_of(answer(400, body))
+    assert type(error) is errors.ServerError
+    assert error.retryable
+
+
+def test_a_fault_inside_a_200_is_an_error() -> None:
+    """QBO sometimes sends a `Fault` with 200: it is an error, classed by its code."""
+    response = answer(200, data_fault(("6240", "Duplicate Name Exists Error")))
+    with pytest.raises(errors.DuplicateNameError) as caught:
+        responses.decode_entity_response(response, "Customer", realm_id=REALM)
+    assert caught.value.status == 200
+    assert caught.value.intuit_tid == TID
+
+
+def test_a_200_fault_without_code_or_known_type_is_a_server_error() -> None:
+    """A bare fault in a success answer means QBO failed to do the work."""
+    body = {"Fault": {"Error": [{"Message": "Something failed"}], "type": "SystemFault"}}
+    error = error_of(answer(200, body))
+    assert type(error) is errors.ServerError
+    assert error.message == "Something failed"
+    bare: Any = {"Fault": {"Error": [], "type": None}}
+    assert type(error_of(answer(200, bare))) is errors.ServerError
+
+
+def test_a_success_without_fault_is_no_error() -> None:
+    """A 2xx answer without a fault stands for no error, whatever its body."""
+    assert faults.error_from_response(answer(200, {"Customer": {}})) is None
+    assert faults.error_from_response(answer(204, b"", content_type=None)) is None
+    assert faults.error_from_response(answer(200, b"%PDF-1.4", "application/pdf")) is None
+
+
+# --------------------------------------------------------------------- the gateway's fault
+
+
+def test_gateway_401_is_an_expired_access_token_without_the_token() -> None:
+    """The lower-case 401 fault is `AccessTokenInvalidError`, with the echoed token redacted."""
+    fragment = "AB01601390262kxzxOlnHYdhtEVRXISU7piPqQrCmmbDN35Yjd"
+    body = gateway_fault(
+        401,
+        "3200",
+        "message=AuthenticationFailed; errorCode=003200; statusCode=401",
+        f"Token expired: {fragment}",
+        "AUTHENTICATION",
+    )
+    error = error_of(answer(401, body, WWW_Authenticate='Bearer realm="Intuit"'))
+    assert type(error) is errors.AccessTokenInvalidError
+    assert error.codes == ("3200",)
+    assert error.message == "message=AuthenticationFailed; errorCode=003200; statusCode=401"
+    assert error.detail is not None
+    assert error.detail.startswith("Token expired: ")
+    for shown in (str(error), repr(error), error.detail, error.message):
+        assert fragment not in shown
+        assert fragment[:10] not in shown
+
+
+def test_gateway_403_authorization_failed_is_permission_denied() -> None:
+    """403 with code 3100 (ApplicationAuthorizationFailed, type SERVICE) is a permission problem."""
+    body = gateway_fault(
+        403,
+        "3100",
+        "message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403",
+        "The access token does not have sufficient scope",
+        "SERVICE",
+    )
+    error = error_of(answer(403, body))
+    assert type(error) is errors.PermissionDeniedError
+    assert error.codes == ("3100",)
+    assert error.detail == "The access token does not have sufficient scope"
+    assert not error.retryable
+
+
+def test_an_authentication_code_under_403_is_permission_denied() -> None:
+    """A 3200-style code sent with 403 is about permission, not an expired token."""
+    body = gateway_fault(403, "3200", "AuthenticationFailed", "no", "AUTHENTICATION")
+    assert type(error_of(answer(403, body))) is errors.PermissionDeniedError
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (401, errors.AccessTokenInvalidError),
+        (403, errors.PermissionDeniedError),
+        (429, errors.ThrottledError),
+    ],
+)
+def test_gateway_statuses_without_codes_follow_the_status(
+    status: int, cls: type[errors.QBOError]
+) -> None:
+    """A lower-case fault without a code is classed by its HTTP status."""
+    body = {"fault": {"error": [{"message": "nope"}], "type": "SERVICE"}, "time": 1601391072830}
+    error = error_of(answer(status, body))
+    assert type(error) is cls
+    assert error.codes == ()
+    assert error.message == "nope"
+
+
+# --------------------------------------------------------------------- XML faults
+
+
+def test_xml_throttle_at_429_is_throttled() -> None:
+    """The XML `IntuitResponse` throttle fault (namespaced) at 429 is a `ThrottledError`."""
+    error = error_of(answer(429, THROTTLE_XML, "application/xml"))
+    assert type(error) is errors.ThrottledError
+    assert error.codes == ("3001",)
+    assert error.message == "message=ThrottleExceeded; errorCode=003001; statusCode=429"
+    assert error.detail == "The request limit was reached.  Try again later"
+    assert error.retryable
+    assert error.retry_after is None  # Intuit sends no Retry-After; the policy decides
+
+
+def test_xml_throttle_at_403_as_in_2016_is_throttled_because_the_code_wins() -> None:
+    """In 2016 QBO sent the 3001 throttle fault with 403: code 3001 beats the status."""
+    body = THROTTLE_XML.replace("statusCode=429", "statusCode=403")
+    error = error_of(answer(403, body, "text/xml"))
+    assert type(error) is errors.ThrottledError
+    assert error.status == 403
+
+
+def test_xml_despite_json_accept_is_read() -> None:
+    """An XML fault labelled application/json (as the gateway has sent) is still read."""
+    error = error_of(answer(429, THROTTLE_XML, JSON))
+    assert type(error) is errors.ThrottledError
+
+
+def test_xml_with_prefixed_namespaces_is_read() -> None:
+    """Namespace prefixes on every element do not hide the fault."""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<i:IntuitResponse xmlns:i="http://schema.intuit.com/finance/v3" time="2020-01-01">'
+        '<i:Fault type="AuthenticationFault"><i:Error code="100">'
+        "<i:Message>General Authentication Error</i:Message>"
+        "<i:Detail>AuthenticationErrorGeneral: SRV-110-Authentication Failure</i:Detail>"
+        "</i:Error></i:Fault></i:IntuitResponse>"
+    )
+    error = error_of(answer(401, body, "application/xml"))
+    assert type(error) is errors.AccessTokenInvalidError
+    assert error.codes == ("100",)
+    assert error.message == "General Authentication Error"
+    assert error.detail == "AuthenticationErrorGeneral: SRV-110-Authentication Failure"
+
+
+def test_xml_wrong_cluster_is_permission_denied() -> None:
+    """XML code 130 "Accessing Wrong Cluster" (production keys on sandbox) is a permission error."""
+    body = (
+        '<IntuitResponse><Fault type="AuthenticationFault"><Error code="130">'
+        "<Message>Accessing Wrong Cluster</Message></Error></Fault></IntuitResponse>"
+    )
+    error = error_of(answer(401, body, "application/xml"))
+    assert type(error) is errors.PermissionDeniedError
+    assert error.codes == ("130",)
+
+
+def test_xml_with_several_errors_keeps_every_code() -> None:
+    """Every `<Error>` of an XML fault is kept, and the first known code picks the class."""
+    body = (
+        '<IntuitResponse><Fault type="ValidationFault">'
+        '<Error code="6000"><Message>Business</Message></Error>'
+        '<Error code="5010" element="SyncToken"><Message>Stale</Message></Error>'
+        "</Fault></IntuitResponse>"
+    )
+    error = error_of(answer(400, body, "application/xml"))
+    assert type(error) is errors.StaleObjectError
+    assert error.codes == ("6000", "5010")
+
+
+def test_empty_batch_xml_fault_is_a_validation_error() -> None:
+    """The XML "Batch Request is Empty" fault (code 400, an unknown code) is a validation error."""
+    body = (
+        '<IntuitResponse><Fault type="ValidationFault"><Error code="400">'
+        "<Message>MalformedRequest</Message><Detail>Batch Request is Empty</Detail>"
+        "</Error></Fault></IntuitResponse>"
+    )
+    error = error_of(answer(400, body, "application/xml"))
+    assert type(error) is errors.ValidationError
+    assert error.detail == "Batch Request is Empty"
+
+
+def test_malformed_xml_falls_back_to_the_status() -> None:
+    """An XML body that does not parse is classed by status, with an excerpt."""
+    body = "<IntuitResponse><Fault><Error code='3001'>"
+    error = error_of(answer(429, body, "application/xml"))
+    assert type(error) is errors.ThrottledError
+    assert error.codes == ()
+    assert error.detail == body
+
+
+def test_xml_declaring_an_unknown_encoding_is_classed_by_status() -> None:
+    """An XML fault declaring an encoding Python lacks is read by status, not a LookupError."""
+    body = (
+        '<?xml version="1.0" encoding="x-no-such-charset"?>'
+        '<IntuitResponse><Fault type="SystemFault"><Error code="10000">'
+        "<Message>An application error has occurred</Message></Error></Fault></IntuitResponse>"
+    )
+    error = error_of(answer(500, body, "application/xml"))
+    assert isinstance(error, errors.ServerError)
+
+
+# --------------------------------------------------------------------- Retry-After
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("120", 120.0), ("0", 0.0), (" 7 ", 7.0), ("1.5", 1.5), ("-5", 0.0)],
+)
+def test_retry_after_in_seconds_is_read(value: str, seconds: float) -> None:
+    """`Retry-After` as delta-seconds gives that many seconds (never negative)."""
+    error = error_of(answer(429, THROTTLE_XML, "application/xml", Retry_After=value))
+    assert error.retry_after == seconds
+    assert f"retry_after={seconds}" in str(error)
+
+
+@pytest.mark.parametrize("value", ["soon", "", "inf", "nan", "1e999", "Wed, 99 Foo 2015"])
+def test_unreadable_retry_after_is_none(value: str) -> None:
+    """A `Retry-After` that is neither finite seconds nor an HTTP date is ignored."""
+    error = error_of(answer(429, b"", None, Retry_After=value))
+    assert type(error) is errors.ThrottledError
+    assert error.retry_after is None
+
+
+def test_retry_after_as_an_http_date_counts_from_the_date_header() -> None:
+    """`Retry-After` as an HTTP date is measured from the response's `Date`."""
+    response = answer(
+        503,
+        b"",
+        None,
+        Retry_After="Wed, 21 Oct 2015 07:28:00 GMT",
+        Date="Wed, 21 Oct 2015 07:26:30 GMT",
+    )
+    error = error_of(response)
+    assert type(error) is errors.ServerError
+    assert error.retry_after == 90.0
+
+
+def test_retry_after_date_in_the_past_is_zero() -> None:
+    """A `Retry-After` date before the response's `Date` means retry now."""
+    response = answer(
+        429,
+        b"",
+        None,
+        Retry_After="Wed, 21 Oct 2015 07:20:00 GMT",
+        Date="Wed, 21 Oct 2015 07:26:30 GMT",
+    )
+    assert error_of(response).retry_after == 0.0
+
+
+def test_retry_after_date_without_a_date_header_is_none() -> None:
+    """Without a `Date` there is no clock to measure an HTTP date against (no I/O, no time)."""
+    response = answer(429, b"", None, Retry_After="Wed, 21 Oct 2015 07:28:00 GMT")
+    assert error_of(response).retry_after is None
+
+
+def test_retry_after_date_with_minus_zero_zone_is_read() -> None:
+    """A `-0000` zone (RFC 5322 "UTC, origin unknown") still gives seconds, not a TypeError."""
+    response = answer(
+        429,
+        b"",
+        None,
+        Retry_After="Wed, 21 Oct 2015 07:28:00 -0000",
+        Date="Wed, 21 Oct 2015 07:27:00 GMT",
+    )
+    assert error_of(response).retry_after == 60.0
+
+
+# --------------------------------------------------------------------- pages from proxies
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_html_gateway_pages_are_server_errors_with_an_excerpt(status: int) -> None:
+    """An HTML error page from a load balancer is a `ServerError` keeping the page's start."""
+    page = (
+        "<html><head><title>"
+        + f"{status} Gateway"
+        + "</title></head><body>"
+        + "<center><h1>Bad Gateway</h1></center>" * 20
+        + "</body></html>"
+    )
+    response = answer(status, page, "text/html; charset=utf-8")
+    error = error_of(response)
+    assert type(error) is errors.ServerError
+    assert error.retryable
+    assert error.codes == ()
+    assert f"HTTP {status}" in error.message
+    assert "text/html" in error.message
+    assert error.detail == page[: faults.EXCERPT_BYTES]
+    assert len(page) > faults.EXCERPT_BYTES
+    with pytest.raises(errors.ServerError):
+        responses.decode_query(response)
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_empty_server_error_bodies_are_server_errors(status: int) -> None:
+    """An empty 500/503 is a `ServerError` saying the body was empty."""
+    error = error_of(answer(status, b"", None, Content_Length="0"))
+    assert type(error) is errors.ServerError
+    assert "empty body" in error.message
+    assert error.detail is None
+    assert error.intuit_tid == TID
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, errors.ValidationError),
+        (401, errors.AccessTokenInvalidError),
+        (404, errors.ValidationError),
+        (500, errors.ServerError),
+    ],
+)
+def test_plain_text_errors_are_classed_by_status(status: int, cls: type[errors.QBOError]) -> None:
+    """A text/plain error body is classed by status and kept as the detail."""
+    error = error_of(answer(status, "Something went wrong upstream", "text/plain"))
+    assert type(error) is cls
+    assert error.detail == "Something went wrong upstream"
+    assert "text/plain" in error.message
+
+
+def test_truncated_fault_json_is_classed_by_status_with_an_excerpt() -> None:
+    """A 400 whose fault JSON was cut off is a `ValidationError` keeping what arrived."""
+    text = json.dumps(data_fault(("6240", "Duplicate")))[:60]
+    error = error_of(answer(400, text))
+    assert type(error) is errors.ValidationError
+    assert error.codes == ()
+    assert error.detail == text
+
+
+def test_bearer_tokens_in_error_pages_are_redacted() -> None:
+    """A proxy echoing the Authorization header never puts the token into the error."""
+    error = error_of(
+        answer(502, "upstream said: Authorization: Bearer abcdefghijklmnop1234", "text/plain")
+    )
+    assert "abcdefghijklmnop1234" not in str(error)
+    assert "abcdefghijklmnop1234" not in repr(error)
+
+
+def test_intuit_tid_is_read_under_either_spelling() -> None:
+    """`intuit_tid` and `Intuit-Tid` both give the transaction id."""
+    for name in ("intuit_tid", "Intuit-Tid", "INTUIT_TID"):
+        response = HttpResponse(status=500, headers={name: "tid-1"}, body=b"")
+        assert faults.intuit_tid(response) == "tid-1"
+        assert error_of(response).intuit_tid == "tid-1"
+    assert faults.intuit_tid(HttpResponse(status=500)) is None
+
+
+# --------------------------------------------------------------------- not a JSON object
+
+
+DECODERS: dict[str, Callable[[HttpResponse], object]] = {
+    "entity": lambda r: responses.decode_entity_response(r, "Customer"),
+    "deleted": lambda r: responses.decode_deleted(r, "Invoice"),
+    "query": responses.decode_query,
+    "count": responses.decode_count,
+    "cdc": responses.decode_cdc,
+    "batch": responses.decode_batch,
+    "report": responses.decode_report,
+    "upload": responses.decode_upload,
+}
+
+
+@pytest.mark.parametrize("decoder", sorted(DECODERS))
+@pytest.mark.parametrize(
+    ("body", "content_type", "problem"),
+    [
+        (b'{"QueryResponse":{"Customer":[{"Id":"1","Displ', JSON, "truncated JSON"),
+        (b"", JSON, "empty body"),
+        (b"[1, 2, 3]", JSON, "got a JSON list"),
+        (b'"just a string"', JSON, "got a JSON str"),
+        (b"42", JSON, "got a JSON int"),
+        (b"null", JSON, "got a JSON NoneType"),
+        (b"<html><body>Maintenance</body></html>", "text/html", "expected JSON, got text/html"),
+        (b'{"a":1}', "application/pdf", "expected JSON, got application/pdf"),
+        (b"\xff\xfe\x00garbage", JSON, "malformed"),
+    ],
+)
+def test_a_200_that_is_not_a_json_object_is_a_decode_error(
+    decoder: str, body: bytes, content_type: str, problem: str
+) -> None:
+    """Truncated, empty, non-object or non-JSON 200 bodies raise `DecodeError` with an excerpt."""
+    response = answer(200, body, content_type)
+    with pytest.raises(errors.DecodeError) as caught:
+        DECODERS[decoder](response)
+    error = caught.value
+    assert problem in error.message
+    assert error.status == 200
+    assert error.intuit_tid == TID
+    assert error.body_excerpt == body[: faults.EXCERPT_BYTES].decode("utf-8", "replace")
+    assert not error.retryable
+
+
+def test_text_plain_json_is_accepted() -> None:
+    """CDC is documented as text/plain: a JSON body under that type is read."""
+    response = answer(200, {"QueryResponse": {"totalCount": 3}}, "text/plain")
+    assert responses.decode_count(response) == 3
+    assert responses.decode_count(answer(200, {"QueryResponse": {"totalCount": 4}}, None)) == 4
+
+
+# --------------------------------------------------------------------- unexpected envelopes
+
+
+def decode_error_of(decode: Callable[[HttpResponse], object], body: Any) -> errors.DecodeError:
+    with pytest.raises(errors.DecodeError) as caught:
+        decode(answer(200, body))
+    assert caught.value.status == 200
+    return caught.value
+
+
+def test_query_response_with_two_lists_names_both() -> None:
+    """A QueryResponse holding two entity lists is refused, naming them."""
+    body = {"QueryResponse": {"Customer": [], "Vendor": [], "startPosition": 1}}
+    error = decode_error_of(responses.decode_query, body)
+    assert "QueryResponse" in error.message
+    assert "'Customer'" in error.message
+    assert "'Vendor'" in error.message
+
+
+@pytest.mark.parametrize("inner", [None, [], "x", 3])
+def test_query_response_that_is_not_an_object_is_refused(inner: Any) -> None:
+    """A missing or non-object QueryResponse is a `DecodeError` naming it."""
+    body: dict[str, Any] = {"time": "x"} if inner is None else {"QueryResponse": inner}
+    error = decode_error_of(responses.decode_query, body)
+    assert error.message.startswith("QueryResponse: expected a QueryResponse object")
+
+
+def test_a_query_row_that_is_not_an_object_names_its_index() -> None:
+    """A non-object row is refused with its path."""
+    body = {"QueryResponse": {"Customer": [{"Id": "1"}, "oops"], "startPosition": 1}}
+    error = decode_error_of(responses.decode_query, body)
+    assert error.message.startswith("QueryResponse.Customer[1]: expected a Customer object")
+
+
+def test_a_badly_typed_entity_field_names_the_full_path() -> None:
+    """A wrongly typed field names both the envelope path and the field path."""
+    body = {"QueryResponse": {"Customer": [{"Id": "1", "Balance": "lots"}], "maxResults": 1}}
+    error = decode_error_of(responses.decode_query, body)
+    assert error.message.startswith("QueryResponse.Customer[0]: ")
+    assert "$.Balance" in error.message
+
+
+def test_an_empty_query_page_has_no_type_and_no_start() -> None:
+    """`{"QueryResponse":{}}` is an empty page, not an error."""
+    page = responses.decode_query(answer(200, {"QueryResponse": {}, "time": "x"}))
+    assert (page.entity_type, page.items, page.start_position, page.max_results) == (
+        None,
+        (),
+        None,
+        0,
+    )
+
+
+def test_paging_counters_are_read_and_booleans_are_not_numbers() -> None:
+    """startPosition, maxResults and totalCount are read; a boolean is not taken for a count."""
+    body = {
+        "QueryResponse": {
+            "Customer": [{"Id": "3"}],
+            "startPosition": 7,
+            "maxResults": 1,
+            "totalCount": 12,
+        }
+    }
+    page = responses.decode_query(answer(200, body))
+    assert (page.start_position, page.max_results, page.total_count) == (7, 1, 12)
+    assert isinstance(page.items[0], Customer)
+    odd = {"QueryResponse": {"Customer": [{"Id": "3"}], "maxResults": True}}
+    assert responses.decode_query(answer(200, odd)).max_results == 1
+
+
+@pytest.mark.parametrize(
+    "inner", [{}, {"totalCount": "6"}, {"totalCount": True}, {"totalCount": 1.5}, []]
+)
+def test_count_needs_an_integer_total(inner: Any) -> None:
+    """`decode_count` refuses a missing or non-integer totalCount, naming it."""
+    error = decode_error_of(responses.decode_count, {"QueryResponse": inner})
+    assert "QueryResponse.totalCount" in error.message
+
+
+def test_entity_envelope_of_another_type_is_refused() -> None:
+    """A body enveloping another entity than asked for is refused."""
+    error = decode_error_of(
+        lambda r: responses.decode_entity_response(r, "Customer"), {"Vendor": {"Id": "1"}}
+    )
+    assert "expected a Customer envelope" in error.message
+    assert "Vendor" in error.message
+
+
+def test_entity_envelope_holding_a_list_is_refused() -> None:
+    """An entity envelope whose value is not an object names the envelope."""
+    error = decode_error_of(
+        lambda r: responses.decode_entity_response(r, "Customer"), {"Customer": [{"Id": "1"}]}
+    )
+    assert error.message.startswith("Customer: expected a Customer object")
+
+
+def test_entity_envelope_key_is_matched_without_case() -> None:
+    """The envelope key is found whatever its case; the entity keeps QBO's spelling."""
+    entity = responses.decode_entity_response(
+        answer(200, {"estimate": {"Id": "9"}, "time": "x"}), "Estimate"
+    )
+    assert isinstance(entity, RawEntity)
+    assert entity.id == "9"
+
+
+def test_deleted_needs_a_deleted_status_and_an_id() -> None:
+    """`decode_deleted` refuses a live entity or a tombstone without an Id."""
+
+    def decode(response: HttpResponse) -> DeletedEntity:
+        return responses.decode_deleted(response, "Invoice")
+
+    decode_error_of(decode, {"Invoice": {"Id": "1", "SyncToken": "0"}})
+    decode_error_of(decode, {"Invoice": {"status": "Deleted"}})
+    decode_error_of(decode, {"Invoice": {"status": "Deleted", "Id": 266}})
+    deleted = decode(
+        answer(
+            200,
+            {
+                "Invoice": {
+                    "status": "Deleted",
+                    "Id": "266",
+                    "MetaData": {"LastUpdatedTime": "2015-12-23T12:55:50-08:00"},
+                }
+            },
+        )
+    )
+    assert isinstance(deleted, DeletedEntity)
+    assert deleted.id == "266"
+    assert deleted.last_updated is not None
+    assert deleted.last_updated.isoformat() == "2015-12-23T12:55:50-08:00"
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({"BatchItemResponse": {"bId": "1"}}, "BatchItemResponse list"),
+        ({"time": "x"}, "BatchItemResponse list"),
+        (
+            {"BatchItemResponse": [{"bId": "1", "Vendor": {}}, {"Vendor": {}}]},
+            "BatchItemResponse[1]",
+        ),
+        ({"BatchItemResponse": [{"bId": 1, "Vendor": {}}]}, "BatchItemResponse[0]"),
+        ({"BatchItemResponse": ["bid1"]}, "BatchItemResponse[0]"),
+        ({"BatchItemResponse": [{"bId": "b", "Vendor": {}, "Bill": {}}]}, "BatchItemResponse[0]"),
+        ({"BatchItemResponse": [{"bId": "b"}]}, "BatchItemResponse[0]"),
+        (
+            {"BatchItemResponse": [{"bId": "b", "QueryResponse": []}]},
+            "BatchItemResponse[0].QueryResponse",
+        ),
+        (
+            {"BatchItemResponse": [{"bId": "b", "Customer": {"Balance": "x"}}]},
+            "BatchItemResponse[0].Customer",
+        ),
+    ],
+)
+def test_unexpected_batch_envelopes_name_the_path(body: Any, path: str) -> None:
+    """A batch answer of the wrong shape is a `DecodeError` naming where."""
+    error = decode_error_of(responses.decode_batch, body)
+    assert path in error.message
+
+
+def test_batch_items_keep_their_own_errors_and_tombstones() -> None:
+    """Batch items decode independently: a fault, a deleted entity and an entity side by side."""
+    body = {
+        "BatchItemResponse": [
+            {"bId": "a", "Fault": data_fault(("5010", "Stale"))["Fault"]},
+            {"bId": "b", "Invoice": {"domain": "QBO", "status": "Deleted", "Id": "119"}},
+            {"bId": "c", "Customer": {"Id": "5", "DisplayName": "Dukes"}},
+            {"bId": "d", "Fault": "not an object"},
+        ]
+    }
+    a, b, c, d = responses.decode_batch(answer(200, body))
+    assert type(a.error) is errors.StaleObjectError
+    assert a.error.status == 400
+    assert a.error.intuit_tid == TID
+    assert b.deleted == DeletedEntity(entity_type="Invoice", id="119")
+    assert isinstance(c.entity, Customer)
+    assert c.entity.display_name == "Dukes"
+    assert type(d.error) is errors.ValidationError
+    assert [item.ok for item in (a, b, c, d)] == [False, True, True, False]
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({"CDCResponse": {"QueryResponse": []}}, "CDCResponse list"),
+        ({"time": "x"}, "CDCResponse list"),
+        ({"CDCResponse": [{"QueryResponse": {}}]}, "CDCResponse[0]: expected a QueryResponse list"),
+        ({"CDCResponse": [{"QueryResponse": []}, 7]}, "CDCResponse[1]"),
+        ({"CDCResponse": [{"QueryResponse": [{}, "x"]}]}, "CDCResponse[0].QueryResponse[1]"),
+        (
+            {"CDCResponse": [{"QueryResponse": [{"Customer": [{"Id": "1"}, {"Balance": []}]}]}]},
+            "CDCResponse[0].QueryResponse[0].Customer[1]",
+        ),
+    ],
+)
+def test_unexpected_cdc_envelopes_name_the_path(body: Any, path: str) -> None:
+    """A CDC answer of the wrong shape is a `DecodeError` naming where."""
+    error = decode_error_of(responses.decode_cdc, body)
+    assert path in error.message
+
+
+def test_cdc_separates_tombstones_and_flags_a_full_answer() -> None:
+    """CDC deletions become `DeletedEntity`s, and an answer at the cap is flagged."""
+    body = {
+        "CDCResponse": [
+            {
+                "QueryResponse": [
+                    {"Customer": [{"Id": "63"}, {"Id": "99"}], "startPosition": 1, "maxResults": 2},
+                    {
+                        "Estimate": [
+                            {"Id": "34"},
+                            {
+                                "status": "Deleted",
+                                "domain": "QBO",
+                                "Id": "979",
+                                "MetaData": {"LastUpdatedTime": "2015-12-23T12:55:50-08:00"},
+                            },
+                        ],
+                        "startPosition": 1,
+                        "maxResults": 2,
+                    },
+                ]
+            }
+        ],
+        "time": "2015-12-23T12:56:06.196-08:00",
+    }
+    changes = responses.decode_cdc(answer(200, body))
+    assert [e.id for e in changes.changed["Customer"]] == ["63", "99"]
+    assert [e.id for e in changes.changed["Estimate"]] == ["34"]
+    (tombstone,) = changes.deleted["Estimate"]
+    assert (tombstone.entity_type, tombstone.id) == ("Estimate", "979")
+    assert changes.total == 4
+    assert not changes.capped
+    assert responses.decode_cdc(answer(200, body), cap=4).capped
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"Columns": {"Column": []}}, "Header and Columns"),
+        ({"Header": {}, "Columns": []}, "Header and Columns"),
+        ({"Header": {}, "Columns": {"Column": {}}}, "Columns.Column"),
+        ({"Header": {}, "Columns": {"Column": ["x"]}}, "column is not an object"),
+    ],
+)
+def test_unexpected_report_envelopes_are_refused(body: Any, message: str) -> None:
+    """A report without Header and a Column list is a `DecodeError` naming what is missing."""
+    error = decode_error_of(responses.decode_report, body)
+    assert message in error.message
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"AttachableResponse": {}}, "AttachableResponse list"),
+        ({"AttachableResponse": [{"Attachable": {}}, {"Other": {}}]}, "AttachableResponse[1]"),
+        ({"AttachableResponse": [{"Attachable": []}]}, "AttachableResponse[0]"),
+    ],
+)
+def test_unexpected_upload_envelopes_name_the_path(body: Any, message: str) -> None:
+    """An upload answer of the wrong shape is a `DecodeError` naming where."""
+    error = decode_error_of(responses.decode_upload, body)
+    assert message in error.message
+
+
+def test_pdf_needs_pdf_bytes_and_raises_faults() -> None:
+    """`decode_pdf` returns PDF bytes, refuses anything else and raises faults."""
+    pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
+    assert responses.decode_pdf(answer(200, pdf, "application/pdf")) == pdf
+    with pytest.raises(errors.DecodeError) as caught:
+        responses.decode_pdf(answer(200, {"Invoice": {}}))
+    assert "application/json" in caught.value.message
+    with pytest.raises(errors.ObjectNotFoundError):
+        responses.decode_pdf(answer(400, data_fault(("610", "Object Not Found"))))
+
+
+def test_download_url_is_text_and_checked() -> None:
+    """The download URL arrives as text; anything but one URL is a `DecodeError`."""
+    url = "https://intuit-qbo-prod-23.s3.amazonaws.com/x/attachments/a.xml?X-Amz-Expires=900"
+    assert responses.decode_download_url(answer(200, url + "\n", "text/plain")) == url
+    for bad in (b"not a url", b"https://a b", b"\xff\xfe", b""):
+        with pytest.raises(errors.DecodeError):
+            responses.decode_download_url(answer(200, bad, "text/plain"))
+    with pytest.raises(errors.ObjectNotFoundError):
+        responses.decode_download_url(answer(400, data_fault(("610", "Object Not Found"))))
+
+
+def test_deeply_nested_raw_entities_are_a_decode_error() -> None:
+    """An entity nested deeper than Python can copy is a `DecodeError`, not a RecursionError."""
+    depth = 700  # below the JSON parser's own limit, above what a recursive copy survives
+    body = b'{"Estimate":{"Id":"1","X":' + b"[" * depth + b"]" * depth + b"}}"
+    loads(body)  # the JSON parser itself copes with this depth
+    with pytest.raises(errors.DecodeError):
+        responses.decode_entity_response(answer(200, body), "Estimate")
+
+
+# --------------------------------------------------------------------- exact-decimal JSON
+
+
+def test_decimals_keep_their_digits() -> None:
+    """`100.00` read and written stays `100.00`, not `100.0` or `100`."""
+    assert dumps(loads(b'{"a":100.00}')) == b'{"a":100.00}'
+    value = loads(b'{"a":100.00,"b":0.1,"c":5}')
+    assert value == {"a": Decimal("100.00"), "b": Decimal("0.1"), "c": 5}
+    assert str(value["a"]) == "100.00"
+    assert type(value["c"]) is int
+
+
+def test_exponents_round_trip_as_the_same_decimal() -> None:
+    """Numbers with exponents come back as the same Decimal (sign, digits and exponent)."""
+    text = b"[1e5,2.50E-3,-7E+400,1E-400,5.0E0]"
+    first = loads(text)
+    again = loads(dumps(first))
+    assert [d.as_tuple() for d in again] == [d.as_tuple() for d in first]
+    assert dumps(again) == dumps(first)
+    json.loads(dumps(first))  # the standard parser agrees it is JSON
+
+
+def test_negative_zero_keeps_its_sign() -> None:
+    """`-0.0` and `-0.00` stay negative zeros with their digits."""
+    assert dumps(loads(b"[-0.0,-0.00]")) == b"[-0.0,-0.00]"
+    assert dumps(Decimal("-0.000")) == b"-0.000"
+
+
+def test_long_decimals_are_not_rounded() -> None:
+    """A decimal longer than a float holds is written digit for digit."""
+    text = b"[123456789012345678901234567890.123456789012345678901]"
+    assert dumps(loads(text)) == text
+
+
+@pytest.mark.parametrize(
+    "value", [Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity"), Decimal("-Infinity")]
+)
+def test_non_finite_decimals_are_refused_when_writing(value: Decimal) -> None:
+    """NaN and infinities have no JSON form: writing one raises `ValueError`."""
+    with pytest.raises(ValueError, match="JSON number"):
+        dumps({"a": [value]})
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_floats_are_refused_when_writing(value: float) -> None:
+    """A non-finite float is refused too, rather than written as the non-JSON `NaN`."""
+    with pytest.raises(ValueError):  # noqa: PT011 - the standard encoder's message varies
+        dumps({"a": value})
+
+
+@pytest.mark.parametrize("text", [b"NaN", b'{"a":NaN}', b"[Infinity]", b"-Infinity"])
+def test_non_finite_literals_are_refused_when_reading(text: bytes) -> None:
+    """`NaN` and `Infinity` are not JSON: reading them raises `ValueError`."""
+    with pytest.raises(ValueError):  # noqa: PT011 - the standard parser's message varies
+        loads(text)
+
+
+def test_strings_that_look_like_markers_stay_strings() -> None:
+    """Strings holding NULs, colons and digits are written as strings, never as numbers."""
+    value = {"k": "\x00deadbeefdeadbeef:1.5\x00", "d": Decimal("1.5"), "\x00": "\x00"}
+    text = dumps(value)
+    assert loads(text) == value
+    assert json.loads(text)["k"] == value["k"]
+
+
+def test_non_ascii_text_is_written_as_utf8() -> None:
+    """Non-ASCII text is written as UTF-8, not escaped."""
+    assert dumps({"name": "Amy\u2019s Caf\u00e9"}) == b'{"name":"Amy\xe2\x80\x99s Caf\xc3\xa9"}'
+
+
+def test_lone_surrogates_read_can_be_written_back() -> None:
+    """A string QBO sent as a lone surrogate escape (`\\ud800`) can be written back as JSON."""
+    value = loads(b'{"Name":"broken \\ud800 text"}')
+    assert loads(dumps(value)) == value
+
+
+def test_values_json_cannot_hold_are_refused() -> None:
+    """Non-JSON values raise `TypeError` naming the type."""
+    with pytest.raises(TypeError, match="set"):
+        dumps({"a": {1, 2}})
+
+
+def _canonical(value: Any) -> Any:
+    """`value` as its JSON text means it: integral decimals are integers, others keep digits."""
+    if isinstance(value, dict):
+        return {key: _canonical(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_canonical(item) for item in value]
+    if isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
+        return ("n", str(int(value))) if exponent == 0 else ("n", str(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return ("n", str(value))
+    return (type(value).__name__, value)
+
+
+DECIMALS = st.decimals(allow_nan=False, allow_infinity=False)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | DECIMALS | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(JSON_VALUES)
+def test_json_values_with_decimals_round_trip_exactly(value: Any) -> None:
+    """Any JSON value with Decimals is written as valid JSON and read back digit for digit."""
+    text = dumps(value)
+    json.loads(text)  # valid for the standard parser too
+    again = loads(text)
+    assert _canonical(again) == _canonical(value)
+    assert _canonical(loads(dumps(again))) == _canonical(value)
