@@ -51,6 +51,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from qbo_adapters.emulator.entities import PSEUDO_TAX_CODES, REF_TARGETS, TXN_TYPES
+
 if TYPE_CHECKING:
     from qbo_adapters.emulator.datagen import GeneratedCompany
 
@@ -90,51 +92,6 @@ MAX_PROBLEMS: Final = 200
 
 _TIME_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
 _DATE_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-# `...Ref` keys and the entity they point at. `ParentRef` points at the holder's own type and
-# `EntityRef` at the type it names; refs to entities not generated (PaymentMethod, TaxRate,
-# Currency) are not checked.
-REF_TARGETS: Final = {
-    "CustomerRef": "Customer",
-    "VendorRef": "Vendor",
-    "EmployeeRef": "Employee",
-    "ItemRef": "Item",
-    "AccountRef": "Account",
-    "DepositToAccountRef": "Account",
-    "APAccountRef": "Account",
-    "ARAccountRef": "Account",
-    "IncomeAccountRef": "Account",
-    "ExpenseAccountRef": "Account",
-    "AssetAccountRef": "Account",
-    "BankAccountRef": "Account",
-    "CCAccountRef": "Account",
-    "DiscountAccountRef": "Account",
-    "ClassRef": "Class",
-    "DepartmentRef": "Department",
-    "SalesTermRef": "Term",
-    "TermRef": "Term",
-    "DefaultTaxCodeRef": "TaxCode",
-    "TaxCodeRef": "TaxCode",
-    "TxnTaxCodeRef": "TaxCode",
-}
-
-# US pseudo tax codes used on lines; they are not TaxCode objects.
-PSEUDO_TAX_CODES: Final = frozenset({"TAX", "NON"})
-
-# `LinkedTxn.TxnType` values and the entity each names.
-TXN_TYPES: Final = {
-    "Invoice": "Invoice",
-    "Payment": "Payment",
-    "Estimate": "Estimate",
-    "CreditMemo": "CreditMemo",
-    "SalesReceipt": "SalesReceipt",
-    "Deposit": "Deposit",
-    "Bill": "Bill",
-    "BillPaymentCheck": "BillPayment",
-    "BillPaymentCreditCard": "BillPayment",
-    "JournalEntry": "JournalEntry",
-    "Purchase": "Purchase",
-}
 
 SALES_FORMS: Final = ("Invoice", "SalesReceipt", "Estimate", "CreditMemo")
 
