@@ -278,8 +278,8 @@ async def http_same_loop(plan: Plan) -> list[Row]:
 
 
 async def http_subprocess(plan: Plan) -> list[Row]:
-    """Serve from a child process running this script with `--serve` (throttle off:
-    `qbo emulator` has no switch for that); the child stops when its stdin closes."""
+    """Serve from a child process running this script with `--serve` (throttle off; it
+    prints a token and the customer ids); the child stops when its stdin closes."""
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         SCRIPT,

@@ -61,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="company size: small ~300, medium ~5,000, large ~100,000 objects per realm",
     )
     emu.add_argument("--realms", type=int, default=1, help="how many companies to serve")
+    emu.add_argument(
+        "--no-throttle",
+        action="store_true",
+        help="do not enforce Intuit's rate limits (500/min, 10/s per realm and app)",
+    )
     emu.set_defaults(handler=_emulator)
     return parser
 
@@ -83,6 +88,7 @@ def _emulator(args: argparse.Namespace) -> int:
         seed=args.seed,
         size=args.size,
         realms=args.realms,
+        throttle=not args.no_throttle,
     )
 
 

@@ -61,6 +61,7 @@ def run_emulator(
     seed: int,
     size: CompanySizeName,
     realms: int,
+    throttle: bool = True,
 ) -> int:
     """The body of `qbo emulator`; returns the exit status."""
     if realms < 1:
@@ -74,6 +75,7 @@ def run_emulator(
         seed=seed,
         size=size,
         realms=realms,
+        throttle=throttle,
     )
     try:
         asyncio.run(serve_until_stopped(settings, host=host, port=port))

@@ -25,7 +25,8 @@ async def _read_banner(stream: asyncio.StreamReader) -> list[str]:
 
 
 async def test_emulator_command_serves_until_interrupted() -> None:
-    """The command prints its URL, realms and credentials, serves the API, and exits 0 on SIGINT."""
+    """The command prints its URL, realms and credentials, serves the API (unthrottled with
+    --no-throttle), and exits 0 on SIGINT."""
     process = await asyncio.create_subprocess_exec(
         QBO,
         "emulator",
@@ -40,6 +41,7 @@ async def test_emulator_command_serves_until_interrupted() -> None:
         "--client-secret",
         "cli-secret",
         "--auto-consent",
+        "--no-throttle",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -59,12 +61,15 @@ async def test_emulator_command_serves_until_interrupted() -> None:
                 f"{base}/_emulator/tokens", json={"realm_id": realm_ids[1]}
             ) as minted:
                 token = (await minted.json())["access_token"]
-            async with session.get(
-                f"{base}/v3/company/{realm_ids[1]}/companyinfo/{realm_ids[1]}",
-                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-            ) as response:
-                assert response.status == 200
-                assert "CompanyInfo" in json.loads(await response.read())
+            statuses = []
+            for _ in range(15):  # more than the 10 per second a throttled emulator allows
+                async with session.get(
+                    f"{base}/v3/company/{realm_ids[1]}/companyinfo/{realm_ids[1]}",
+                    headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                ) as response:
+                    statuses.append(response.status)
+                    assert "CompanyInfo" in json.loads(await response.read())
+            assert statuses == [200] * 15
     finally:
         process.send_signal(signal.SIGINT)
         status = await asyncio.wait_for(process.wait(), timeout=30)
