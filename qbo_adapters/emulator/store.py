@@ -1041,24 +1041,10 @@ class Company:
             estimate = self.get("Estimate", est_id)
             if estimate is None:
                 continue
-            links = [
-                link
-                for link in estimate.get("LinkedTxn") or []
-                if not (
-                    isinstance(link, Mapping)
-                    and link.get("TxnType") == "Invoice"
-                    and link.get("TxnId") == invoice_id
-                )
-            ]
-            if est_id in fresh:
-                links.append({"TxnId": invoice_id, "TxnType": "Invoice"})
-            if links:
-                estimate["LinkedTxn"] = links
+            if _relink(estimate, "Invoice", invoice_id, linked=est_id in fresh):
                 estimate["TxnStatus"] = "Closed"
-            else:
-                estimate.pop("LinkedTxn", None)
-                if estimate.get("TxnStatus") == "Closed":
-                    estimate["TxnStatus"] = "Pending"
+            elif estimate.get("TxnStatus") == "Closed":
+                estimate["TxnStatus"] = "Pending"
             self._touch("Estimate", estimate, now)
 
     def _link_deposits(
@@ -1077,21 +1063,7 @@ class Company:
             receipt = self.get(*key)
             if receipt is None:
                 continue
-            links = [
-                link
-                for link in receipt.get("LinkedTxn") or []
-                if not (
-                    isinstance(link, Mapping)
-                    and link.get("TxnType") == "Deposit"
-                    and link.get("TxnId") == deposit_id
-                )
-            ]
-            if key in fresh:
-                links.append({"TxnId": deposit_id, "TxnType": "Deposit"})
-            if links:
-                receipt["LinkedTxn"] = links
-            else:
-                receipt.pop("LinkedTxn", None)
+            _relink(receipt, "Deposit", deposit_id, linked=key in fresh)
             self._touch("SalesReceipt", receipt, now)
 
     @staticmethod
@@ -1360,3 +1332,24 @@ class Company:
         elif isinstance(node, list):
             for value in node:
                 self._patch_names(holder, value, entity, obj_id, name)
+
+
+def _relink(obj: Obj, txn_type: str, txn_id: str, *, linked: bool) -> bool:
+    """Add (`linked`) or remove `obj`'s LinkedTxn to `txn_type` `txn_id`, keeping the others;
+    drop the key when no link is left. Returns whether any link remains."""
+    links = [
+        link
+        for link in obj.get("LinkedTxn") or []
+        if not (
+            isinstance(link, Mapping)
+            and link.get("TxnType") == txn_type
+            and link.get("TxnId") == txn_id
+        )
+    ]
+    if linked:
+        links.append({"TxnId": txn_id, "TxnType": txn_type})
+    if links:
+        obj["LinkedTxn"] = links
+    else:
+        obj.pop("LinkedTxn", None)
+    return bool(links)

@@ -128,17 +128,23 @@ class QBORawClient:
             )
         )
 
+    async def _entity_call(
+        self, auth: RealmAuth, request: HttpRequest, entity_type: str, operation: str
+    ) -> QBOEntity:
+        """One call whose answer is a `{"<entity_type>": {...}}` envelope."""
+        return await self._call(
+            auth,
+            request,
+            lambda r: decode.decode_entity_response(r, entity_type, realm_id=auth.realm_id),
+            operation,
+        )
+
     # -- single entities -----------------------------------------------------------
 
     async def read(self, auth: RealmAuth, entity_type: str, entity_id: str) -> QBOEntity:
         """The entity `entity_type` with `entity_id`. `ObjectNotFoundError` if there is none."""
         request = build.build_read(self._config, auth, entity_type, entity_id)
-        return await self._call(
-            auth,
-            request,
-            lambda r: decode.decode_entity_response(r, entity_type, realm_id=auth.realm_id),
-            "read",
-        )
+        return await self._entity_call(auth, request, entity_type, "read")
 
     async def create(
         self, auth: RealmAuth, entity: QBOEntity, *, request_id: str | None = None
@@ -146,12 +152,7 @@ class QBORawClient:
         """Create `entity`; returns it as QBO stored it (Id, SyncToken "0", defaults)."""
         entity_type = entity_type_of(entity)
         request = build.build_create(self._config, auth, entity, request_id=request_id)
-        return await self._call(
-            auth,
-            request,
-            lambda r: decode.decode_entity_response(r, entity_type, realm_id=auth.realm_id),
-            "create",
-        )
+        return await self._entity_call(auth, request, entity_type, "create")
 
     async def update(
         self, auth: RealmAuth, entity: QBOEntity, *, request_id: str | None = None
@@ -162,12 +163,7 @@ class QBORawClient:
         """
         entity_type = entity_type_of(entity)
         request = build.build_update(self._config, auth, entity, request_id=request_id)
-        return await self._call(
-            auth,
-            request,
-            lambda r: decode.decode_entity_response(r, entity_type, realm_id=auth.realm_id),
-            "update",
-        )
+        return await self._entity_call(auth, request, entity_type, "update")
 
     async def sparse_update(
         self,
@@ -183,12 +179,7 @@ class QBORawClient:
         request = build.build_sparse_update(
             self._config, auth, entity_type, entity_id, sync_token, changes, request_id=request_id
         )
-        return await self._call(
-            auth,
-            request,
-            lambda r: decode.decode_entity_response(r, entity_type, realm_id=auth.realm_id),
-            "sparse_update",
-        )
+        return await self._entity_call(auth, request, entity_type, "sparse_update")
 
     async def delete(
         self,
@@ -224,12 +215,7 @@ class QBORawClient:
         request = build.build_void(
             self._config, auth, entity_type, entity_id, sync_token, request_id=request_id
         )
-        return await self._call(
-            auth,
-            request,
-            lambda r: decode.decode_entity_response(r, entity_type, realm_id=auth.realm_id),
-            "void",
-        )
+        return await self._entity_call(auth, request, entity_type, "void")
 
     # -- queries and change data ---------------------------------------------------
 
@@ -273,21 +259,11 @@ class QBORawClient:
 
     async def company_info(self, auth: RealmAuth) -> QBOEntity:
         request = build.build_company_info(self._config, auth)
-        return await self._call(
-            auth,
-            request,
-            lambda r: decode.decode_entity_response(r, "CompanyInfo", realm_id=auth.realm_id),
-            "company_info",
-        )
+        return await self._entity_call(auth, request, "CompanyInfo", "company_info")
 
     async def preferences(self, auth: RealmAuth) -> QBOEntity:
         request = build.build_preferences(self._config, auth)
-        return await self._call(
-            auth,
-            request,
-            lambda r: decode.decode_entity_response(r, "Preferences", realm_id=auth.realm_id),
-            "preferences",
-        )
+        return await self._entity_call(auth, request, "Preferences", "preferences")
 
     async def report(
         self, auth: RealmAuth, name: str, params: Mapping[str, object] | None = None

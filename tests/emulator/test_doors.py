@@ -21,6 +21,7 @@ from qbo_core.errors import (
     ConnectError,
     ConnectionLostError,
     ReadTimeoutError,
+    TransportError,
 )
 from qbo_core.http import HttpRequest, HttpResponse
 from qbo_core.ports import HttpTransport
@@ -135,71 +136,55 @@ async def test_in_process_door_maps_dropped_connections_to_transport_errors() ->
         assert (await transport.send(request)).status == 200
 
 
+async def _faulted_customer_post(
+    effect: str, *, read_timeout: float, stall_seconds: float = 130.0
+) -> tuple[type[BaseException] | None, int]:
+    """POST a new customer over HTTP with `effect` injected on it; return the transport
+    error class raised (None if answered) and how many customers were added."""
+    emulator, server = await _emulator_over_http(stall_seconds=stall_seconds)
+    try:
+        realm = emulator.realm_ids[0]
+        token = emulator.oauth.mint_tokens(realm)["access_token"]
+        emulator.control.add_fault(
+            {"route": {"path": "/v3/*", "method": "POST"}, "trigger": {"next": 1}, "effect": effect}
+        )
+        before = emulator.companies[realm].counts()["Customer"]
+        raised: type[BaseException] | None = None
+        async with aiohttp.ClientSession() as session:
+            transport = AiohttpTransport(session, read_timeout=read_timeout)
+            try:
+                await transport.send(
+                    HttpRequest(
+                        method="POST",
+                        url=f"{server.base_url}/v3/company/{realm}/customer",
+                        headers={
+                            "Authorization": f"Bearer {token}",
+                            "Content-Type": "application/json",
+                        },
+                        body=b'{"DisplayName": "Faulted Customer"}',
+                    )
+                )
+            except TransportError as error:
+                raised = type(error)
+        return raised, emulator.companies[realm].counts()["Customer"] - before
+    finally:
+        await server.close()
+
+
 async def test_http_door_reset_loses_the_connection() -> None:
-    """An injected reset over HTTP closes the socket: a write sees an outcome-unknown error.
+    """An injected reset over HTTP closes the socket: a write sees an outcome-unknown error
+    and nothing was applied.
 
     (aiohttp itself retries an idempotent GET once on a dropped keep-alive connection, so
     the reset is shown on a POST, which it never retries.)
     """
-    emulator, server = await _emulator_over_http()
-    try:
-        realm = emulator.realm_ids[0]
-        token = emulator.oauth.mint_tokens(realm)["access_token"]
-        emulator.control.add_fault(
-            {
-                "route": {"path": "/v3/*", "method": "POST"},
-                "trigger": {"next": 1},
-                "effect": "reset",
-            }
-        )
-        before = emulator.companies[realm].counts()["Customer"]
-        async with aiohttp.ClientSession() as session:
-            transport = AiohttpTransport(session, read_timeout=5)
-            with pytest.raises(ConnectionLostError):
-                await transport.send(
-                    HttpRequest(
-                        method="POST",
-                        url=f"{server.base_url}/v3/company/{realm}/customer",
-                        headers={
-                            "Authorization": f"Bearer {token}",
-                            "Content-Type": "application/json",
-                        },
-                        body=b'{"DisplayName": "Reset Before Applied"}',
-                    )
-                )
-        assert emulator.companies[realm].counts()["Customer"] == before
-    finally:
-        await server.close()
+    raised, added = await _faulted_customer_post("reset", read_timeout=5)
+    assert raised is ConnectionLostError
+    assert added == 0
 
 
 async def test_http_door_timeout_applies_the_write_and_never_answers() -> None:
     """An injected timeout creates the customer, then stalls: the client times out."""
-    emulator, server = await _emulator_over_http(stall_seconds=1.0)
-    try:
-        realm = emulator.realm_ids[0]
-        token = emulator.oauth.mint_tokens(realm)["access_token"]
-        emulator.control.add_fault(
-            {
-                "route": {"path": "/v3/*", "method": "POST"},
-                "trigger": {"next": 1},
-                "effect": "timeout",
-            }
-        )
-        before = emulator.companies[realm].counts()["Customer"]
-        async with aiohttp.ClientSession() as session:
-            transport = AiohttpTransport(session, read_timeout=0.2)
-            with pytest.raises(ReadTimeoutError):
-                await transport.send(
-                    HttpRequest(
-                        method="POST",
-                        url=f"{server.base_url}/v3/company/{realm}/customer",
-                        headers={
-                            "Authorization": f"Bearer {token}",
-                            "Content-Type": "application/json",
-                        },
-                        body=b'{"DisplayName": "Applied But Unanswered"}',
-                    )
-                )
-        assert emulator.companies[realm].counts()["Customer"] == before + 1
-    finally:
-        await server.close()
+    raised, added = await _faulted_customer_post("timeout", read_timeout=0.2, stall_seconds=1.0)
+    assert raised is ReadTimeoutError
+    assert added == 1
