@@ -1097,10 +1097,55 @@ def _resolve_ref(holder: str, key: str, ref: Obj, lookup: Lookup) -> None:
         raise invalid_reference(key, value)
     if obj.get("Active") is False:
         raise not_found()
+    if target == "Account":
+        _check_account_type(key, obj)
     if key not in _TAX_CODE_REFS and (key != "ParentRef" or "name" in ref):
         name = ref_display(obj)
         if name is not None:
             ref["name"] = name
+
+
+#: Account references that must name one kind of account.
+_ACCOUNT_TYPES_FOR_REF: Final[dict[str, frozenset[str]]] = {
+    "APAccountRef": frozenset({"Accounts Payable"}),
+    "ARAccountRef": frozenset({"Accounts Receivable"}),
+    "BankAccountRef": frozenset({"Bank"}),
+    "CCAccountRef": frozenset({"Credit Card"}),
+    "DepositToAccountRef": frozenset({"Bank", "Other Current Asset"}),
+}
+
+#: The control accounts: their balances are the sums of customers' (A/R) and vendors' (A/P)
+#: open documents, which the store keeps in step, so nothing else may post to them.
+_CONTROL_ACCOUNTS: Final = {
+    "Accounts Receivable": "When you use Accounts Receivable, you must choose a customer "
+    "in the Name field.",
+    "Accounts Payable": "When you use Accounts Payable, you must choose a vendor in the "
+    "Name field.",
+}
+
+
+def _check_account_type(key: str, account: Obj) -> None:
+    """Refuse an account of the wrong kind for `key` (QBO's business error 6000).
+
+    Bank, credit-card, A/P, A/R and deposit references take only their kind of account;
+    every other account reference (lines, items, a purchase's payment account) may not
+    name A/R or A/P. QBO accepts a journal line on A/R or A/P when it names the customer
+    or vendor; the emulator does not carry journal entries into those balances, so it
+    refuses them too (a documented limitation).
+    """
+    account_type = str(account.get("AccountType"))
+    allowed = _ACCOUNT_TYPES_FOR_REF.get(key)
+    if allowed is not None:
+        if account_type not in allowed:
+            raise business(
+                f"Invalid account type: {key} needs {' or '.join(sorted(allowed))}, "
+                f"not {account_type}",
+                element=key,
+            )
+        return
+    problem = _CONTROL_ACCOUNTS.get(account_type)
+    if problem is not None:
+        raise business(problem, element=key)
 
 
 def ref_to(lookup: Lookup, entity: str, obj_id: str) -> Obj:
@@ -1936,31 +1981,9 @@ def _credit_memo(fields: Obj, previous: Obj | None, obj_id: str | None, lookup: 
     return _sales_form("CreditMemo", fields, previous, lookup)
 
 
-#: Control accounts a line may not post to directly: their balances are the sums of the
-#: open documents of customers (A/R) or vendors (A/P), which QBO keeps in step itself.
-_CONTROL_ACCOUNT_TYPES: Final = {
-    "Accounts Receivable": "When you use Accounts Receivable, you must choose a customer "
-    "in the Name field.",
-    "Accounts Payable": "When you use Accounts Payable, you must choose a vendor in the "
-    "Name field.",
-}
-
-
-def _refuse_control_accounts(lines: Iterable[Obj], detail_type: str, lookup: Lookup) -> None:
-    """Expense, deposit and journal lines cannot post to A/R or A/P (business error 6000)."""
-    for line in lines:
-        detail = line.get(detail_type)
-        account_id = _ref_value(detail, "AccountRef") if isinstance(detail, dict) else None
-        account = lookup.get("Account", account_id) if account_id else None
-        problem = _CONTROL_ACCOUNT_TYPES.get(str((account or {}).get("AccountType")))
-        if problem is not None:
-            raise business(problem, element="AccountRef")
-
-
 def _bill(fields: Obj, previous: Obj | None, obj_id: str | None, lookup: Lookup) -> Obj:
     out = _common("Bill", fields, lookup)
     lines, total = expense_lines(fields, previous)
-    _refuse_control_accounts(lines, "AccountBasedExpenseLineDetail", lookup)
     if "APAccountRef" not in out:
         account = lookup.default_account_id("ap")
         if account is not None:
@@ -2036,7 +2059,6 @@ def _purchase(fields: Obj, previous: Obj | None, obj_id: str | None, lookup: Loo
     if fields.get("PaymentType") not in ("Cash", "Check", "CreditCard"):
         raise invalid_enum("PaymentType", fields.get("PaymentType"))
     lines, total = expense_lines(fields, previous)
-    _refuse_control_accounts(lines, "AccountBasedExpenseLineDetail", lookup)
     out["Line"] = lines
     out["TotalAmt"] = money(total)
     return out
@@ -2048,7 +2070,6 @@ def _deposit(fields: Obj, previous: Obj | None, obj_id: str | None, lookup: Look
     if target is not None and target == lookup.default_account_id("uf"):
         raise business("You cannot deposit into Undeposited Funds", element="DepositToAccountRef")
     lines, total = deposit_lines(fields, previous)
-    _refuse_control_accounts(lines, "DepositLineDetail", lookup)
     out["Line"] = lines
     out["TotalAmt"] = money(total)
     return out
@@ -2057,11 +2078,6 @@ def _deposit(fields: Obj, previous: Obj | None, obj_id: str | None, lookup: Look
 def _journal_entry(fields: Obj, previous: Obj | None, obj_id: str | None, lookup: Lookup) -> Obj:
     out = _common("JournalEntry", fields, lookup)
     lines, total = journal_lines(fields, previous)
-    # QBO accepts an A/R or A/P line when it names the customer or vendor (`Entity`);
-    # the emulator does not carry journal entries into customer and vendor balances, so
-    # it refuses such lines either way (a documented limitation) rather than let the
-    # ledger and the balances drift apart.
-    _refuse_control_accounts(lines, "JournalEntryLineDetail", lookup)
     out["Adjustment"] = fields.get("Adjustment") is True
     out["Line"] = lines
     out["TotalAmt"] = money(total)

@@ -76,3 +76,59 @@ async def test_posting_to_a_control_account_is_refused_and_books_stay_consistent
     assert error["code"] == "6000"
     assert control in error["Detail"]
     assert validate_integrity(company.snapshot(), now=emulator.clock.now()) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "wrong"),
+    [
+        (("CheckPayment", "BankAccountRef"), "Accounts Receivable"),
+        (("CheckPayment", "BankAccountRef"), "Expense"),
+        (("APAccountRef",), "Bank"),
+    ],
+)
+async def test_bill_payment_accounts_must_be_of_their_kind(
+    path: tuple[str, ...], wrong: str
+) -> None:
+    """A bill payment's bank and A/P references refuse other kinds of account (6000)."""
+    emulator = QBOEmulator(EmulatorSettings(seed=3), clock=FakeClock())
+    realm = emulator.realm_ids[0]
+    company = emulator.companies[realm]
+    token = emulator.oauth.mint_tokens(realm)["access_token"]
+    vendor = str(next(iter(company.all("Vendor")))["Id"])
+    created = await EmulatorTransport(emulator).send(
+        HttpRequest(
+            method="POST",
+            url=f"http://emulator.invalid/v3/company/{realm}/bill",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            body=json.dumps(
+                {
+                    "VendorRef": {"value": vendor},
+                    "Line": [_expense_line(_account(emulator, "Expense"))],
+                }
+            ).encode(),
+        )
+    )
+    assert created.status == 200, created.body
+    bill = json.loads(created.body)["Bill"]
+    body: dict[str, Any] = {
+        "VendorRef": bill["VendorRef"],
+        "PayType": "Check",
+        "TotalAmt": 1,
+        "CheckPayment": {"BankAccountRef": {"value": _account(emulator, "Bank")}},
+        "Line": [{"Amount": 1, "LinkedTxn": [{"TxnId": bill["Id"], "TxnType": "Bill"}]}],
+    }
+    node = body
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = {"value": _account(emulator, wrong)}
+    response = await EmulatorTransport(emulator).send(
+        HttpRequest(
+            method="POST",
+            url=f"http://emulator.invalid/v3/company/{realm}/billpayment",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            body=json.dumps(body).encode(),
+        )
+    )
+    assert response.status == 400, response.body
+    assert json.loads(response.body)["Fault"]["Error"][0]["code"] == "6000"
+    assert validate_integrity(company.snapshot(), now=emulator.clock.now()) == []
