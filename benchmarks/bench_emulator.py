@@ -42,8 +42,7 @@ from urllib.parse import quote
 import aiohttp
 import attrs
 
-from qbo_adapters.aiohttp_transport import AiohttpTransport
-from qbo_adapters.clock import SystemClock
+from qbo_adapters.aiohttp.transport import AiohttpTransport
 from qbo_adapters.emulator.app import QBOEmulator
 from qbo_adapters.emulator.query import (
     default_order_for,
@@ -56,6 +55,7 @@ from qbo_adapters.emulator.server import serve_emulator
 from qbo_adapters.emulator.settings import CompanySizeName, EmulatorSettings
 from qbo_adapters.emulator.store import Company
 from qbo_adapters.emulator.transport import EmulatorTransport
+from qbo_adapters.memory.clock import SystemClock
 from qbo_core.http import HttpRequest
 from qbo_core.ports.http_transport import HttpTransport
 

@@ -37,9 +37,9 @@ from bench_emulator import (
     time_calls,
 )
 
-from qbo_adapters.aiohttp_transport import AiohttpTransport
+from qbo_adapters.aiohttp.transport import AiohttpTransport
 from qbo_adapters.emulator.transport import EmulatorTransport
-from qbo_adapters.fake_transport import FakeTransport
+from qbo_adapters.memory.fake_transport import FakeTransport
 from qbo_core.config import QBOConfig
 from qbo_core.http import HttpRequest, HttpResponse
 from qbo_core.results import RealmAuth

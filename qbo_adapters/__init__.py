@@ -1,26 +1,13 @@
-"""Adapters for the core's ports: in-memory ones here; the emulator in `qbo_adapters.emulator`.
+"""Adapters for the core's ports, one folder per technology, so each extra maps to one folder.
+
+- `qbo_adapters.memory`: in-process adapters and fakes (standard library only).
+- `qbo_adapters.aiohttp`: the HTTP transport to Intuit.
+- `qbo_adapters.emulator`: a stateful fake QuickBooks Online behind two doors.
+- `qbo_adapters.testing`: the ports' contract suites, for your own adapters too.
 
 Every adapter translates its library's exceptions into `qbo_core.errors` at the edge and
-borrows long-lived resources (sessions, clients, engines) that the container owns.
+borrows long-lived resources (sessions, clients, engines) that the container owns. Importing
+this package imports nothing else: import the folder you use.
 """
 
-from qbo_adapters.asyncio_lock import AsyncioLock
-from qbo_adapters.clock import FakeClock, SystemClock
-from qbo_adapters.event_sinks import FanOutEventSink, LoggingEventSink, RecordingEventSink
-from qbo_adapters.fake_transport import FakeTransport
-from qbo_adapters.memory_cache import MemoryCache
-from qbo_adapters.memory_quota_store import MemoryQuotaStore
-from qbo_adapters.memory_token_store import MemoryTokenStore
-
-__all__ = [
-    "AsyncioLock",
-    "FakeClock",
-    "FakeTransport",
-    "FanOutEventSink",
-    "LoggingEventSink",
-    "MemoryCache",
-    "MemoryQuotaStore",
-    "MemoryTokenStore",
-    "RecordingEventSink",
-    "SystemClock",
-]
+__all__: list[str] = []

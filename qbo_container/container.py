@@ -10,16 +10,16 @@ from typing import Any, cast
 import aiohttp
 from dependency_injector import containers, providers
 
-from qbo_adapters.aiohttp_transport import AiohttpTransport
-from qbo_adapters.asyncio_lock import AsyncioLock
-from qbo_adapters.clock import SystemClock
+from qbo_adapters.aiohttp.transport import AiohttpTransport
 from qbo_adapters.emulator.app import QBOEmulator
 from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_adapters.emulator.transport import EmulatorTransport
-from qbo_adapters.event_sinks import LoggingEventSink, RecordingEventSink
-from qbo_adapters.memory_cache import MemoryCache
-from qbo_adapters.memory_quota_store import MemoryQuotaStore
-from qbo_adapters.memory_token_store import MemoryTokenStore
+from qbo_adapters.memory.cache import MemoryCache
+from qbo_adapters.memory.clock import SystemClock
+from qbo_adapters.memory.event_sinks import LoggingEventSink, RecordingEventSink
+from qbo_adapters.memory.lock import AsyncioLock
+from qbo_adapters.memory.quota_store import MemoryQuotaStore
+from qbo_adapters.memory.token_store import MemoryTokenStore
 from qbo_container.settings import DEFAULT_SETTINGS, load_settings
 from qbo_core.config import QBOConfig
 from qbo_core.errors import ConfigurationError

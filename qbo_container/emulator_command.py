@@ -8,10 +8,10 @@ import signal
 import sys
 from typing import TextIO
 
-from qbo_adapters.clock import SystemClock
 from qbo_adapters.emulator.app import QBOEmulator
 from qbo_adapters.emulator.server import serve_emulator
 from qbo_adapters.emulator.settings import CompanySizeName, EmulatorSettings
+from qbo_adapters.memory.clock import SystemClock
 from qbo_core.errors import ConfigurationError
 
 __all__ = ["run_emulator", "serve_until_stopped"]

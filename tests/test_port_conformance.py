@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from qbo_adapters.asyncio_lock import AsyncioLock
-from qbo_adapters.clock import FakeClock, SystemClock
-from qbo_adapters.event_sinks import LoggingEventSink, RecordingEventSink
-from qbo_adapters.fake_transport import FakeTransport
-from qbo_adapters.memory_cache import MemoryCache
-from qbo_adapters.memory_quota_store import MemoryQuotaStore
-from qbo_adapters.memory_token_store import MemoryTokenStore
+from qbo_adapters.memory.cache import MemoryCache
+from qbo_adapters.memory.clock import FakeClock, SystemClock
+from qbo_adapters.memory.event_sinks import LoggingEventSink, RecordingEventSink
+from qbo_adapters.memory.fake_transport import FakeTransport
+from qbo_adapters.memory.lock import AsyncioLock
+from qbo_adapters.memory.quota_store import MemoryQuotaStore
+from qbo_adapters.memory.token_store import MemoryTokenStore
 from qbo_core.http import HttpRequest, HttpResponse
 from qbo_core.ports import (
     Cache,

@@ -101,7 +101,9 @@ EXPECTED = {
         "QuotaStore",
         "TokenStore",
     ],
-    "qbo_adapters": [
+    "qbo_adapters": [],
+    "qbo_adapters.aiohttp": ["AiohttpTransport"],
+    "qbo_adapters.memory": [
         "AsyncioLock",
         "FakeClock",
         "FakeTransport",

@@ -29,7 +29,6 @@ from typing import Any, Literal
 
 import attrs
 
-from qbo_adapters.clock import SystemClock
 from qbo_adapters.emulator.chaos import FaultInjector, Injection
 from qbo_adapters.emulator.context import (
     RequestContext,
@@ -51,6 +50,7 @@ from qbo_adapters.emulator.oauth import OAuthServer
 from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_adapters.emulator.store import Company
 from qbo_adapters.emulator.throttle import Throttle
+from qbo_adapters.memory.clock import SystemClock
 from qbo_core.http import Headers, HttpRequest, HttpResponse
 from qbo_core.ports.clock import Clock
 

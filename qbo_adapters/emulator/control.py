@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from qbo_adapters.clock import FakeClock
 from qbo_adapters.emulator.attachments import serve_file
 from qbo_adapters.emulator.chaos import (
     FaultRule,
@@ -53,6 +52,7 @@ from qbo_adapters.emulator.chaos import (
 from qbo_adapters.emulator.context import RequestContext, json_response
 from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_adapters.emulator.store import Company
+from qbo_adapters.memory.clock import FakeClock
 from qbo_core.http import HttpResponse
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import rule, run_state_machine_as_test
 
-from qbo_adapters.clock import FakeClock
+from qbo_adapters.memory.clock import FakeClock
 from qbo_adapters.testing._machine import AsyncAdapterMachine
 from qbo_core.ports.cache import Cache
 

@@ -28,7 +28,7 @@ from typing import ClassVar
 from hypothesis import strategies as st
 from hypothesis.stateful import rule, run_state_machine_as_test
 
-from qbo_adapters.clock import FakeClock
+from qbo_adapters.memory.clock import FakeClock
 from qbo_adapters.testing._machine import AsyncAdapterMachine
 from qbo_core.dtos import QBOEvent
 from qbo_core.ports.event_sink import EventSink

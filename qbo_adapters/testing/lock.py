@@ -15,7 +15,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from qbo_adapters.clock import FakeClock
+from qbo_adapters.memory.clock import FakeClock
 from qbo_adapters.testing._machine import AsyncAdapterMachine
 from qbo_core.errors import LockTimeoutError
 from qbo_core.ports.lock import Lease, Lock

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, rule, run_state_machine_as_test
 
-from qbo_adapters.clock import FakeClock
+from qbo_adapters.memory.clock import FakeClock
 from qbo_adapters.testing._machine import AsyncAdapterMachine
 from qbo_core.dtos import RateLimit
 from qbo_core.ports.quota_store import QuotaStore

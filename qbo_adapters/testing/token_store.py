@@ -24,7 +24,7 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, rule, run_state_machine_as_test
 
-from qbo_adapters.clock import FakeClock
+from qbo_adapters.memory.clock import FakeClock
 from qbo_adapters.testing._machine import AsyncAdapterMachine
 from qbo_core.dtos import TokenSet, VersionedTokenSet
 from qbo_core.errors import ConflictError

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 import aiohttp
 import pytest
 
-from qbo_adapters.aiohttp_transport import AiohttpTransport
+from qbo_adapters.aiohttp.transport import AiohttpTransport
 from qbo_core.errors import (
     ConnectionLostError,
     ConnectTimeoutError,

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from qbo_adapters.asyncio_lock import AsyncioLock
-from qbo_adapters.clock import FakeClock
+from qbo_adapters.memory.clock import FakeClock
+from qbo_adapters.memory.lock import AsyncioLock
 from qbo_adapters.testing.lock import LockContract
 from qbo_core.errors import LockTimeoutError
 from qbo_core.ports.lock import Lock

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from qbo_adapters.clock import FakeClock, SystemClock
+from qbo_adapters.memory.clock import FakeClock, SystemClock
 from qbo_adapters.testing.clock import ClockContract
 from qbo_core.ports.clock import Clock
 

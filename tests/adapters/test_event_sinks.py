@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from qbo_adapters.clock import FakeClock
-from qbo_adapters.event_sinks import FanOutEventSink, LoggingEventSink, RecordingEventSink
+from qbo_adapters.memory.clock import FakeClock
+from qbo_adapters.memory.event_sinks import FanOutEventSink, LoggingEventSink, RecordingEventSink
 from qbo_adapters.testing.event_sink import EventSinkContract
 from qbo_core.dtos import QBOEvent
 from qbo_core.ports.event_sink import EventSink

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import pytest
 
-from qbo_adapters.fake_transport import FakeTransport, ScriptExhaustedError
+from qbo_adapters.memory.fake_transport import FakeTransport, ScriptExhaustedError
 from qbo_adapters.testing.http_transport import HttpTransportContract, SyncHandler
 from qbo_core.errors import ConnectError, ReadTimeoutError
 from qbo_core.http import HttpRequest, HttpResponse

@@ -8,8 +8,8 @@ from typing import cast
 
 import pytest
 
-from qbo_adapters.clock import FakeClock
-from qbo_adapters.memory_cache import MemoryCache
+from qbo_adapters.memory.cache import MemoryCache
+from qbo_adapters.memory.clock import FakeClock
 from qbo_adapters.testing.cache import CacheContract
 from qbo_core.ports.cache import Cache
 

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from qbo_adapters.clock import FakeClock
-from qbo_adapters.memory_quota_store import MemoryQuotaStore
+from qbo_adapters.memory.clock import FakeClock
+from qbo_adapters.memory.quota_store import MemoryQuotaStore
 from qbo_adapters.testing.quota_store import QuotaStoreContract
 from qbo_core.dtos import RateLimit
 from qbo_core.ports.quota_store import QuotaStore

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from qbo_adapters.clock import FakeClock
-from qbo_adapters.memory_token_store import MemoryTokenStore
+from qbo_adapters.memory.clock import FakeClock
+from qbo_adapters.memory.token_store import MemoryTokenStore
 from qbo_adapters.testing.token_store import TokenStoreContract
 from qbo_core.dtos import TokenSet
 from qbo_core.errors import ConflictError

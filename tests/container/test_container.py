@@ -11,9 +11,9 @@ from typing import cast
 import aiohttp
 import pytest
 
-from qbo_adapters.clock import FakeClock, SystemClock
-from qbo_adapters.event_sinks import LoggingEventSink, RecordingEventSink
-from qbo_adapters.memory_cache import MemoryCache
+from qbo_adapters.memory.cache import MemoryCache
+from qbo_adapters.memory.clock import FakeClock, SystemClock
+from qbo_adapters.memory.event_sinks import LoggingEventSink, RecordingEventSink
 from qbo_container import (
     QBOContainer,
     build_container,
@@ -161,7 +161,7 @@ async def test_without_credentials_the_transport_is_the_embedded_emulator() -> N
 
 async def test_with_credentials_the_transport_is_aiohttp_and_its_session_closes() -> None:
     """A configured client id selects the aiohttp transport, whose session the container owns."""
-    from qbo_adapters.aiohttp_transport import AiohttpTransport
+    from qbo_adapters.aiohttp.transport import AiohttpTransport
 
     container = build_container({"api": {"client_id": "x", "client_secret": "y"}}, environ={})
     assert isinstance(await transport(container), AiohttpTransport)

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qbo_adapters.clock import FakeClock
 from qbo_adapters.emulator.app import QBOEmulator
 from qbo_adapters.emulator.chaos import (
     EFFECT_KINDS,
@@ -27,6 +26,7 @@ from qbo_adapters.emulator.chaos import (
 from qbo_adapters.emulator.context import RequestContext
 from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_adapters.emulator.transport import EmulatorTransport
+from qbo_adapters.memory.clock import FakeClock
 from qbo_core.errors import ConnectError, ConnectionLostError, ReadTimeoutError
 from qbo_core.http import HttpRequest
 

@@ -9,11 +9,11 @@ from urllib.parse import urlencode
 
 import pytest
 
-from qbo_adapters.clock import FakeClock
 from qbo_adapters.emulator.app import QBOEmulator
 from qbo_adapters.emulator.chaos import Effect, FaultRule, Route
 from qbo_adapters.emulator.control import ControlError
 from qbo_adapters.emulator.settings import EmulatorSettings
+from qbo_adapters.memory.clock import FakeClock
 from qbo_core.http import HttpRequest, HttpResponse
 
 BASE = "http://emulator.invalid"

@@ -15,10 +15,10 @@ from urllib.parse import quote
 
 import attrs
 
-from qbo_adapters.clock import FakeClock
 from qbo_adapters.emulator.app import QBOEmulator
 from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_adapters.emulator.store import Company
+from qbo_adapters.memory.clock import FakeClock
 from qbo_core.http import Headers, HttpRequest
 
 __all__ = ["DataClient", "Reply", "shape_problems"]

@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from qbo_adapters.aiohttp_transport import AiohttpTransport
-from qbo_adapters.clock import FakeClock
+from qbo_adapters.aiohttp.transport import AiohttpTransport
 from qbo_adapters.emulator.app import QBOEmulator
 from qbo_adapters.emulator.server import HandlerServer, serve_emulator
 from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_adapters.emulator.transport import EmulatorTransport
+from qbo_adapters.memory.clock import FakeClock
 from qbo_adapters.testing import HttpTransportContract, SyncHandler
 from qbo_core.errors import (
     ConnectError,

@@ -9,9 +9,9 @@ from urllib.parse import quote
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from qbo_adapters.clock import FakeClock
 from qbo_adapters.emulator.app import QBOEmulator
 from qbo_adapters.emulator.settings import EmulatorSettings
+from qbo_adapters.memory.clock import FakeClock
 from qbo_core.http import HttpRequest, HttpResponse
 
 BASE = "http://emulator.invalid"

@@ -17,11 +17,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import attrs
 import pytest
 
-from qbo_adapters.clock import FakeClock
 from qbo_adapters.emulator.context import RequestContext
 from qbo_adapters.emulator.faults import GatewayFault, gateway_json
 from qbo_adapters.emulator.oauth import ACCOUNTING_SCOPE, OAuthServer
 from qbo_adapters.emulator.settings import EmulatorSettings
+from qbo_adapters.memory.clock import FakeClock
 from qbo_core.http import HttpRequest, HttpResponse
 from qbo_core.ports.clock import Clock
 

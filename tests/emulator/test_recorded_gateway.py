@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from qbo_adapters.clock import FakeClock
 from qbo_adapters.emulator.app import QBOEmulator
 from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_adapters.emulator.transport import EmulatorTransport
+from qbo_adapters.memory.clock import FakeClock
 from qbo_core.http import HttpRequest
 from tests.emulator.test_data_api_harness import shape_problems
 

@@ -11,13 +11,13 @@ from urllib.parse import quote
 
 import pytest
 
-from qbo_adapters.clock import FakeClock
 from qbo_adapters.emulator.app import QBOEmulator
 from qbo_adapters.emulator.datagen_integrity import transaction_postings
 from qbo_adapters.emulator.entities import classification_of
 from qbo_adapters.emulator.reports import format_money, macro_period
 from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_adapters.emulator.store import Company
+from qbo_adapters.memory.clock import FakeClock
 from tests.emulator.test_data_api_harness import DataClient, Reply, shape_problems
 from tests.emulator.test_data_api_recorded import header, relative
 

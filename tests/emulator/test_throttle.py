@@ -9,12 +9,12 @@ from typing import Any
 import attrs
 import pytest
 
-from qbo_adapters.clock import FakeClock
 from qbo_adapters.emulator.app import QBOEmulator
 from qbo_adapters.emulator.context import RequestContext
 from qbo_adapters.emulator.faults import QBOFault
 from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_adapters.emulator.throttle import Throttle, throttle_fault
+from qbo_adapters.memory.clock import FakeClock
 from qbo_core.http import HttpRequest, HttpResponse
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -8,12 +8,12 @@ from decimal import Decimal
 import attrs
 import pytest
 
-from qbo_adapters.clock import FakeClock
 from qbo_adapters.emulator.app import QBOEmulator
 from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_adapters.emulator.transport import EmulatorTransport
-from qbo_adapters.event_sinks import RecordingEventSink
-from qbo_adapters.fake_transport import FakeTransport
+from qbo_adapters.memory.clock import FakeClock
+from qbo_adapters.memory.event_sinks import RecordingEventSink
+from qbo_adapters.memory.fake_transport import FakeTransport
 from qbo_core.config import QBOConfig
 from qbo_core.entities import Customer, Invoice, Payment, Ref, SalesItemLine, SalesItemLineDetail
 from qbo_core.errors import (
