@@ -103,6 +103,13 @@ EXPECTED = {
     ],
     "qbo_adapters": [],
     "qbo_adapters.aiohttp": ["AiohttpTransport"],
+    "qbo_adapters.emulator": [
+        "EmulatorSettings",
+        "EmulatorTransport",
+        "HandlerServer",
+        "QBOEmulator",
+        "serve_emulator",
+    ],
     "qbo_adapters.memory": [
         "AsyncioLock",
         "FakeClock",
