@@ -121,7 +121,7 @@ class QBOContainer(containers.DeclarativeContainer):
 
     quota_store = providers.Selector(
         config.quota_store.backend,
-        memory=providers.Singleton(MemoryQuotaStore),
+        memory=providers.Singleton(MemoryQuotaStore, clock=clock),
     )
 
     http_session = providers.Resource(_http_session, config=qbo_config)

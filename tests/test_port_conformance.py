@@ -1,14 +1,31 @@
-"""Every adapter and fake satisfies its port, for mypy (statically) and at run time."""
+"""Every adapter and fake satisfies its port: for mypy --strict, and by real signatures.
+
+`conforming_adapters` assigns each adapter to a variable annotated with its port, so
+mypy checks every method's types. At run time, `runtime_checkable` protocols only
+compare method names; `test_every_adapter_has_its_ports_signatures` compares what a
+caller depends on instead: parameter names, kinds and defaults, and async-ness.
+"""
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
+import aiohttp
+import pytest
+
+import qbo_adapters.memory
+from qbo_adapters.aiohttp.transport import AiohttpTransport
+from qbo_adapters.emulator.transport import EmulatorTransport
 from qbo_adapters.memory.cache import MemoryCache
 from qbo_adapters.memory.clock import FakeClock, SystemClock
-from qbo_adapters.memory.event_sinks import LoggingEventSink, RecordingEventSink
+from qbo_adapters.memory.event_sinks import FanOutEventSink, LoggingEventSink, RecordingEventSink
 from qbo_adapters.memory.fake_transport import FakeTransport
 from qbo_adapters.memory.lock import AsyncioLock
 from qbo_adapters.memory.quota_store import MemoryQuotaStore
+from qbo_adapters.memory.state_store import MemoryStateStore
 from qbo_adapters.memory.token_store import MemoryTokenStore
+from qbo_core import ports
 from qbo_core.http import HttpRequest, HttpResponse
 from qbo_core.ports import (
     Cache,
@@ -17,6 +34,7 @@ from qbo_core.ports import (
     HttpTransport,
     Lock,
     QuotaStore,
+    StateStore,
     TokenStore,
 )
 
@@ -25,27 +43,156 @@ def _ok(request: HttpRequest) -> HttpResponse:
     return HttpResponse(status=200)
 
 
-def test_adapters_satisfy_their_ports() -> None:
-    """Each assignment is checked by mypy --strict; each isinstance by the runtime protocol."""
-    clock: Clock = SystemClock()
-    fake_clock: Clock = FakeClock()
-    cache: Cache = MemoryCache(fake_clock)
-    token_store: TokenStore = MemoryTokenStore()
-    lock: Lock = AsyncioLock(fake_clock)
-    quota_store: QuotaStore = MemoryQuotaStore()
+async def _async_ok(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(status=200)
+
+
+def conforming_adapters(session: aiohttp.ClientSession) -> list[tuple[type[Any], object]]:
+    """Every adapter and fake, each assigned to its port (mypy checks the assignments)."""
+    fake_clock = FakeClock()
+    system_clock: Clock = SystemClock()
+    virtual_clock: Clock = fake_clock
+    memory_cache: Cache = MemoryCache(fake_clock)
+    memory_token_store: TokenStore = MemoryTokenStore()
+    asyncio_lock: Lock = AsyncioLock(fake_clock)
+    memory_quota_store: QuotaStore = MemoryQuotaStore(fake_clock)
+    memory_state_store: StateStore = MemoryStateStore(fake_clock)
     logging_sink: EventSink = LoggingEventSink()
     recording_sink: EventSink = RecordingEventSink()
-    transport: HttpTransport = FakeTransport(_ok)
-    pairs = [
-        (clock, Clock),
-        (fake_clock, Clock),
-        (cache, Cache),
-        (token_store, TokenStore),
-        (lock, Lock),
-        (quota_store, QuotaStore),
-        (logging_sink, EventSink),
-        (recording_sink, EventSink),
-        (transport, HttpTransport),
+    fan_out_sink: EventSink = FanOutEventSink(logging_sink, recording_sink)
+    fake_transport: HttpTransport = FakeTransport(_ok)
+    aiohttp_transport: HttpTransport = AiohttpTransport(session)
+    emulator_transport: HttpTransport = EmulatorTransport(_async_ok)
+    return [
+        (Clock, system_clock),
+        (Clock, virtual_clock),
+        (Cache, memory_cache),
+        (TokenStore, memory_token_store),
+        (Lock, asyncio_lock),
+        (QuotaStore, memory_quota_store),
+        (StateStore, memory_state_store),
+        (EventSink, logging_sink),
+        (EventSink, recording_sink),
+        (EventSink, fan_out_sink),
+        (HttpTransport, fake_transport),
+        (HttpTransport, aiohttp_transport),
+        (HttpTransport, emulator_transport),
     ]
-    for adapter, port in pairs:
-        assert isinstance(adapter, port), f"{type(adapter).__name__} is not a {port.__name__}"
+
+
+def _port_methods(port: type[Any]) -> list[str]:
+    """The methods a port declares (its protocol members)."""
+    return sorted(
+        name
+        for name, member in vars(port).items()
+        if not name.startswith("_") and inspect.isfunction(member)
+    )
+
+
+def _shape(function: Any) -> tuple[bool, list[tuple[str, str, object]]]:
+    """What a caller relies on: async-ness, and each parameter's name, kind and default."""
+    parameters = [
+        (parameter.name, parameter.kind.name, parameter.default)
+        for parameter in inspect.signature(function).parameters.values()
+    ]
+    return inspect.iscoroutinefunction(function), parameters
+
+
+def signature_mismatches(port: type[Any], adapter: type[Any]) -> list[str]:
+    """How `adapter`'s methods differ from `port`'s in names, kinds, defaults or async-ness."""
+    problems: list[str] = []
+    for name in _port_methods(port):
+        implementation = inspect.getattr_static(adapter, name, None)
+        if not inspect.isfunction(implementation):
+            problems.append(f"{adapter.__name__}.{name} is missing or not a plain method")
+            continue
+        expected, actual = _shape(getattr(port, name)), _shape(implementation)
+        if expected != actual:
+            problems.append(f"{adapter.__name__}.{name}: expected {expected}, got {actual}")
+    return problems
+
+
+async def test_every_adapter_has_its_ports_signatures() -> None:
+    """Each adapter's port methods match the port's parameters, defaults and async-ness."""
+    async with aiohttp.ClientSession() as session:
+        pairs = conforming_adapters(session)
+    problems = [
+        problem for port, adapter in pairs for problem in signature_mismatches(port, type(adapter))
+    ]
+    assert problems == []
+
+
+async def test_every_port_and_every_adapter_is_covered() -> None:
+    """The table names every port of `qbo_core.ports` and every adapter shipped for one."""
+    async with aiohttp.ClientSession() as session:
+        pairs = conforming_adapters(session)
+    covered_ports = {port for port, _ in pairs}
+    declared_ports = {
+        value
+        for name in ports.__all__
+        if getattr(value := getattr(ports, name), "_is_protocol", False)
+    }
+    assert covered_ports == declared_ports
+    covered_adapters = {type(adapter) for _, adapter in pairs}
+    shipped = {getattr(qbo_adapters.memory, name) for name in qbo_adapters.memory.__all__}
+    shipped |= {AiohttpTransport, EmulatorTransport}
+    assert covered_adapters == shipped
+
+
+# -- the check itself fails on a wrong signature ------------------------------------------
+
+
+class _RenamedParameter:
+    async def put(self, name: str, value: bytes, *, ttl: float) -> None: ...
+    async def take(self, key: str) -> bytes | None: ...
+
+
+class _PositionalTtl:
+    async def put(self, key: str, value: bytes, ttl: float) -> None: ...
+    async def take(self, key: str) -> bytes | None: ...
+
+
+class _ExtraDefault:
+    async def put(self, key: str, value: bytes, *, ttl: float = 60) -> None: ...
+    async def take(self, key: str) -> bytes | None: ...
+
+
+class _NotAsync:
+    async def put(self, key: str, value: bytes, *, ttl: float) -> None: ...
+    def take(self, key: str) -> bytes | None: ...
+
+
+class _Missing:
+    async def put(self, key: str, value: bytes, *, ttl: float) -> None: ...
+
+
+class _Exact:
+    async def put(self, key: str, value: bytes, *, ttl: float) -> None: ...
+    async def take(self, key: str) -> bytes | None: ...
+
+
+@pytest.mark.parametrize(
+    ("adapter", "wrong"),
+    [
+        (_RenamedParameter, "put"),
+        (_PositionalTtl, "put"),
+        (_ExtraDefault, "put"),
+        (_NotAsync, "take"),
+        (_Missing, "take"),
+    ],
+)
+def test_a_wrong_signature_is_reported(adapter: type[Any], wrong: str) -> None:
+    """A renamed parameter, a changed kind or default, a sync method or a gap is caught."""
+    (problem,) = signature_mismatches(StateStore, adapter)
+    assert problem.startswith(f"{adapter.__name__}.{wrong}")
+
+
+@pytest.mark.parametrize("adapter", [_RenamedParameter, _PositionalTtl, _ExtraDefault, _NotAsync])
+def test_isinstance_alone_would_accept_the_wrong_signatures(adapter: type[Any]) -> None:
+    """The runtime protocol check passes these (it compares names only): hence the check."""
+    assert isinstance(adapter(), StateStore)
+
+
+def test_an_exact_signature_is_accepted() -> None:
+    """An adapter whose methods match the port's exactly has no mismatch."""
+    assert signature_mismatches(StateStore, _Exact) == []

@@ -14,14 +14,15 @@ __all__ = ["MemoryCache"]
 @attrs.frozen
 class _Entry:
     value: bytes
-    expires_at: float  # on the clock's monotonic scale
+    expires_at: float  # wall-clock epoch seconds, `clock.now().timestamp()`
 
 
 class MemoryCache:
     """A bounded LRU cache of byte strings with a TTL per entry, partitioned by realm.
 
-    Expiry is measured on `clock.monotonic()`: an entry set at `t` with `ttl` is
-    returned while the clock reads less than `t + ttl`, and never from then on.
+    Expiry follows the ports' time rule, on `clock.now().timestamp()`: an entry set
+    at wall time `t` with `ttl` is returned while the clock reads less than `t + ttl`,
+    and never from then on.
 
     Eviction policy: the cache holds at most `max_entries` entries. Reading an
     entry (`get`) or writing it (`set`) makes it the most recently used; when a
@@ -62,7 +63,7 @@ class MemoryCache:
         entry = self._entries.get(slot)
         if entry is None:
             return None
-        if entry.expires_at <= self._clock.monotonic():
+        if entry.expires_at <= self._now():
             self._remove(slot)
             return None
         self._entries.move_to_end(slot)
@@ -72,7 +73,7 @@ class MemoryCache:
         if not ttl > 0:
             raise ValueError(f"ttl must be positive seconds, got {ttl!r}")
         slot = (realm_id, key)
-        self._entries[slot] = _Entry(bytes(value), self._clock.monotonic() + ttl)
+        self._entries[slot] = _Entry(bytes(value), self._now() + ttl)
         self._entries.move_to_end(slot)
         self._realm_keys.setdefault(realm_id, set()).add(key)
         while len(self._entries) > self._max_entries:
@@ -85,7 +86,7 @@ class MemoryCache:
         if entry is None:
             return False
         self._remove(slot)
-        return entry.expires_at > self._clock.monotonic()
+        return entry.expires_at > self._now()
 
     async def invalidate_realm(self, realm_id: str) -> None:
         for key in self._realm_keys.pop(realm_id, set()):
@@ -95,11 +96,14 @@ class MemoryCache:
 
     def purge_expired(self) -> int:
         """Drop every expired entry now; return how many were dropped. O(entries)."""
-        now = self._clock.monotonic()
+        now = self._now()
         expired = [slot for slot, entry in self._entries.items() if entry.expires_at <= now]
         for slot in expired:
             self._remove(slot)
         return len(expired)
+
+    def _now(self) -> float:
+        return self._clock.now().timestamp()
 
     def _remove(self, slot: tuple[str, str]) -> None:
         realm_id, key = slot

@@ -40,6 +40,12 @@ class FakeClock:
 
     With `auto_advance=False`, time moves only when the test calls `advance`.
 
+    Wall time (`now()`) and monotonic time move together, except through
+    `advance_wall` and `advance_monotonic`, which move one without the other: a test
+    can then tell an adapter that measures on the wall clock (as the shared-state
+    ports require) from one that measures on the monotonic clock. Sleepers are on
+    the monotonic timeline, as `asyncio.sleep` is.
+
     Only what goes through this clock is virtual: real I/O (a socket read, a Redis
     call) still takes real time, and virtual time may move on while it is pending.
     """
@@ -55,7 +61,8 @@ class FakeClock:
             raise ValueError("FakeClock start must be timezone-aware")
         self._start = start.astimezone(UTC)
         self._monotonic_start = monotonic_start
-        self._elapsed = 0.0
+        self._elapsed = 0.0  # monotonic seconds since the clock was made
+        self._wall_offset = 0.0  # how far the wall clock is ahead of `_elapsed`
         self._auto_advance = auto_advance
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
@@ -64,7 +71,7 @@ class FakeClock:
     # -- Clock --------------------------------------------------------------
 
     def now(self) -> datetime:
-        return self._start + timedelta(seconds=self._elapsed)
+        return self._start + timedelta(seconds=self._elapsed + self._wall_offset)
 
     def monotonic(self) -> float:
         return self._monotonic_start + self._elapsed
@@ -85,7 +92,7 @@ class FakeClock:
 
     @property
     def elapsed(self) -> float:
-        """Virtual seconds since the clock was made."""
+        """Virtual monotonic seconds since the clock was made (sleeps and advances)."""
         return self._elapsed
 
     @property
@@ -95,12 +102,30 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         """Move time forward by `seconds`, waking (in order) every sleeper now due."""
-        if seconds < 0:
-            raise ValueError("time cannot go backwards")
+        _check_forward(seconds)
         target = self._elapsed + seconds
         while self._sleepers and self._sleepers[0][0] <= target:
             self._wake_next()
         self._elapsed = target
+
+    def advance_wall(self, seconds: float) -> None:
+        """Move the wall clock alone forward by `seconds`; `monotonic()` and sleepers stay.
+
+        As if the system clock were stepped forward: what is timed on `now()` moves on,
+        what is timed on `monotonic()` (and every sleeper) does not.
+        """
+        _check_forward(seconds)
+        self._wall_offset += seconds
+
+    def advance_monotonic(self, seconds: float) -> None:
+        """Move monotonic time forward by `seconds`, waking due sleepers; `now()` stands still.
+
+        As if the system clock were stepped back by as much as time passed: what is
+        timed on `monotonic()` moves on, what is timed on `now()` does not.
+        """
+        _check_forward(seconds)
+        self.advance(seconds)
+        self._wall_offset -= seconds
 
     def set_now(self, when: datetime) -> None:
         """Jump forward to the wall time `when` (never backwards), waking due sleepers."""
@@ -134,6 +159,11 @@ class FakeClock:
             await _until_loop_idle(loop)
             if not self._wake_next():
                 return
+
+
+def _check_forward(seconds: float) -> None:
+    if not seconds >= 0:  # also refuses NaN
+        raise ValueError(f"time cannot go backwards (or by NaN), got {seconds!r}")
 
 
 async def _until_loop_idle(loop: asyncio.AbstractEventLoop, max_yields: int = 1_000) -> None:

@@ -5,7 +5,7 @@ The algorithm
 For each key, and each window length (`period`) a caller has asked about, the
 store keeps a log: the `(timestamp, cost)` of every grant still inside that
 window, oldest first, and the sum of their costs. `try_acquire(key, limits,
-now=t, cost=c)`:
+cost=c)` at time `t`:
 
 1. drops from each log the grants at or before `t - period` (they have left the
    window `(t - period, t]`);
@@ -26,11 +26,12 @@ windows that end exactly at a grant, and each of those was checked. Steps 1-3
 run with no `await` between them, so no other task can slip a grant in between
 the check and the record: under asyncio the whole call is atomic.
 
-Time is the caller's (`now`). A call is judged, and its grant recorded, at the
-latest `now` the store has seen, so a caller whose clock lags a little behind
-another's is judged at the later time (its wait still counts from its own
-`now`); that keeps every log in time order and never lets an earlier `now` see
-a window that pruning has already emptied.
+Time is the store's `Clock`, by the ports' time rule: `t` is
+`clock.now().timestamp()`, wall-clock epoch seconds. A call is judged, and its
+grant recorded, at the latest `t` the store has seen, so after the wall clock is
+stepped back a call is judged at the later time (its wait still counts from its
+own `t`); that keeps every log in time order and never lets an earlier `t` see a
+window that pruning has already emptied.
 
 Memory is bounded: a log holds only grants younger than its period (so at most
 `limit` of them), and a periodic sweep forgets keys whose grants have all left
@@ -43,6 +44,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 
 from qbo_core.dtos import RateLimit
+from qbo_core.ports.clock import Clock
 
 __all__ = ["MemoryQuotaStore"]
 
@@ -89,19 +91,21 @@ class _WindowLog:
 class MemoryQuotaStore:
     """The `QuotaStore` port in memory: exact sliding-window logs, atomic under asyncio.
 
+    Windows are timed on `clock.now().timestamp()` (the ports' time rule).
+
     Shared by the tasks of one process only; processes sharing a realm's quota need a
     shared adapter.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
         self._keys: dict[str, dict[float, _WindowLog]] = {}
         self._latest = float("-inf")
         self._calls_to_sweep = _SWEEP_EVERY
 
-    async def try_acquire(
-        self, key: str, limits: Sequence[RateLimit], *, now: float, cost: int = 1
-    ) -> float:
+    async def try_acquire(self, key: str, limits: Sequence[RateLimit], *, cost: int = 1) -> float:
         _check_cost(cost, limits)
+        now = self._clock.now().timestamp()
         self._calls_to_sweep -= 1
         if self._calls_to_sweep <= 0:
             self._sweep()
@@ -123,10 +127,11 @@ class MemoryQuotaStore:
             log.total += cost
         return 0.0
 
-    async def usage(self, key: str, limit: RateLimit, *, now: float) -> int:
+    async def usage(self, key: str, limit: RateLimit) -> int:
         log = self._keys.get(key, {}).get(limit.period)
         if log is None:
             return 0
+        now = self._clock.now().timestamp()
         return log.spent_between(now - limit.period, now)
 
     async def reset(self, key: str) -> None:

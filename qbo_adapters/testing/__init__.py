@@ -11,6 +11,7 @@ from qbo_adapters.testing.event_sink import EventSinkContract
 from qbo_adapters.testing.http_transport import HttpTransportContract, SyncHandler
 from qbo_adapters.testing.lock import LockContract
 from qbo_adapters.testing.quota_store import QuotaStoreContract
+from qbo_adapters.testing.state_store import StateStoreContract
 from qbo_adapters.testing.token_store import TokenStoreContract, token_sets
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "HttpTransportContract",
     "LockContract",
     "QuotaStoreContract",
+    "StateStoreContract",
     "SyncHandler",
     "TokenStoreContract",
     "token_sets",

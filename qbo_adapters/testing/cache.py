@@ -8,8 +8,10 @@ implement `make_cache`, and pytest runs every contract test against your adapter
         async def make_cache(self, clock: FakeClock) -> AsyncIterator[Cache]:
             yield MemoryCache(clock)
 
-The cache must measure time on the given `FakeClock` (`monotonic()` or
-`now()`), so the suite can move time without waiting. All durations used are
+The cache must measure time on the given `FakeClock`, by the ports' time rule
+(wall-clock epoch seconds from `now()`, never `monotonic()`), so the suite can
+move time without waiting; `test_expiry_follows_the_wall_clock` checks it as
+every shared-state suite does. All durations used are
 multiples of a quarter second, exact in binary floating point and in whole
 microseconds. The fixed tests never hold more than four entries at once; set
 `cache_capacity` when your adapter may evict below what the state machine stores.
@@ -27,6 +29,7 @@ from hypothesis.stateful import rule, run_state_machine_as_test
 
 from qbo_adapters.memory.clock import FakeClock
 from qbo_adapters.testing._machine import AsyncAdapterMachine
+from qbo_adapters.testing._time_rule import check_time_rule
 from qbo_core.ports.cache import Cache
 
 __all__ = ["CacheContract"]
@@ -81,6 +84,17 @@ class CacheContract:
             assert await cache.get("r1", "k") is None
             clock.advance(100)
             assert await cache.get("r1", "k") is None
+
+    async def test_expiry_follows_the_wall_clock(self) -> None:
+        """Entries expire on the wall clock (epoch seconds), never on monotonic time alone."""
+
+        async def start(cache: Cache, key: str, ttl: float) -> None:
+            await cache.set("r1", key, b"v", ttl=ttl)
+
+        async def live(cache: Cache, key: str) -> bool:
+            return await cache.get("r1", key) is not None
+
+        await check_time_rule(self.make_cache, start, live)
 
     async def test_setting_again_restarts_the_ttl(self) -> None:
         """Replacing an entry gives it the new TTL, counted from the new set."""
@@ -265,7 +279,7 @@ class _CacheMachine(AsyncAdapterMachine[Cache]):
 
     def live(self, realm_id: str, key: str) -> bytes | None:
         entry = self.model.get((realm_id, key))
-        if entry is None or entry[1] <= self.clock.elapsed:
+        if entry is None or entry[1] <= self.clock.now().timestamp():
             return None
         return entry[0]
 
@@ -283,7 +297,7 @@ class _CacheMachine(AsyncAdapterMachine[Cache]):
     def set_value(self, realm_id: str, key: str, value: bytes, quarters: int) -> None:
         ttl = quarters / 4
         self.run(self.adapter.set(realm_id, key, value, ttl=ttl))
-        self.model[(realm_id, key)] = (value, self.clock.elapsed + ttl)
+        self.model[(realm_id, key)] = (value, self.clock.now().timestamp() + ttl)
         self.ever_stored.add((realm_id, key))
 
     @rule(realm_id=st.sampled_from(_REALMS), key=st.sampled_from(_KEYS))
@@ -314,3 +328,13 @@ class _CacheMachine(AsyncAdapterMachine[Cache]):
     @rule(quarters=st.integers(min_value=1, max_value=200))
     def advance_clock(self, quarters: int) -> None:
         self.clock.advance(quarters / 4)
+
+    @rule(quarters=st.integers(min_value=1, max_value=200))
+    def advance_monotonic_only(self, quarters: int) -> None:
+        """Monotonic time alone moves on: by the time rule, nothing expires."""
+        self.clock.advance_monotonic(quarters / 4)
+
+    @rule(quarters=st.integers(min_value=1, max_value=200))
+    def advance_wall_only(self, quarters: int) -> None:
+        """Wall time alone moves on: by the time rule, entries expire as usual."""
+        self.clock.advance_wall(quarters / 4)

@@ -17,6 +17,7 @@ from hypothesis.stateful import (
 
 from qbo_adapters.memory.clock import FakeClock
 from qbo_adapters.testing._machine import AsyncAdapterMachine
+from qbo_adapters.testing._time_rule import check_time_rule
 from qbo_core.errors import LockTimeoutError
 from qbo_core.ports.lock import Lease, Lock
 
@@ -38,6 +39,9 @@ class LockContract:
     wait here is virtual). Adapters that cannot be woken by a release (a lock shared
     between processes, which polls) pass too: the suite bounds waits from both sides
     but never asks a waiter to notice a release at an exact instant.
+
+    The lease follows the ports' time rule (wall-clock epoch seconds from `now()`);
+    `test_lease_follows_the_wall_clock` checks it as every shared-state suite does.
     """
 
     def make_lock(self, clock: FakeClock) -> contextlib.AbstractAsyncContextManager[Lock]:
@@ -139,6 +143,21 @@ class LockContract:
                 await lock.acquire("realm-1", lease=10, wait=0)
             clock.advance(0.5)
             await lock.acquire("realm-1", lease=10, wait=0)
+
+    async def test_lease_follows_the_wall_clock(self) -> None:
+        """Leases end on the wall clock (epoch seconds), never on monotonic time alone."""
+
+        async def start(lock: Lock, name: str, lease: float) -> None:
+            await lock.acquire(name, lease=lease, wait=0)
+
+        async def live(lock: Lock, name: str) -> bool:
+            try:
+                await lock.acquire(name, lease=1, wait=0)
+            except LockTimeoutError:
+                return True
+            return False
+
+        await check_time_rule(self.make_lock, start, live)
 
     async def test_release_after_expiry_returns_false(self) -> None:
         """Releasing a lease that ran out returns `False`, even if nobody took the lock."""
@@ -377,4 +396,10 @@ class LockMachine(AsyncAdapterMachine[Lock]):
     def let_time_pass(self, seconds: int) -> None:
         self.run(self.clock.sleep(seconds))
         self.now += seconds
+        self.time_stood_still()
+
+    @rule(seconds=st.sampled_from([1, 5, 60]))
+    def let_monotonic_time_pass(self, seconds: int) -> None:
+        """Monotonic time alone moves on: by the time rule, no lease ends."""
+        self.clock.advance_monotonic(seconds)
         self.time_stood_still()

@@ -13,6 +13,7 @@ from hypothesis.stateful import initialize, rule, run_state_machine_as_test
 
 from qbo_adapters.memory.clock import FakeClock
 from qbo_adapters.testing._machine import AsyncAdapterMachine
+from qbo_adapters.testing._time_rule import LIFETIME, check_time_rule
 from qbo_core.dtos import RateLimit
 from qbo_core.ports.quota_store import QuotaStore
 
@@ -74,14 +75,15 @@ class QuotaStoreContract:
     """What every `QuotaStore` promises. Subclass as `Test<Adapter>(QuotaStoreContract)`.
 
     Implement `make_quota_store`: an async context manager yielding a fresh store
-    that has recorded nothing. Times are passed to the store explicitly; `clock` is
-    the virtual clock the suite reads them from, for adapters that also want it.
+    that has recorded nothing and reads the time from `clock`, by the ports' time
+    rule (wall-clock epoch seconds from `now()`, never `monotonic()`);
+    `test_windows_follow_the_wall_clock` checks it as every shared-state suite does.
     """
 
     def make_quota_store(
         self, clock: FakeClock
     ) -> contextlib.AbstractAsyncContextManager[QuotaStore]:
-        """Return an async context manager yielding a fresh, empty quota store."""
+        """Return an async context manager yielding a fresh, empty quota store timed on `clock`."""
         raise NotImplementedError(
             f"{type(self).__name__} must implement make_quota_store(clock) "
             "to run the QuotaStore contract"
@@ -92,155 +94,163 @@ class QuotaStoreContract:
         clock = FakeClock(auto_advance=False)
         limits = [RateLimit(limit=3, period=10)]
         async with self.make_quota_store(clock) as store:
-            now = _now(clock)
             for _ in range(3):
-                assert await store.try_acquire("realm", limits, now=now) == 0.0
-            assert await store.try_acquire("realm", limits, now=now) == pytest.approx(10)
-            assert await store.try_acquire("realm", limits, now=now + 4) == pytest.approx(6)
+                assert await store.try_acquire("realm", limits) == 0.0
+            assert await store.try_acquire("realm", limits) == pytest.approx(10)
+            clock.advance(4)
+            assert await store.try_acquire("realm", limits) == pytest.approx(6)
+
+    async def test_windows_follow_the_wall_clock(self) -> None:
+        """Grants leave their window on the wall clock (epoch seconds), never on monotonic time."""
+
+        async def start(store: QuotaStore, key: str, period: float) -> None:
+            assert await store.try_acquire(key, [RateLimit(limit=1, period=period)]) == 0.0
+
+        async def live(store: QuotaStore, key: str) -> bool:
+            return await store.try_acquire(key, [RateLimit(limit=1, period=LIFETIME)]) > 0
+
+        await check_time_rule(self.make_quota_store, start, live)
 
     async def test_refusal_records_nothing(self) -> None:
         """A refused `try_acquire` leaves the usage as it was."""
         clock = FakeClock(auto_advance=False)
         limit = RateLimit(limit=3, period=10)
         async with self.make_quota_store(clock) as store:
-            now = _now(clock)
-            assert await store.try_acquire("realm", [limit], now=now, cost=2) == 0.0
-            assert await store.try_acquire("realm", [limit], now=now, cost=2) > 0
-            assert await store.usage("realm", limit, now=now) == 2
-            assert await store.try_acquire("realm", [limit], now=now, cost=1) == 0.0
-            assert await store.usage("realm", limit, now=now) == 3
+            assert await store.try_acquire("realm", [limit], cost=2) == 0.0
+            assert await store.try_acquire("realm", [limit], cost=2) > 0
+            assert await store.usage("realm", limit) == 2
+            assert await store.try_acquire("realm", [limit], cost=1) == 0.0
+            assert await store.usage("realm", limit) == 3
 
     async def test_cost_fits_after_exactly_the_wait(self) -> None:
         """Coming back after exactly the returned wait, the same cost is granted."""
         clock = FakeClock(auto_advance=False)
         limits = [RateLimit(limit=2, period=4)]
         async with self.make_quota_store(clock) as store:
-            await store.try_acquire("realm", limits, now=_now(clock))
+            await store.try_acquire("realm", limits)
             clock.advance(1.5)
-            await store.try_acquire("realm", limits, now=_now(clock))
+            await store.try_acquire("realm", limits)
             clock.advance(1)
-            wait = await store.try_acquire("realm", limits, now=_now(clock))
+            wait = await store.try_acquire("realm", limits)
             assert wait == pytest.approx(1.5)
             clock.advance(wait)
-            assert await store.try_acquire("realm", limits, now=_now(clock)) == 0.0
+            assert await store.try_acquire("realm", limits) == 0.0
 
     async def test_window_slides(self) -> None:
         """Grants leave the window one by one, `period` seconds after each was made."""
         clock = FakeClock(auto_advance=False)
         limits = [RateLimit(limit=3, period=10)]
         async with self.make_quota_store(clock) as store:
-            start = _now(clock)
-            for offset in (0, 1, 2):
-                assert await store.try_acquire("realm", limits, now=start + offset) == 0.0
-            assert await store.try_acquire("realm", limits, now=start + 5) == pytest.approx(5)
-            assert await store.try_acquire("realm", limits, now=start + 10) == 0.0
-            wait = await store.try_acquire("realm", limits, now=start + 10.5)
-            assert wait == pytest.approx(0.5)
-            assert await store.try_acquire("realm", limits, now=start + 11) == 0.0
+            for _ in range(3):
+                assert await store.try_acquire("realm", limits) == 0.0
+                clock.advance(1)
+            clock.advance(2)  # 5 s after the first grant
+            assert await store.try_acquire("realm", limits) == pytest.approx(5)
+            clock.advance(5)  # 10 s after the first grant, which has now left
+            assert await store.try_acquire("realm", limits) == 0.0
+            clock.advance(0.5)
+            assert await store.try_acquire("realm", limits) == pytest.approx(0.5)
+            clock.advance(0.5)
+            assert await store.try_acquire("realm", limits) == 0.0
 
     async def test_large_cost_waits_for_enough_grants_to_leave(self) -> None:
         """A cost that needs several old grants gone waits until the last of them leaves."""
         clock = FakeClock(auto_advance=False)
         limits = [RateLimit(limit=5, period=10)]
         async with self.make_quota_store(clock) as store:
-            start = _now(clock)
-            for offset, cost in ((0, 2), (1, 2), (2, 1)):
-                assert await store.try_acquire("realm", limits, now=start + offset, cost=cost) == 0
-            wait = await store.try_acquire("realm", limits, now=start + 3, cost=3)
-            assert wait == pytest.approx(8)
+            for cost in (2, 2, 1):
+                assert await store.try_acquire("realm", limits, cost=cost) == 0
+                clock.advance(1)
+            # Now 3 s after the first grant: the 3 needs the grants of 0 s and 1 s gone.
+            assert await store.try_acquire("realm", limits, cost=3) == pytest.approx(8)
 
     async def test_all_or_nothing_across_limits(self) -> None:
         """A cost refused by one limit is recorded against none of them."""
         clock = FakeClock(auto_advance=False)
         roomy, tight = RateLimit(limit=5, period=10), RateLimit(limit=2, period=1)
         async with self.make_quota_store(clock) as store:
-            now = _now(clock)
-            assert await store.try_acquire("realm", [roomy, tight], now=now, cost=2) == 0.0
-            assert await store.try_acquire("realm", [roomy, tight], now=now) == pytest.approx(1)
-            assert await store.usage("realm", roomy, now=now) == 2
-            assert await store.usage("realm", tight, now=now) == 2
+            assert await store.try_acquire("realm", [roomy, tight], cost=2) == 0.0
+            assert await store.try_acquire("realm", [roomy, tight]) == pytest.approx(1)
+            assert await store.usage("realm", roomy) == 2
+            assert await store.usage("realm", tight) == 2
 
     async def test_wait_is_the_longest_over_the_limits(self) -> None:
         """When several limits are full, the wait is until the last of them has room."""
         clock = FakeClock(auto_advance=False)
         limits = [RateLimit(limit=2, period=1), RateLimit(limit=2, period=10)]
         async with self.make_quota_store(clock) as store:
-            now = _now(clock)
-            assert await store.try_acquire("realm", limits, now=now, cost=2) == 0.0
-            assert await store.try_acquire("realm", limits, now=now + 0.5) == pytest.approx(9.5)
+            assert await store.try_acquire("realm", limits, cost=2) == 0.0
+            clock.advance(0.5)
+            assert await store.try_acquire("realm", limits) == pytest.approx(9.5)
 
     async def test_limits_sharing_a_period_count_each_grant_once(self) -> None:
         """Two limits over one window length see the same grants, each counted once."""
         clock = FakeClock(auto_advance=False)
         loose, strict = RateLimit(limit=5, period=10), RateLimit(limit=3, period=10)
         async with self.make_quota_store(clock) as store:
-            now = _now(clock)
             for _ in range(3):
-                assert await store.try_acquire("realm", [loose, strict], now=now) == 0.0
-            assert await store.try_acquire("realm", [loose, strict], now=now) > 0
-            assert await store.usage("realm", loose, now=now) == 3
+                assert await store.try_acquire("realm", [loose, strict]) == 0.0
+            assert await store.try_acquire("realm", [loose, strict]) > 0
+            assert await store.usage("realm", loose) == 3
 
     async def test_cost_above_a_limit_raises(self) -> None:
         """A cost larger than any one of the limits raises `ValueError` and records nothing."""
         clock = FakeClock(auto_advance=False)
         roomy, tight = RateLimit(limit=10, period=60), RateLimit(limit=3, period=1)
         async with self.make_quota_store(clock) as store:
-            now = _now(clock)
             with pytest.raises(ValueError, match="cost"):
-                await store.try_acquire("realm", [roomy, tight], now=now, cost=4)
-            assert await store.usage("realm", roomy, now=now) == 0
+                await store.try_acquire("realm", [roomy, tight], cost=4)
+            assert await store.usage("realm", roomy) == 0
 
     async def test_usage_counts_the_half_open_window(self) -> None:
         """`usage` sums the grants in `(now - period, now]`: the oldest edge is out."""
         clock = FakeClock(auto_advance=False)
         limit = RateLimit(limit=10, period=5)
         async with self.make_quota_store(clock) as store:
-            start = _now(clock)
-            assert await store.usage("realm", limit, now=start) == 0
-            await store.try_acquire("realm", [limit], now=start, cost=1)
-            await store.try_acquire("realm", [limit], now=start + 1, cost=2)
-            assert await store.usage("realm", limit, now=start + 1) == 3
-            assert await store.usage("realm", limit, now=start + 4.5) == 3
-            assert await store.usage("realm", limit, now=start + 5) == 2
-            assert await store.usage("realm", limit, now=start + 6) == 0
+            assert await store.usage("realm", limit) == 0
+            await store.try_acquire("realm", [limit], cost=1)
+            clock.advance(1)
+            await store.try_acquire("realm", [limit], cost=2)
+            assert await store.usage("realm", limit) == 3
+            clock.advance(3.5)  # 4.5 s after the first grant
+            assert await store.usage("realm", limit) == 3
+            clock.advance(0.5)  # 5 s: the first grant is on the open edge
+            assert await store.usage("realm", limit) == 2
+            clock.advance(1)
+            assert await store.usage("realm", limit) == 0
 
     async def test_reset_forgets_one_key(self) -> None:
         """`reset` empties one key's windows and leaves the other keys as they were."""
         clock = FakeClock(auto_advance=False)
         limit = RateLimit(limit=2, period=60)
         async with self.make_quota_store(clock) as store:
-            now = _now(clock)
             for key in ("realm-1", "realm-2"):
-                assert await store.try_acquire(key, [limit], now=now, cost=2) == 0.0
+                assert await store.try_acquire(key, [limit], cost=2) == 0.0
             await store.reset("realm-1")
             await store.reset("never-used")
-            assert await store.usage("realm-1", limit, now=now) == 0
-            assert await store.usage("realm-2", limit, now=now) == 2
-            assert await store.try_acquire("realm-1", [limit], now=now, cost=2) == 0.0
-            assert await store.try_acquire("realm-2", [limit], now=now) > 0
+            assert await store.usage("realm-1", limit) == 0
+            assert await store.usage("realm-2", limit) == 2
+            assert await store.try_acquire("realm-1", [limit], cost=2) == 0.0
+            assert await store.try_acquire("realm-2", [limit]) > 0
 
     async def test_keys_are_independent(self) -> None:
         """Spending on one key leaves another key's quota untouched."""
         clock = FakeClock(auto_advance=False)
         limits = [RateLimit(limit=1, period=60)]
         async with self.make_quota_store(clock) as store:
-            now = _now(clock)
-            assert await store.try_acquire("realm-1", limits, now=now) == 0.0
-            assert await store.try_acquire("realm-2", limits, now=now) == 0.0
-            assert await store.try_acquire("realm-1", limits, now=now) > 0
+            assert await store.try_acquire("realm-1", limits) == 0.0
+            assert await store.try_acquire("realm-2", limits) == 0.0
+            assert await store.try_acquire("realm-1", limits) > 0
 
     async def test_concurrent_callers_never_over_grant(self) -> None:
         """Many concurrent `try_acquire` calls are granted exactly up to the limit."""
         clock = FakeClock(auto_advance=False)
         limits = [RateLimit(limit=10, period=60)]
         async with self.make_quota_store(clock) as store:
-            now = _now(clock)
-            waits = await asyncio.gather(
-                *(store.try_acquire("realm", limits, now=now) for _ in range(50))
-            )
+            waits = await asyncio.gather(*(store.try_acquire("realm", limits) for _ in range(50)))
             assert waits.count(0.0) == 10
             assert all(wait == pytest.approx(60) for wait in waits if wait != 0.0)
-            assert await store.usage("realm", limits[0], now=now) == 10
+            assert await store.usage("realm", limits[0]) == 10
 
     @given(
         limits=st.lists(rate_limits, min_size=1, max_size=3),
@@ -263,11 +273,10 @@ class QuotaStoreContract:
             async with self.make_quota_store(clock) as store:
                 for (advance, _), cost in zip(steps, costs, strict=True):
                     clock.advance(advance)
-                    now = _now(clock)
-                    wait = await store.try_acquire("realm", limits, now=now, cost=cost)
+                    wait = await store.try_acquire("realm", limits, cost=cost)
                     assert wait >= 0
                     if wait == 0:
-                        grants.append((now, cost))
+                        grants.append((_now(clock), cost))
             return grants
 
         grants = asyncio.run(scenario())
@@ -312,25 +321,24 @@ class QuotaStoreMachine(AsyncAdapterMachine[QuotaStore]):
 
     @rule(key=keys, cost=st.integers(1, 3))
     def try_acquire(self, key: str, cost: int) -> None:
-        now = self.now
         if cost > min(limit.limit for limit in self.limits):
             with pytest.raises(ValueError, match="cost"):
-                self.run(self.adapter.try_acquire(key, self.limits, now=now, cost=cost))
+                self.run(self.adapter.try_acquire(key, self.limits, cost=cost))
             return
         expected = self.expected_wait(key, cost)
-        wait = self.run(self.adapter.try_acquire(key, self.limits, now=now, cost=cost))
+        wait = self.run(self.adapter.try_acquire(key, self.limits, cost=cost))
         assert wait == pytest.approx(expected, abs=_TOLERANCE)
         if expected == 0.0:
-            self.grants.setdefault(key, []).append((now, cost))
+            self.grants.setdefault(key, []).append((self.now, cost))
 
     @rule(key=keys, cost=st.integers(1, 3))
     def acquire_after_waiting(self, key: str, cost: int) -> None:
         cost = min(cost, *(limit.limit for limit in self.limits))
-        wait = self.run(self.adapter.try_acquire(key, self.limits, now=self.now, cost=cost))
+        wait = self.run(self.adapter.try_acquire(key, self.limits, cost=cost))
         assert wait == pytest.approx(self.expected_wait(key, cost), abs=_TOLERANCE)
         if wait > 0:
             self.clock.advance(self.expected_wait(key, cost))
-            wait = self.run(self.adapter.try_acquire(key, self.limits, now=self.now, cost=cost))
+            wait = self.run(self.adapter.try_acquire(key, self.limits, cost=cost))
             assert wait == 0.0
         self.grants.setdefault(key, []).append((self.now, cost))
 
@@ -338,7 +346,7 @@ class QuotaStoreMachine(AsyncAdapterMachine[QuotaStore]):
     def usage(self, key: str, data: st.DataObject) -> None:
         limit = data.draw(st.sampled_from(self.limits))
         expected = spent(self.grants.get(key, []), limit.period, self.now)
-        assert self.run(self.adapter.usage(key, limit, now=self.now)) == expected
+        assert self.run(self.adapter.usage(key, limit)) == expected
 
     @rule(key=keys)
     def reset(self, key: str) -> None:
@@ -348,6 +356,11 @@ class QuotaStoreMachine(AsyncAdapterMachine[QuotaStore]):
     @rule(seconds=st.sampled_from([0.25, 0.5, 1.0, 2.5, 7.0]))
     def let_time_pass(self, seconds: float) -> None:
         self.clock.advance(seconds)
+
+    @rule(seconds=st.sampled_from([1.0, 7.0, 60.0]))
+    def let_monotonic_time_pass(self, seconds: float) -> None:
+        """Monotonic time alone moves on: by the time rule, no grant leaves its window."""
+        self.clock.advance_monotonic(seconds)
 
     def teardown(self) -> None:
         try:

@@ -6,6 +6,7 @@ from qbo_core.ports.event_sink import EventSink
 from qbo_core.ports.http_transport import HttpTransport
 from qbo_core.ports.lock import Lease, Lock
 from qbo_core.ports.quota_store import QuotaStore
+from qbo_core.ports.state_store import StateStore
 from qbo_core.ports.token_store import TokenStore
 
 __all__ = [
@@ -16,5 +17,6 @@ __all__ = [
     "Lease",
     "Lock",
     "QuotaStore",
+    "StateStore",
     "TokenStore",
 ]

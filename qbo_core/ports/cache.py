@@ -13,7 +13,12 @@ class Cache(Protocol):
     write, a webhook or a disconnect) without touching the others. A cache may
     forget any entry at any time (eviction); it must never return an entry after
     its TTL has passed, nor one from before the realm's last invalidation.
-    Times are measured on the adapter's `Clock`.
+
+    Time rule (the same for `Cache`, `Lock`, `QuotaStore` and `StateStore`): every
+    expiry, lease and window is wall-clock epoch seconds from the adapter's `Clock`
+    (`clock.now().timestamp()`), never `monotonic()`, so that processes sharing a
+    backend agree and a fake clock drives every contract test. A shared backend may
+    add its native TTL only as garbage collection, never as what decides expiry.
     """
 
     async def get(self, realm_id: str, key: str) -> bytes | None:
@@ -23,7 +28,8 @@ class Cache(Protocol):
     async def set(self, realm_id: str, key: str, value: bytes, *, ttl: float) -> None:
         """Store `value` under (`realm_id`, `key`) for `ttl` seconds, replacing any entry.
 
-        `ttl` must be positive; otherwise `ValueError`.
+        The entry expires at `clock.now().timestamp() + ttl`: it is absent from that
+        instant on. `ttl` must be positive; otherwise `ValueError`.
         """
         ...
 

@@ -30,6 +30,15 @@ class Lock(Protocol):
     A holder keeps the lock for at most its lease; after that another caller may
     take it, so a crashed holder cannot block everyone. Used to make sure only one
     worker refreshes a realm's tokens at a time.
+
+    Time rule (the same for `Cache`, `Lock`, `QuotaStore` and `StateStore`): every
+    expiry, lease and window is wall-clock epoch seconds from the adapter's `Clock`
+    (`clock.now().timestamp()`), never `monotonic()`, so that processes sharing a
+    backend agree and a fake clock drives every contract test. A shared backend may
+    add its native TTL only as garbage collection, never as what decides expiry.
+
+    A lease is over at its `expires_at`. Only `wait`, a caller's own patience and
+    no shared state, may be measured on `monotonic()`.
     """
 
     async def acquire(self, name: str, *, lease: float, wait: float) -> Lease:

@@ -169,3 +169,55 @@ def test_monotonic_starts_where_asked() -> None:
     clock = FakeClock(monotonic_start=5.0, auto_advance=False)
     clock.advance(2.5)
     assert clock.monotonic() == 7.5
+
+
+def test_advance_wall_moves_only_the_wall_clock() -> None:
+    """`advance_wall` moves `now()` and leaves `monotonic()` and `elapsed` where they were."""
+    clock = FakeClock(datetime(2026, 3, 1, tzinfo=UTC), auto_advance=False, monotonic_start=5.0)
+    clock.advance_wall(90)
+    assert clock.now() == datetime(2026, 3, 1, 0, 1, 30, tzinfo=UTC)
+    assert clock.monotonic() == 5.0
+    assert clock.elapsed == 0
+
+
+def test_advance_monotonic_moves_only_the_monotonic_clock() -> None:
+    """`advance_monotonic` moves `monotonic()` and `elapsed` and leaves `now()` where it was."""
+    clock = FakeClock(datetime(2026, 3, 1, tzinfo=UTC), auto_advance=False, monotonic_start=5.0)
+    clock.advance_monotonic(90)
+    assert clock.now() == datetime(2026, 3, 1, tzinfo=UTC)
+    assert clock.monotonic() == 95.0
+    assert clock.elapsed == 90
+
+
+def test_advance_moves_both_clocks_after_independent_moves() -> None:
+    """After independent moves, `advance` still moves wall and monotonic time by the same amount."""
+    clock = FakeClock(datetime(2026, 3, 1, tzinfo=UTC), auto_advance=False, monotonic_start=0.0)
+    clock.advance_wall(10)
+    clock.advance_monotonic(3)
+    clock.advance(2)
+    assert clock.now() == datetime(2026, 3, 1, 0, 0, 12, tzinfo=UTC)
+    assert clock.monotonic() == 5.0
+
+
+async def test_sleepers_follow_monotonic_time_not_wall_time() -> None:
+    """A wall-clock jump wakes no sleeper; a monotonic move wakes the ones it makes due."""
+    clock = FakeClock(auto_advance=False)
+    task = asyncio.get_running_loop().create_task(clock.sleep(10))
+    await _settle()
+    clock.advance_wall(3_600)
+    await _settle()
+    assert not task.done()
+    clock.advance_monotonic(10)
+    await task
+    assert clock.pending_sleepers == 0
+
+
+@pytest.mark.parametrize("move", ["advance", "advance_wall", "advance_monotonic"])
+@pytest.mark.parametrize("seconds", [-1.0, float("nan")])
+def test_moves_refuse_negative_or_nan_time(move: str, seconds: float) -> None:
+    """Every way of moving time refuses a negative or NaN duration and leaves time alone."""
+    clock = FakeClock(auto_advance=False)
+    before = (clock.now(), clock.monotonic())
+    with pytest.raises(ValueError, match="backwards"):
+        getattr(clock, move)(seconds)
+    assert (clock.now(), clock.monotonic()) == before

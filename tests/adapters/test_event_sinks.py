@@ -355,9 +355,3 @@ def test_fan_out_delivers_to_every_sink_despite_failures() -> None:
     assert first.kinds() == ["a", "b"]
     assert last.kinds() == ["a", "b"]
     assert sink.dropped == 2
-
-
-def test_every_sink_is_an_event_sink() -> None:
-    """Each sink here satisfies the runtime-checkable EventSink protocol."""
-    for sink in (RecordingEventSink(), LoggingEventSink(), FanOutEventSink()):
-        assert isinstance(sink, EventSink)

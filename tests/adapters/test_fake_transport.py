@@ -39,11 +39,6 @@ def _get(path: str = "/x") -> HttpRequest:
     return HttpRequest(method="GET", url=BASE + path)
 
 
-def test_fake_transport_is_an_http_transport() -> None:
-    """FakeTransport satisfies the runtime-checkable HttpTransport protocol."""
-    assert isinstance(FakeTransport(lambda _: HttpResponse(status=200)), HttpTransport)
-
-
 async def test_every_request_is_recorded_in_order() -> None:
     """requests lists what was sent, in order, and last_request is the newest."""
     transport = FakeTransport(lambda _: HttpResponse(status=200))

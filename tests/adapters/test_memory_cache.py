@@ -32,11 +32,6 @@ class TestTinyMemoryCache(CacheContract):
         yield MemoryCache(clock, max_entries=4)
 
 
-def test_memory_cache_is_a_cache() -> None:
-    """MemoryCache satisfies the runtime-checkable Cache protocol."""
-    assert isinstance(MemoryCache(FakeClock()), Cache)
-
-
 @pytest.mark.parametrize("bound", [0, -1])
 def test_bound_must_be_positive(bound: int) -> None:
     """A max_entries below one is refused."""

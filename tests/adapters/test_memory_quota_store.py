@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -16,58 +17,78 @@ from qbo_core.ports.quota_store import QuotaStore
 LIMIT = RateLimit(limit=10, period=60)
 
 
+class SteppedClock:
+    """A `Clock` whose wall time the test sets at will, backwards included (an NTP step)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.seconds, UTC)
+
+    def monotonic(self) -> float:
+        return 0.0
+
+    async def sleep(self, seconds: float) -> None:
+        raise AssertionError("the quota store never sleeps")
+
+
 class TestMemoryQuotaStore(QuotaStoreContract):
     @contextlib.asynccontextmanager
     async def make_quota_store(self, clock: FakeClock) -> AsyncIterator[QuotaStore]:
-        yield MemoryQuotaStore()
+        yield MemoryQuotaStore(clock)
 
 
 @pytest.mark.parametrize("cost", [0, -1])
 async def test_cost_below_one_is_refused(cost: int) -> None:
     """A zero or negative cost raises `ValueError` rather than handing quota back."""
-    store = MemoryQuotaStore()
+    store = MemoryQuotaStore(SteppedClock())
     with pytest.raises(ValueError, match="cost"):
-        await store.try_acquire("realm", [LIMIT], now=0.0, cost=cost)
+        await store.try_acquire("realm", [LIMIT], cost=cost)
     assert store.entry_count == 0
 
 
 async def test_no_limits_grants_and_records_nothing() -> None:
     """With no limits every cost fits, and nothing is kept."""
-    store = MemoryQuotaStore()
-    assert await store.try_acquire("realm", [], now=0.0, cost=1_000) == 0.0
+    store = MemoryQuotaStore(SteppedClock())
+    assert await store.try_acquire("realm", [], cost=1_000) == 0.0
     assert store.entry_count == 0
 
 
 async def test_old_grants_are_pruned() -> None:
     """A window's log keeps only the grants still inside it."""
-    store = MemoryQuotaStore()
+    clock = SteppedClock()
+    store = MemoryQuotaStore(clock)
     for second in range(100):
-        assert await store.try_acquire("realm", [LIMIT], now=float(second * 10)) == 0.0
+        clock.seconds = float(second * 10)
+        assert await store.try_acquire("realm", [LIMIT]) == 0.0
     assert store.entry_count == 6  # the grants in (930, 990]
 
 
 async def test_idle_keys_are_forgotten() -> None:
     """Keys whose grants have all left their windows are dropped by the periodic sweep."""
-    store = MemoryQuotaStore()
+    clock = SteppedClock()
+    store = MemoryQuotaStore(clock)
     for index in range(3_000):
-        await store.try_acquire(f"realm-{index}", [LIMIT], now=float(index))
+        clock.seconds = float(index)
+        await store.try_acquire(f"realm-{index}", [LIMIT])
     assert store.entry_count <= 1_100
-    assert await store.usage("realm-2999", LIMIT, now=2_999.0) == 1
-    assert await store.usage("realm-10", LIMIT, now=10.0) == 0
+    assert await store.usage("realm-2999", LIMIT) == 1
+    assert await store.usage("realm-10", LIMIT) == 0
 
 
-async def test_a_lagging_caller_is_judged_at_the_latest_time() -> None:
-    """A call with an earlier `now` than one already seen cannot use room pruning freed."""
-    store = MemoryQuotaStore()
+async def test_a_clock_stepped_back_is_judged_at_the_latest_time() -> None:
+    """After the wall clock steps back, a call cannot use room that pruning already freed."""
+    clock = SteppedClock()
+    store = MemoryQuotaStore(clock)
     limits = [RateLimit(limit=1, period=10)]
-    assert await store.try_acquire("realm", limits, now=100.0) == 0.0
-    assert await store.try_acquire("realm", limits, now=95.0) == pytest.approx(15)
-    assert await store.try_acquire("realm", limits, now=110.0) == 0.0
-    assert await store.try_acquire("realm", limits, now=101.0) == pytest.approx(19)
+    for seconds, expected in ((100.0, 0.0), (95.0, 15.0), (110.0, 0.0), (101.0, 19.0)):
+        clock.seconds = seconds
+        assert await store.try_acquire("realm", limits) == pytest.approx(expected), seconds
 
 
 async def test_repr_counts_keys_and_entries() -> None:
     """`repr` reports how many keys and grants the store holds."""
-    store = MemoryQuotaStore()
-    await store.try_acquire("realm", [LIMIT, RateLimit(limit=5, period=1)], now=0.0, cost=2)
+    store = MemoryQuotaStore(SteppedClock())
+    await store.try_acquire("realm", [LIMIT, RateLimit(limit=5, period=1)], cost=2)
     assert repr(store) == "MemoryQuotaStore(keys=1, entries=2)"

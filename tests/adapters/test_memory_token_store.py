@@ -34,11 +34,6 @@ def _tokens(label: str) -> TokenSet:
     )
 
 
-def test_memory_token_store_is_a_token_store() -> None:
-    """MemoryTokenStore satisfies the runtime-checkable TokenStore protocol."""
-    assert isinstance(MemoryTokenStore(), TokenStore)
-
-
 async def test_conflict_names_the_realm_and_never_a_token() -> None:
     """A ConflictError carries the realm id, and neither its text nor its repr holds a token."""
     store = MemoryTokenStore()

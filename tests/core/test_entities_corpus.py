@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +27,7 @@ from qbo_core.entities import (
     encode_entity,
     entity_type_of,
 )
+from tests.core.corpus import exact_json, parse
 
 RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo-recorded"
 
@@ -73,28 +73,6 @@ OTHER_FILES = {
 PAGING_KEYS = {"startPosition", "maxResults", "totalCount"}
 #: Lower-case URL path segments of entity endpoints, to the entity name.
 ENDPOINTS = {name.lower(): name for name in [*ENTITY_CLASSES, "Attachable", "Estimate"]}
-
-
-def exact_json(value: Any) -> str:
-    """Canonical JSON text (sorted keys) writing Decimals with their exact digits; no floats."""
-    if value is None or isinstance(value, bool | str):
-        return json.dumps(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, Decimal):
-        assert value.is_finite(), value
-        return str(value)
-    if isinstance(value, dict):
-        items = sorted(value.items())
-        return "{" + ",".join(f"{json.dumps(k)}:{exact_json(v)}" for k, v in items) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(exact_json(item) for item in value) + "]"
-    raise TypeError(f"not exact JSON: {type(value).__name__} {value!r}")
-
-
-def parse(text: str) -> Any:
-    """JSON text as the wire module parses it: fractional numbers as `Decimal`."""
-    return json.loads(text, parse_float=Decimal)
 
 
 def entity_list(value: Any) -> list[dict[str, Any]]:

@@ -33,7 +33,7 @@ from qbo_core.entities import (
     entity_type_of,
 )
 from qbo_core.entities.hooks import qbo_key
-from tests.core.test_entities_corpus import exact_json, parse
+from tests.core.corpus import exact_json, parse
 
 MAX_DEPTH = 4
 

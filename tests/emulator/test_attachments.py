@@ -16,8 +16,7 @@ from qbo_adapters.emulator.faults import QBOFault
 from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_adapters.emulator.transport import EmulatorTransport
 from qbo_core.http import HttpRequest, HttpResponse
-from tests.emulator.test_data_api_harness import DataClient, Reply, shape_problems
-from tests.emulator.test_data_api_recorded import header, relative
+from tests.emulator.harness import DataClient, Reply, header, relative, shape_problems
 
 RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo-recorded"
 BOUNDARY = "----qbo-infra-test-boundary-7d9a"

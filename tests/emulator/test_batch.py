@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from qbo_adapters.emulator.settings import EmulatorSettings
-from tests.emulator.test_data_api_harness import DataClient
+from tests.emulator.harness import DataClient
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from qbo_adapters.emulator.context import meta_time
 from qbo_adapters.emulator.settings import EmulatorSettings
-from tests.emulator.test_data_api_harness import DataClient
+from tests.emulator.harness import DataClient
 
 
 @pytest.fixture

@@ -14,12 +14,11 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 from qbo_adapters.emulator.settings import EmulatorSettings
-from tests.emulator.test_data_api_harness import DataClient, shape_problems
+from tests.emulator.harness import DataClient, header, relative, shape_problems
 
 RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo-recorded"
 
@@ -60,22 +59,6 @@ def recorded() -> Path:
 def interactions(root: Path, name: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = json.loads((root / name).read_text())["interactions"]
     return found
-
-
-def header(headers: dict[str, Any], name: str) -> str:
-    for key, value in headers.items():
-        if key.lower() == name.lower():
-            return str(value[0] if isinstance(value, list) else value)
-    return ""
-
-
-def relative(uri: str) -> str:
-    """The part after `/v3/company/<realm>` (some recorded URIs lost that segment)."""
-    parts = urlsplit(uri)
-    path = parts.path.removeprefix("/v3/")
-    if path.startswith("company/"):
-        path = path.split("/", 2)[2]
-    return f"/{path}" + (f"?{parts.query}" if parts.query else "")
 
 
 def answered_objects(body: Any) -> list[tuple[str, dict[str, Any]]]:

@@ -11,8 +11,7 @@ import pytest
 
 from qbo_adapters.emulator.pdf import build_pdf
 from qbo_adapters.emulator.settings import EmulatorSettings
-from tests.emulator.test_data_api_harness import DataClient, Reply
-from tests.emulator.test_data_api_recorded import header, relative
+from tests.emulator.harness import DataClient, Reply, header, relative
 
 RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo-recorded"
 

@@ -461,8 +461,17 @@ def test_id_takes_only_equals_and_in(operator: str) -> None:
 
 
 def test_id_equals_and_in_are_valid() -> None:
-    """`Id = '5'` and `Id IN (...)` are accepted."""
-    parse("SELECT * FROM Customer WHERE Id = '5' AND ID IN ('1', '2')")
+    """`Id = '5'` and `ID IN (...)` parse into an = and an IN condition, field kept as written."""
+    query = parse("SELECT * FROM Customer WHERE Id = '5' AND ID IN ('1', '2')")
+    assert query == Query(
+        entity="Customer",
+        conditions=(
+            Condition(field="Id", operator=Operator.EQ, values=(Value.string("5"),)),
+            Condition(
+                field="ID", operator=Operator.IN, values=(Value.string("1"), Value.string("2"))
+            ),
+        ),
+    )
 
 
 @pytest.mark.parametrize("value", ["5", "true", "CURRENT_DATE"])

@@ -13,7 +13,7 @@ from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_adapters.emulator.transport import EmulatorTransport
 from qbo_adapters.memory.clock import FakeClock
 from qbo_core.http import HttpRequest
-from tests.emulator.test_data_api_harness import shape_problems
+from tests.emulator.harness import shape_problems
 
 RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo-recorded"
 

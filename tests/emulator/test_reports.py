@@ -18,8 +18,7 @@ from qbo_adapters.emulator.reports import format_money, macro_period
 from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_adapters.emulator.store import Company
 from qbo_adapters.memory.clock import FakeClock
-from tests.emulator.test_data_api_harness import DataClient, Reply, shape_problems
-from tests.emulator.test_data_api_recorded import header, relative
+from tests.emulator.harness import DataClient, Reply, header, relative, shape_problems
 
 RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo-recorded"
 
