@@ -77,8 +77,7 @@ EXPECTED = {
         "TypedEntity",
         "Vendor",
         "WebSiteAddress",
-        "decode_entity",
-        "encode_entity",
+        "entity_name",
         "entity_type_of",
     ],
     "qbo_core.query": [

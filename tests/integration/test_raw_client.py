@@ -15,6 +15,7 @@ from qbo_adapters.memory.clock import FakeClock
 from qbo_adapters.memory.event_sinks import RecordingEventSink
 from qbo_adapters.memory.fake_transport import FakeTransport
 from qbo_core.config import QBOConfig
+from qbo_core.dtos import RealmAuth
 from qbo_core.entities import Customer, Invoice, Payment, Ref, SalesItemLine, SalesItemLineDetail
 from qbo_core.errors import (
     AccessTokenInvalidError,
@@ -29,7 +30,7 @@ from qbo_core.errors import (
 )
 from qbo_core.http import HttpRequest, HttpResponse
 from qbo_core.query import Field, Query
-from qbo_core.results import BatchItem, RealmAuth
+from qbo_core.results import BatchItem
 from qbo_core.services import QBORawClient
 
 
