@@ -150,7 +150,8 @@ class QBORawClient:
     async def _entity_call(
         self, auth: RealmAuth, request: HttpRequest, kind: str | type[T], operation: str
     ) -> QBOEntity:
-        """One call whose answer is a `{"<entity>": {...}}` envelope, decoded as `kind`."""
+        """One call whose answer is a `{"<entity>": {...}}` envelope: decoded into `kind`
+        when it is a typed class, else into whichever class models the entity."""
         return await self._call(
             auth,
             request,
@@ -191,9 +192,7 @@ class QBORawClient:
         """The entity with `entity_id`: an instance of `entity_type` when it is a typed
         class (`Customer`), else a `QBOEntity`. `ObjectNotFoundError` if there is none."""
         request = build.build_read(self._config, auth, entity_name(entity_type), entity_id)
-        if isinstance(entity_type, str):
-            return await self._entity_call(auth, request, entity_type, "read")
-        return await self._typed_call(auth, request, entity_type, "read")
+        return await self._entity_call(auth, request, entity_type, "read")
 
     async def create(self, auth: RealmAuth, entity: E, *, request_id: str | None = None) -> E:
         """Create `entity`; returns it as QBO stored it (Id, SyncToken "0", defaults), in
@@ -252,9 +251,7 @@ class QBORawClient:
             changes,
             request_id=request_id,
         )
-        if isinstance(entity_type, str):
-            return await self._entity_call(auth, request, entity_type, "sparse_update")
-        return await self._typed_call(auth, request, entity_type, "sparse_update")
+        return await self._entity_call(auth, request, entity_type, "sparse_update")
 
     async def delete(
         self,
@@ -316,9 +313,7 @@ class QBORawClient:
             sync_token,
             request_id=request_id,
         )
-        if isinstance(entity_type, str):
-            return await self._entity_call(auth, request, entity_type, "void")
-        return await self._typed_call(auth, request, entity_type, "void")
+        return await self._entity_call(auth, request, entity_type, "void")
 
     # -- queries and change data ---------------------------------------------------
 
