@@ -41,8 +41,8 @@ from qbo_adapters.aiohttp.transport import AiohttpTransport
 from qbo_adapters.emulator.transport import EmulatorTransport
 from qbo_adapters.memory.fake_transport import FakeTransport
 from qbo_core.config import QBOConfig
+from qbo_core.dtos import RealmAuth
 from qbo_core.http import HttpRequest, HttpResponse
-from qbo_core.results import RealmAuth
 from qbo_core.services import QBORawClient
 from qbo_core.wire.requests import build_read
 from qbo_core.wire.responses import decode_entity_response

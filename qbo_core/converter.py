@@ -21,8 +21,10 @@ Wire formats:
   the way environment variables need (`"500"`, `"true"`, `"a b"` for a tuple of
   scopes) and raises `ConfigurationError` naming the setting rather than
   `DecodeError`. Its output includes the secrets: treat it like the secrets.
-- QBO entities (`qbo_core.entities`): QBO's own JSON, with `Decimal` numbers for the
-  wire module's writer rather than text; `qbo_core.entities.hooks` has the details.
+
+QBO entities are not this converter's: their JSON is QBO's wire format, read and written
+by `qbo_core.wire.entities` with a converter built from `make_converter()` plus the
+hooks in `qbo_core.wire.entity_hooks` (so this module imports no entity).
 """
 
 from __future__ import annotations
@@ -43,7 +45,6 @@ from cattrs.errors import ForbiddenExtraKeysError, StructureHandlerNotFoundError
 from cattrs.gen import make_dict_structure_fn, mapping_structure_factory
 
 from qbo_core.config import QBOConfig
-from qbo_core.entities.hooks import register_entity_hooks
 from qbo_core.errors import ConfigurationError, DecodeError, QBOError
 
 __all__ = ["converter", "make_converter", "structure", "unstructure"]
@@ -366,7 +367,6 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook_factory(_is_attrs_class, lambda type_: _attrs_factory(type_, conv))
     conv.register_unstructure_hook(QBOConfig, _unstructure_config)
     conv.register_structure_hook(QBOConfig, _structure_config)
-    register_entity_hooks(conv)
     return conv
 
 
@@ -381,8 +381,9 @@ def unstructure(obj: object) -> Any:
     return converter.unstructure(obj)
 
 
-def structure(data: object, cls: type[T]) -> T:
-    """Build a `cls` from plain data (as `json.loads` returns it).
+def structure(data: object, cls: type[T], *, using: cattrs.Converter | None = None) -> T:
+    """Build a `cls` from plain data (as `json.loads` returns it), with `using` (a converter
+    from `make_converter()`, extended) or else the shared `converter`.
 
     Raises `DecodeError` whose message lists each failing path and why
     (`expected a string, got int @ $.access_token`). `QBOError`s raised on the way
@@ -390,7 +391,7 @@ def structure(data: object, cls: type[T]) -> T:
     cattrs' `StructureHandlerNotFoundError` for a type the converter cannot build.
     """
     try:
-        return converter.structure(data, cls)
+        return (converter if using is None else using).structure(data, cls)
     except (QBOError, StructureHandlerNotFoundError):
         raise  # already a core error, or a type no hook exists for (a programming error)
     except Exception as exc:

@@ -8,6 +8,7 @@ of every `repr`. Datetimes are always timezone-aware UTC.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -20,6 +21,7 @@ __all__ = [
     "QBOEvent",
     "QBOIntegrationDTO",
     "RateLimit",
+    "RealmAuth",
     "TokenSet",
     "VersionedTokenSet",
 ]
@@ -65,6 +67,31 @@ class TokenSet:
         ):
             return True
         return self.refresh_token_expires_at <= now
+
+
+_REALM_ID = re.compile(r"[0-9]{1,32}")
+_TOKEN = re.compile(r"[\x21-\x7e]+")  # visible ASCII: nothing that could break a header
+
+
+def _realm(_: object, attribute: Any, value: str) -> None:
+    if not isinstance(value, str) or _REALM_ID.fullmatch(value) is None:
+        raise ValueError(f"{attribute.name} must be the numeric QBO company id, got {value!r}")
+
+
+def _token(_: object, attribute: Any, value: str) -> None:
+    if not isinstance(value, str) or _TOKEN.fullmatch(value) is None:
+        raise ValueError(f"{attribute.name} must be a non-empty token of visible ASCII characters")
+
+
+@attrs.frozen(kw_only=True)
+class RealmAuth:
+    """Which company to talk to and the access token to do it with (never in `repr`).
+
+    The input of every `QBORawClient` call: one client serves every connected company.
+    """
+
+    realm_id: str = attrs.field(validator=_realm)
+    access_token: str = attrs.field(repr=False, validator=_token)
 
 
 @attrs.frozen(kw_only=True)

@@ -5,7 +5,8 @@ inside its literal: the statement never gains a condition or a clause from it. N
 (entity, properties) are checked against a strict pattern, never quoted. Every object is
 immutable; each method returns a new query::
 
-    >>> query = Query.select("Vendor").where(
+    >>> from qbo_core.entities import Vendor
+    >>> query = Query.select(Vendor).where(
     ...     Field("DisplayName") == "Cutlery 'R Us", Field("Balance") > 100
     ... )
     >>> print(query)
@@ -16,6 +17,10 @@ immutable; each method returns a new query::
     SELECT COUNT(*) FROM Invoice WHERE Id IN ('5', '6')
     >>> print(Query.select("Customer").where(Field("DisplayName").startswith("Amy")))
     SELECT * FROM Customer WHERE DisplayName LIKE 'Amy%'
+
+A query built from a typed entity class (`Query.select(Vendor)`) is a `Query[Vendor]`,
+and the raw client answers it with a `QueryPage[Vendor]`; one built from a name
+(`Query.select("Estimate")`) is a `Query[QBOEntity]`. Both write the same statement.
 
 Grammar written (QBO's own, `reference/qbo-api-facts.md` section 2)::
 
@@ -74,9 +79,11 @@ import math
 import re
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import TypeAlias, cast
+from typing import Any, Generic, TypeAlias, TypeVar, cast, overload
 
 import attrs
+
+from qbo_core.entities import QBOEntity, TypedEntity, entity_name
 
 __all__ = [
     "MAX_MAX_RESULTS",
@@ -87,6 +94,9 @@ __all__ = [
     "Query",
     "QueryValue",
 ]
+
+E_co = TypeVar("E_co", bound=QBOEntity, covariant=True)
+T = TypeVar("T", bound=TypedEntity)
 
 #: The most entities one query may return (QBO answers 4001 past it).
 MAX_MAX_RESULTS = 1000
@@ -417,7 +427,7 @@ class OrderKey:
     descending: bool = False
 
 
-def _check_projection(query: Query, _: object, projection: tuple[str, ...]) -> None:
+def _check_projection(query: Query[Any], _: object, projection: tuple[str, ...]) -> None:
     for name in projection:
         _property_name(name)
     if projection and query.count_only:
@@ -457,16 +467,23 @@ def _check_limit(_: object, __: object, value: int | None) -> None:
     _check_count(value, "max_results", 1, MAX_MAX_RESULTS)
 
 
+def _check_entity_class(query: Query[Any], _: object, cls: type[TypedEntity] | None) -> None:
+    if cls is not None and entity_name(cls) != query.entity:
+        raise ValueError(f"entity {query.entity!r} is not the name of {cls.__name__}")
+
+
 @attrs.frozen(kw_only=True)
-class Query:
+class Query(Generic[E_co]):
     """One QBO query statement; `build()` (or `str()`) writes it.
 
     Made with `Query.select(entity)` or `Query.count(entity)` and refined by methods that
     each return a new query. Every field is checked on construction, so a `Query` made
-    any way builds a statement that parses as it was built.
+    any way builds a statement that parses as it was built. `entity_class` is the typed
+    class the query was built from (`Query.select(Customer)`), `None` for a name.
     """
 
     entity: str = attrs.field(converter=_entity_name)
+    entity_class: type[E_co] | None = attrs.field(default=None, validator=_check_entity_class)
     count_only: bool = False
     projection: tuple[str, ...] = attrs.field(default=(), validator=_check_projection)
     conditions: tuple[Condition, ...] = attrs.field(default=(), validator=_check_conditions)
@@ -474,17 +491,29 @@ class Query:
     start: int | None = attrs.field(default=None, validator=_check_start)
     limit: int | None = attrs.field(default=None, validator=_check_limit)
 
+    @overload
     @classmethod
-    def select(cls, entity: str) -> Query:
-        """`SELECT * FROM entity`."""
-        return cls(entity=entity)
+    def select(cls, entity: type[T]) -> Query[T]: ...
+    @overload
+    @classmethod
+    def select(cls, entity: str) -> Query[QBOEntity]: ...
+    @classmethod
+    def select(cls, entity: str | type[T]) -> Query[T] | Query[QBOEntity]:
+        """`SELECT * FROM entity`: `entity` is a typed class (`Customer`) or a name."""
+        return _new(entity, count_only=False)
 
+    @overload
     @classmethod
-    def count(cls, entity: str) -> Query:
+    def count(cls, entity: type[T]) -> Query[T]: ...
+    @overload
+    @classmethod
+    def count(cls, entity: str) -> Query[QBOEntity]: ...
+    @classmethod
+    def count(cls, entity: str | type[T]) -> Query[T] | Query[QBOEntity]:
         """`SELECT COUNT(*) FROM entity`: QBO answers with `totalCount` only."""
-        return cls(entity=entity, count_only=True)
+        return _new(entity, count_only=True)
 
-    def fields(self, *names: str) -> Query:
+    def fields(self, *names: str) -> Query[E_co]:
         """Select only these properties (added to any selected before).
 
         QBO documents no projections, yet answers `SELECT Id FROM Attachable ...` with
@@ -494,24 +523,24 @@ class Query:
             raise ValueError("fields() needs at least one property name")
         return attrs.evolve(self, projection=(*self.projection, *names))
 
-    def where(self, *conditions: Condition) -> Query:
+    def where(self, *conditions: Condition) -> Query[E_co]:
         """Add conditions; all of them (and any added before) must hold: QBO has only AND."""
         if not conditions:
             raise ValueError("where() needs at least one condition")
         return attrs.evolve(self, conditions=(*self.conditions, *conditions))
 
-    def order_by(self, *fields: str, descending: bool = False) -> Query:
+    def order_by(self, *fields: str, descending: bool = False) -> Query[E_co]:
         """Add ORDERBY keys after any added before, all in one direction."""
         if not fields:
             raise ValueError("order_by() needs at least one property name")
         keys = tuple(OrderKey(field=name, descending=descending) for name in fields)
         return attrs.evolve(self, order=(*self.order, *keys))
 
-    def start_position(self, position: int) -> Query:
+    def start_position(self, position: int) -> Query[E_co]:
         """`STARTPOSITION position`: 1-based, the first entity returned."""
         return attrs.evolve(self, start=position)
 
-    def max_results(self, limit: int) -> Query:
+    def max_results(self, limit: int) -> Query[E_co]:
         """`MAXRESULTS limit`: 1..1000 (QBO returns 100 when absent)."""
         return attrs.evolve(self, limit=limit)
 
@@ -537,3 +566,10 @@ class Query:
 
     def __str__(self) -> str:
         return self.build()
+
+
+def _new(entity: str | type[T], *, count_only: bool) -> Query[T] | Query[QBOEntity]:
+    if isinstance(entity, type):
+        return Query(entity=entity_name(entity), entity_class=entity, count_only=count_only)
+    untyped: Query[QBOEntity] = Query(entity=entity, count_only=count_only)
+    return untyped

@@ -1,21 +1,23 @@
-"""What the raw client returns besides single entities: pages, change sets, batch results,
-reports and the realm credentials every call takes.
+"""What the raw client returns besides single entities: pages, change sets, batch items and
+their results, uploads and reports.
 
-Frozen, keyword-only attrs classes, like every DTO in the core.
+Frozen, keyword-only attrs classes holding data only, like every DTO in the core: the
+decoding that builds them (a report's row walk included) and the encoding of batch items
+live in `qbo_core.wire`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import attrs
 
-from qbo_core.entities import QBOEntity, encode_entity, entity_type_of
+from qbo_core.entities import QBOEntity, entity_type_of
 from qbo_core.errors import QBOError
+from qbo_core.query import Query
 
 __all__ = [
     "BatchItem",
@@ -24,7 +26,6 @@ __all__ = [
     "ChangeSet",
     "DeletedEntity",
     "QueryPage",
-    "RealmAuth",
     "Report",
     "ReportCell",
     "ReportColumn",
@@ -32,43 +33,25 @@ __all__ = [
     "UploadResult",
 ]
 
-
-_REALM_ID = re.compile(r"[0-9]{1,32}")
-_TOKEN = re.compile(r"[\x21-\x7e]+")  # visible ASCII: nothing that could break a header
-
-
-def _realm(_: object, attribute: Any, value: str) -> None:
-    if not isinstance(value, str) or _REALM_ID.fullmatch(value) is None:
-        raise ValueError(f"{attribute.name} must be the numeric QBO company id, got {value!r}")
-
-
-def _token(_: object, attribute: Any, value: str) -> None:
-    if not isinstance(value, str) or _TOKEN.fullmatch(value) is None:
-        raise ValueError(f"{attribute.name} must be a non-empty token of visible ASCII characters")
+E_co = TypeVar("E_co", bound=QBOEntity, covariant=True)
 
 
 @attrs.frozen(kw_only=True)
-class RealmAuth:
-    """Which company to talk to and the access token to do it with (never in `repr`)."""
-
-    realm_id: str = attrs.field(validator=_realm)
-    access_token: str = attrs.field(repr=False, validator=_token)
-
-
-@attrs.frozen(kw_only=True)
-class QueryPage:
+class QueryPage(Generic[E_co]):
     """One page of a query. `max_results` is how many QBO returned, not how many were asked.
 
-    `start_position` is `None` for an empty page (QBO omits it then).
+    `start_position` is `None` for an empty page (QBO omits it then). A page of a query
+    built from an entity class (`Query.select(Customer)`) is a `QueryPage[Customer]`: every
+    item is a `Customer`; otherwise a `QueryPage[QBOEntity]`.
     """
 
     entity_type: str | None
-    items: tuple[QBOEntity, ...]
+    items: tuple[E_co, ...]
     start_position: int | None
     max_results: int
     total_count: int | None = None
 
-    def __iter__(self) -> Iterator[QBOEntity]:
+    def __iter__(self) -> Iterator[E_co]:
         return iter(self.items)
 
     def __len__(self) -> int:
@@ -110,31 +93,26 @@ BatchOperation = Literal["create", "update", "delete", "void", "query"]
 
 @attrs.frozen(kw_only=True)
 class BatchItem:
-    """One operation in a batch request. Build with the class methods."""
+    """One operation in a batch request. Build with the class methods.
+
+    A create or update holds its `entity` (encoded when the request is built); the other
+    operations hold the JSON `payload` QBO takes, or the `query` statement.
+    """
 
     bid: str
     operation: BatchOperation
     entity_type: str | None = None
+    entity: QBOEntity | None = None
     payload: Mapping[str, Any] | None = attrs.field(default=None, hash=False)
     query: str | None = None
 
     @classmethod
     def create(cls, bid: str, entity: QBOEntity) -> BatchItem:
-        return cls(
-            bid=bid,
-            operation="create",
-            entity_type=entity_type_of(entity),
-            payload=encode_entity(entity),
-        )
+        return cls(bid=bid, operation="create", entity_type=entity_type_of(entity), entity=entity)
 
     @classmethod
     def update(cls, bid: str, entity: QBOEntity) -> BatchItem:
-        return cls(
-            bid=bid,
-            operation="update",
-            entity_type=entity_type_of(entity),
-            payload=encode_entity(entity),
-        )
+        return cls(bid=bid, operation="update", entity_type=entity_type_of(entity), entity=entity)
 
     @classmethod
     def sparse_update(
@@ -154,7 +132,8 @@ class BatchItem:
         return cls(bid=bid, operation="void", entity_type=entity_type, payload=payload)
 
     @classmethod
-    def select(cls, bid: str, statement: str) -> BatchItem:
+    def select(cls, bid: str, statement: str | Query[QBOEntity]) -> BatchItem:
+        """A query item: `statement` is a string or a `qbo_core.query.Query`."""
         return cls(bid=bid, operation="query", query=str(statement))
 
 
@@ -164,7 +143,7 @@ class BatchItemResult:
 
     bid: str
     entity: QBOEntity | None = None
-    page: QueryPage | None = None
+    page: QueryPage[QBOEntity] | None = None
     deleted: DeletedEntity | None = None
     error: QBOError | None = attrs.field(default=None, eq=False)
 
@@ -213,66 +192,26 @@ class ReportRow:
 
 @attrs.frozen(kw_only=True)
 class Report:
-    """A QBO report: its raw structure as sent, plus a typed walk over rows and columns."""
+    """A QBO report: its raw structure as sent, its columns, and its rows flattened.
+
+    `rows` holds every row, depth first, each section's header before and its summary
+    after the section's rows.
+    """
 
     name: str
     raw: Mapping[str, Any] = attrs.field(hash=False, repr=False)
     columns: tuple[ReportColumn, ...]
+    rows: tuple[ReportRow, ...] = ()
     options: Mapping[str, str] = attrs.field(factory=dict, hash=False)
     start_period: str | None = None
     end_period: str | None = None
     currency: str | None = None
 
-    def rows(self) -> Iterator[ReportRow]:
-        """Every row, depth first, sections' headers before and summaries after their rows."""
-        rows = self.raw.get("Rows")
-        yield from _walk(rows, (), None)
-
     def data_rows(self) -> list[ReportRow]:
-        return [row for row in self.rows() if row.kind == "Data"]
+        return [row for row in self.rows if row.kind == "Data"]
 
     def summary(self, group: str) -> ReportRow | None:
         """The summary row of the section whose `group` is `group` (e.g. "NetIncome")."""
         return next(
-            (row for row in self.rows() if row.kind == "Summary" and row.group == group), None
+            (row for row in self.rows if row.kind == "Summary" and row.group == group), None
         )
-
-
-def _cells(data: object) -> tuple[ReportCell, ...]:
-    if not isinstance(data, Mapping):
-        return ()
-    cells = data.get("ColData")
-    if not isinstance(cells, list):
-        return ()
-    return tuple(
-        ReportCell(
-            value=str(cell.get("value", "")),
-            id=str(cell["id"]) if cell.get("id") is not None else None,
-        )
-        for cell in cells
-        if isinstance(cell, Mapping)
-    )
-
-
-def _walk(rows: object, path: tuple[str, ...], group: str | None) -> Iterator[ReportRow]:
-    if not isinstance(rows, Mapping):
-        return
-    items = rows.get("Row")
-    if not isinstance(items, list):
-        return
-    for row in items:
-        if not isinstance(row, Mapping):
-            continue
-        own_group = str(row["group"]) if row.get("group") is not None else group
-        if "ColData" in row:
-            yield ReportRow(kind="Data", cells=_cells(row), path=path, group=own_group)
-            continue
-        header = _cells(row.get("Header"))
-        title = header[0].value if header else (own_group or "")
-        inner = (*path, title)
-        if header:
-            yield ReportRow(kind="Header", cells=header, path=inner, group=own_group)
-        yield from _walk(row.get("Rows"), inner, own_group)
-        summary = _cells(row.get("Summary"))
-        if summary:
-            yield ReportRow(kind="Summary", cells=summary, path=inner, group=own_group)

@@ -3,14 +3,15 @@
 The entities hosts use most have a class (`Customer`, `Vendor`, `Employee`, `Account`,
 `Item`, `Invoice`, `Bill`, `Payment`, `BillPayment`, `SalesReceipt`, `JournalEntry`,
 `CompanyInfo`); every other one (Estimate, CreditMemo, Purchase, Deposit, Attachable,
-TaxCode, Preferences, ...) is a `RawEntity` holding its JSON object. `decode_entity` and
-`encode_entity` convert between the two forms through the shared converter.
+TaxCode, Preferences, ...) is a `RawEntity` holding its JSON object. The classes hold
+data only: `qbo_core.wire.entities` (`decode_entity`, `encode_entity`) converts between
+them and QBO's JSON.
 
-- Attributes are snake_case (`display_name`, `sync_token`, `total_amt`); the converter
-  maps them to QBO's keys (`DisplayName`, `SyncToken`, `TotalAmt`, `MetaData`, `domain`).
+- Attributes are snake_case (`display_name`, `sync_token`, `total_amt`, `meta`); the
+  wire maps them to QBO's keys (`DisplayName`, `SyncToken`, `TotalAmt`, `MetaData`, `domain`).
 - Money, quantities and rates are `Decimal`; dates are `datetime.date`; `MetaData` times
   are aware datetimes in the offset QBO sent.
-- `None` means *absent*: `encode_entity` leaves the key out.
+- `None` means *absent*: encoding leaves the key out.
 - Unknown keys, at every level (entity, line, detail, address, reference), are kept in the
   object's `extra` mapping and written back unchanged; so is a key that arrived as `null`
   (as `extra[key] = None`), so a newer API never loses data and `null` round-trips.
@@ -18,16 +19,15 @@ TaxCode, Preferences, ...) is a `RawEntity` holding its JSON object. `decode_ent
   payment-style lines without one are `LinkedTxnLine`s and an unknown `DetailType` gives a
   `RawLine`, written back as it came.
 
-`qbo_core.entities.hooks` documents the exact key mapping and what decoding accepts.
+`qbo_core.wire.entity_hooks` documents the exact key mapping and what decoding accepts.
 """
 
 from qbo_core.entities.base import EntityBase, EntityPart, MetaData, RawEntity
-from qbo_core.entities.codec import (
+from qbo_core.entities.kinds import (
     ENTITY_CLASSES,
     QBOEntity,
     TypedEntity,
-    decode_entity,
-    encode_entity,
+    entity_name,
     entity_type_of,
 )
 from qbo_core.entities.lines import (
@@ -138,7 +138,6 @@ __all__ = [
     "TypedEntity",
     "Vendor",
     "WebSiteAddress",
-    "decode_entity",
-    "encode_entity",
+    "entity_name",
     "entity_type_of",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import ClassVar
+from typing import ClassVar, final
 
 import attrs
 
@@ -21,6 +21,7 @@ from qbo_core.entities.parts import (
 __all__ = ["Account", "CompanyInfo", "Customer", "Employee", "Item", "Vendor"]
 
 
+@final
 @attrs.frozen(kw_only=True, repr=False)
 class Customer(EntityBase):
     """A customer, or a job (sub-customer, `job=True`, with `parent_ref`)."""
@@ -63,6 +64,7 @@ class Customer(EntityBase):
     resale_num: str | None = None
 
 
+@final
 @attrs.frozen(kw_only=True, repr=False)
 class Vendor(EntityBase):
     """A supplier of goods or services."""
@@ -94,6 +96,7 @@ class Vendor(EntityBase):
     bill_addr: PhysicalAddress | None = None
 
 
+@final
 @attrs.frozen(kw_only=True, repr=False)
 class Employee(EntityBase):
     """An employee (payroll details are not part of the accounting API)."""
@@ -124,6 +127,7 @@ class Employee(EntityBase):
     mobile: TelephoneNumber | None = None
 
 
+@final
 @attrs.frozen(kw_only=True, repr=False)
 class Account(EntityBase):
     """An account of the chart of accounts."""
@@ -147,6 +151,7 @@ class Account(EntityBase):
     tax_code_ref: Ref | None = None
 
 
+@final
 @attrs.frozen(kw_only=True, repr=False)
 class Item(EntityBase):
     """A product or service sold or bought (`type`: Inventory, NonInventory, Service, ...)."""
@@ -178,6 +183,7 @@ class Item(EntityBase):
     purchase_tax_code_ref: Ref | None = None
 
 
+@final
 @attrs.frozen(kw_only=True, repr=False)
 class CompanyInfo(EntityBase):
     """The company itself: names, addresses, fiscal year, settings as `name_value` pairs."""

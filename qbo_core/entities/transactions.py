@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import ClassVar
+from typing import ClassVar, final
 
 import attrs
 
@@ -68,6 +68,7 @@ class _SalesForm(TransactionBase):
     deposit_to_account_ref: Ref | None = None
 
 
+@final
 @attrs.frozen(kw_only=True, repr=False)
 class Invoice(_SalesForm):
     """A bill to a customer, paid later by `Payment`s (see `balance`, `due_date`)."""
@@ -79,6 +80,7 @@ class Invoice(_SalesForm):
     home_balance: Decimal | None = None
 
 
+@final
 @attrs.frozen(kw_only=True, repr=False)
 class SalesReceipt(_SalesForm):
     """A sale paid on the spot."""
@@ -89,6 +91,7 @@ class SalesReceipt(_SalesForm):
     payment_ref_num: str | None = None
 
 
+@final
 @attrs.frozen(kw_only=True, repr=False)
 class Payment(TransactionBase):
     """Money received from a customer; its `LinkedTxnLine`s say which invoices it pays."""
@@ -105,6 +108,7 @@ class Payment(TransactionBase):
     process_payment: bool | None = None
 
 
+@final
 @attrs.frozen(kw_only=True, repr=False)
 class Bill(TransactionBase):
     """A vendor's bill, paid later by `BillPayment`s (see `balance`, `due_date`)."""
@@ -136,6 +140,7 @@ class BillPaymentCreditCard(EntityPart):
     cc_account_ref: Ref | None = None
 
 
+@final
 @attrs.frozen(kw_only=True, repr=False)
 class BillPayment(TransactionBase):
     """Money paid to a vendor (`pay_type` "Check" or "CreditCard") against bills."""
@@ -149,6 +154,7 @@ class BillPayment(TransactionBase):
     credit_card_payment: BillPaymentCreditCard | None = None
 
 
+@final
 @attrs.frozen(kw_only=True, repr=False)
 class JournalEntry(TransactionBase):
     """Debits and credits posted directly to accounts; the lines balance."""

@@ -4,6 +4,13 @@ No retries, no cache, no token refresh: the resilient layer (`SmartSyncService`)
 those. The realm and the access token come in with each call (`RealmAuth`), so one
 client serves every company; nothing is looked up from a host's database.
 
+Calls are typed for hosts: name an entity by its class and the answer is that class
+(`read(auth, Customer, "5")` is a `Customer`, `query(auth, Query.select(Invoice))` a
+`QueryPage[Invoice]`); name it by a string and the answer is a `QBOEntity` (the typed
+class where one exists, else a `RawEntity`). `create` and `update` answer with the class
+they were given. Each answer is decoded into the class asked for or raises `DecodeError`,
+so a typed answer is never another class at run time.
+
 What a caller should do with each error is in docs/client.md; in short:
 `AccessTokenInvalidError` → refresh and try once more; `ReauthorizationRequiredError`
 → the user must reconnect; `ThrottledError` → wait; `StaleObjectError` → read again,
@@ -16,23 +23,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from qbo_core.config import QBOConfig
-from qbo_core.dtos import QBOEvent
-from qbo_core.entities import QBOEntity, entity_type_of
+from qbo_core.dtos import QBOEvent, RealmAuth
+from qbo_core.entities import (
+    CompanyInfo,
+    EntityBase,
+    QBOEntity,
+    RawEntity,
+    TypedEntity,
+    entity_name,
+    entity_type_of,
+)
 from qbo_core.errors import QBOError
 from qbo_core.http import HttpRequest, HttpResponse
 from qbo_core.ports.clock import Clock
 from qbo_core.ports.event_sink import EventSink
 from qbo_core.ports.http_transport import HttpTransport
+from qbo_core.query import Query
 from qbo_core.results import (
     BatchItem,
     BatchItemResult,
     ChangeSet,
     DeletedEntity,
     QueryPage,
-    RealmAuth,
     Report,
     UploadResult,
 )
@@ -42,7 +57,11 @@ from qbo_core.wire.faults import intuit_tid
 
 __all__ = ["QBORawClient"]
 
-T = TypeVar("T")
+R = TypeVar("R")
+#: An entity given to `create` / `update`: the answer has its class.
+E = TypeVar("E", bound=QBOEntity)
+#: A typed entity class named by a call: the answer is an instance of it.
+T = TypeVar("T", bound=TypedEntity)
 
 
 class QBORawClient:
@@ -77,9 +96,9 @@ class QBORawClient:
         self,
         auth: RealmAuth,
         request: HttpRequest,
-        decoder: Callable[[HttpResponse], T],
+        decoder: Callable[[HttpResponse], R],
         operation: str,
-    ) -> T:
+    ) -> R:
         started = self._clock.monotonic() if self._clock is not None else None
         status: int | None = None
         tid: str | None = None
@@ -129,42 +148,79 @@ class QBORawClient:
         )
 
     async def _entity_call(
-        self, auth: RealmAuth, request: HttpRequest, entity_type: str, operation: str
+        self, auth: RealmAuth, request: HttpRequest, kind: str | type[T], operation: str
     ) -> QBOEntity:
-        """One call whose answer is a `{"<entity_type>": {...}}` envelope."""
+        """One call whose answer is a `{"<entity>": {...}}` envelope: decoded into `kind`
+        when it is a typed class, else into whichever class models the entity."""
         return await self._call(
             auth,
             request,
-            lambda r: decode.decode_entity_response(r, entity_type, realm_id=auth.realm_id),
+            lambda r: decode.decode_entity_response(r, kind, realm_id=auth.realm_id),
+            operation,
+        )
+
+    async def _typed_call(
+        self, auth: RealmAuth, request: HttpRequest, kind: type[T], operation: str
+    ) -> T:
+        """One call whose answer is a `{"<entity>": {...}}` envelope, decoded into `kind`."""
+        return await self._call(
+            auth,
+            request,
+            lambda r: decode.decode_entity_response(r, kind, realm_id=auth.realm_id),
+            operation,
+        )
+
+    async def _same_class_call(
+        self, auth: RealmAuth, request: HttpRequest, sent: E, operation: str
+    ) -> E:
+        """One call whose answer is the entity `sent`, decoded into the class it had."""
+        entity_type, cls = entity_type_of(sent), type(sent)
+        return await self._call(
+            auth,
+            request,
+            lambda r: decode.decode_entity_response_as(r, cls, entity_type, realm_id=auth.realm_id),
             operation,
         )
 
     # -- single entities -----------------------------------------------------------
 
-    async def read(self, auth: RealmAuth, entity_type: str, entity_id: str) -> QBOEntity:
-        """The entity `entity_type` with `entity_id`. `ObjectNotFoundError` if there is none."""
-        request = build.build_read(self._config, auth, entity_type, entity_id)
+    @overload
+    async def read(self, auth: RealmAuth, entity_type: type[T], entity_id: str) -> T: ...
+    @overload
+    async def read(self, auth: RealmAuth, entity_type: str, entity_id: str) -> QBOEntity: ...
+    async def read(self, auth: RealmAuth, entity_type: str | type[T], entity_id: str) -> QBOEntity:
+        """The entity with `entity_id`: an instance of `entity_type` when it is a typed
+        class (`Customer`), else a `QBOEntity`. `ObjectNotFoundError` if there is none."""
+        request = build.build_read(self._config, auth, entity_name(entity_type), entity_id)
         return await self._entity_call(auth, request, entity_type, "read")
 
-    async def create(
-        self, auth: RealmAuth, entity: QBOEntity, *, request_id: str | None = None
-    ) -> QBOEntity:
-        """Create `entity`; returns it as QBO stored it (Id, SyncToken "0", defaults)."""
-        entity_type = entity_type_of(entity)
+    async def create(self, auth: RealmAuth, entity: E, *, request_id: str | None = None) -> E:
+        """Create `entity`; returns it as QBO stored it (Id, SyncToken "0", defaults), in
+        the class it was given (a `RawEntity` stays raw)."""
         request = build.build_create(self._config, auth, entity, request_id=request_id)
-        return await self._entity_call(auth, request, entity_type, "create")
+        return await self._same_class_call(auth, request, entity, "create")
 
-    async def update(
-        self, auth: RealmAuth, entity: QBOEntity, *, request_id: str | None = None
-    ) -> QBOEntity:
+    async def update(self, auth: RealmAuth, entity: E, *, request_id: str | None = None) -> E:
         """Full update: every writable field is replaced; omitted ones are cleared by QBO.
 
-        `StaleObjectError` when `entity.sync_token` is not QBO's current one.
+        Returns the entity as stored, in the class it was given. `StaleObjectError` when
+        `entity.sync_token` is not QBO's current one.
         """
-        entity_type = entity_type_of(entity)
         request = build.build_update(self._config, auth, entity, request_id=request_id)
-        return await self._entity_call(auth, request, entity_type, "update")
+        return await self._same_class_call(auth, request, entity, "update")
 
+    @overload
+    async def sparse_update(
+        self,
+        auth: RealmAuth,
+        entity_type: type[T],
+        entity_id: str,
+        sync_token: str,
+        changes: Mapping[str, Any],
+        *,
+        request_id: str | None = None,
+    ) -> T: ...
+    @overload
     async def sparse_update(
         self,
         auth: RealmAuth,
@@ -174,34 +230,62 @@ class QBORawClient:
         changes: Mapping[str, Any],
         *,
         request_id: str | None = None,
+    ) -> QBOEntity: ...
+    async def sparse_update(
+        self,
+        auth: RealmAuth,
+        entity_type: str | type[T],
+        entity_id: str,
+        sync_token: str,
+        changes: Mapping[str, Any],
+        *,
+        request_id: str | None = None,
     ) -> QBOEntity:
         """Change only the fields in `changes` (QBO's names: `{"Active": False}`)."""
         request = build.build_sparse_update(
-            self._config, auth, entity_type, entity_id, sync_token, changes, request_id=request_id
+            self._config,
+            auth,
+            entity_name(entity_type),
+            entity_id,
+            sync_token,
+            changes,
+            request_id=request_id,
         )
         return await self._entity_call(auth, request, entity_type, "sparse_update")
 
     async def delete(
         self,
         auth: RealmAuth,
-        entity_type: str,
+        entity_type: str | type[EntityBase],
         entity_id: str,
         sync_token: str,
         *,
         request_id: str | None = None,
     ) -> DeletedEntity:
-        """Delete a transaction. Name-list entities cannot be deleted: deactivate them with
-        `sparse_update(..., {"Active": False})`."""
+        """Delete a transaction (`entity_type`: a typed class or a name). Name-list entities
+        cannot be deleted: deactivate them with `sparse_update(..., {"Active": False})`."""
+        name = entity_name(entity_type)
         request = build.build_delete(
-            self._config, auth, entity_type, entity_id, sync_token, request_id=request_id
+            self._config, auth, name, entity_id, sync_token, request_id=request_id
         )
         return await self._call(
             auth,
             request,
-            lambda r: decode.decode_deleted(r, entity_type, realm_id=auth.realm_id),
+            lambda r: decode.decode_deleted(r, name, realm_id=auth.realm_id),
             "delete",
         )
 
+    @overload
+    async def void(
+        self,
+        auth: RealmAuth,
+        entity_type: type[T],
+        entity_id: str,
+        sync_token: str,
+        *,
+        request_id: str | None = None,
+    ) -> T: ...
+    @overload
     async def void(
         self,
         auth: RealmAuth,
@@ -210,37 +294,67 @@ class QBORawClient:
         sync_token: str,
         *,
         request_id: str | None = None,
+    ) -> QBOEntity: ...
+    async def void(
+        self,
+        auth: RealmAuth,
+        entity_type: str | type[T],
+        entity_id: str,
+        sync_token: str,
+        *,
+        request_id: str | None = None,
     ) -> QBOEntity:
         """Void a transaction, in whichever of QBO's two styles the entity takes."""
         request = build.build_void(
-            self._config, auth, entity_type, entity_id, sync_token, request_id=request_id
+            self._config,
+            auth,
+            entity_name(entity_type),
+            entity_id,
+            sync_token,
+            request_id=request_id,
         )
         return await self._entity_call(auth, request, entity_type, "void")
 
     # -- queries and change data ---------------------------------------------------
 
-    async def query(self, auth: RealmAuth, statement: object) -> QueryPage:
-        """One page of `statement` (a string, or a `qbo_core.query.Query`)."""
-        request = build.build_query(self._config, auth, str(statement))
+    @overload
+    async def query(self, auth: RealmAuth, statement: Query[T]) -> QueryPage[T]: ...
+    @overload
+    async def query(
+        self, auth: RealmAuth, statement: str | Query[QBOEntity]
+    ) -> QueryPage[QBOEntity]: ...
+    async def query(
+        self, auth: RealmAuth, statement: str | Query[QBOEntity]
+    ) -> QueryPage[QBOEntity]:
+        """One page of `statement`: a string, or a `Query`. A query built from a typed
+        class (`Query.select(Customer)`) gives a page of that class."""
+        text, cls = _statement(statement)
+        request = build.build_query(self._config, auth, text)
         return await self._call(
-            auth, request, lambda r: decode.decode_query(r, realm_id=auth.realm_id), "query"
+            auth, request, lambda r: decode.decode_query(r, cls, realm_id=auth.realm_id), "query"
         )
 
-    async def count(self, auth: RealmAuth, statement: object) -> int:
-        """The `totalCount` of a `SELECT COUNT(*) ...` statement."""
-        request = build.build_query(self._config, auth, str(statement))
+    async def count(self, auth: RealmAuth, statement: str | Query[QBOEntity]) -> int:
+        """The `totalCount` of a `SELECT COUNT(*) ...` statement (a string or a `Query`)."""
+        text, _ = _statement(statement)
+        request = build.build_query(self._config, auth, text)
         return await self._call(
             auth, request, lambda r: decode.decode_count(r, realm_id=auth.realm_id), "count"
         )
 
     async def cdc(
-        self, auth: RealmAuth, entity_types: Sequence[str], changed_since: date | datetime
+        self,
+        auth: RealmAuth,
+        entity_types: Sequence[str | type[EntityBase]],
+        changed_since: date | datetime,
     ) -> ChangeSet:
-        """Everything of `entity_types` changed since `changed_since` (at most 30 days back).
+        """Everything of `entity_types` (typed classes or names) changed since
+        `changed_since` (at most 30 days back).
 
         `ChangeSet.capped` is true when QBO's 1,000-object cap was reached.
         """
-        request = build.build_cdc(self._config, auth, entity_types, changed_since)
+        names = [entity_name(kind) for kind in entity_types]
+        request = build.build_cdc(self._config, auth, names, changed_since)
         cap = self._config.cdc_max_objects
         return await self._call(
             auth, request, lambda r: decode.decode_cdc(r, realm_id=auth.realm_id, cap=cap), "cdc"
@@ -257,13 +371,21 @@ class QBORawClient:
 
     # -- company, reports, attachments, PDF ----------------------------------------
 
-    async def company_info(self, auth: RealmAuth) -> QBOEntity:
+    async def company_info(self, auth: RealmAuth) -> CompanyInfo:
         request = build.build_company_info(self._config, auth)
-        return await self._entity_call(auth, request, "CompanyInfo", "company_info")
+        return await self._typed_call(auth, request, CompanyInfo, "company_info")
 
-    async def preferences(self, auth: RealmAuth) -> QBOEntity:
+    async def preferences(self, auth: RealmAuth) -> RawEntity:
+        """The company's Preferences (no typed class: a `RawEntity` holding its JSON)."""
         request = build.build_preferences(self._config, auth)
-        return await self._entity_call(auth, request, "Preferences", "preferences")
+        return await self._call(
+            auth,
+            request,
+            lambda r: decode.decode_entity_response_as(
+                r, RawEntity, "Preferences", realm_id=auth.realm_id
+            ),
+            "preferences",
+        )
 
     async def report(
         self, auth: RealmAuth, name: str, params: Mapping[str, object] | None = None
@@ -303,9 +425,21 @@ class QBORawClient:
     ) -> DeletedEntity:
         return await self.delete(auth, "Attachable", attachable_id, sync_token)
 
-    async def pdf(self, auth: RealmAuth, entity_type: str, entity_id: str) -> bytes:
-        """The PDF of an invoice, estimate, sales receipt or credit memo."""
-        request = build.build_pdf(self._config, auth, entity_type, entity_id)
+    async def pdf(
+        self, auth: RealmAuth, entity_type: str | type[EntityBase], entity_id: str
+    ) -> bytes:
+        """The PDF of an invoice, estimate, sales receipt or credit memo (a class or a name)."""
+        request = build.build_pdf(self._config, auth, entity_name(entity_type), entity_id)
         return await self._call(
             auth, request, lambda r: decode.decode_pdf(r, realm_id=auth.realm_id), "pdf"
         )
+
+
+def _statement(statement: str | Query[QBOEntity]) -> tuple[str, type[TypedEntity] | None]:
+    """The text of a query and the typed class its rows decode into, if any."""
+    if isinstance(statement, Query):
+        cls = statement.entity_class
+        return statement.build(), cls if cls is not None and issubclass(cls, EntityBase) else None
+    if isinstance(statement, str):
+        return statement, None
+    raise TypeError(f"a query is a str or a Query, got {type(statement).__name__}")

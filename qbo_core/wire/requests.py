@@ -17,9 +17,11 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from qbo_core.config import QBOConfig
-from qbo_core.entities import QBOEntity, encode_entity, entity_type_of
+from qbo_core.dtos import RealmAuth
+from qbo_core.entities import QBOEntity, entity_type_of
 from qbo_core.http import HttpRequest
-from qbo_core.results import BatchItem, RealmAuth
+from qbo_core.results import BatchItem
+from qbo_core.wire.entities import encode_entity
 from qbo_core.wire.jsonio import dumps
 
 __all__ = [
@@ -329,10 +331,14 @@ def _batch_entry(item: BatchItem) -> dict[str, Any]:
         if not item.query:
             raise ValueError(f"batch item {item.bid!r}: a query item needs a statement")
         return {"bId": item.bid, "Query": item.query}
-    if item.entity_type is None or item.payload is None:
+    if item.entity is not None:
+        entity_type, payload = entity_type_of(item.entity), encode_entity(item.entity)
+    elif item.entity_type is not None and item.payload is not None:
+        entity_type, payload = item.entity_type, dict(item.payload)
+    else:
         raise ValueError(f"batch item {item.bid!r}: {item.operation} needs an entity")
-    entity_type = _check(_NAME, item.entity_type, "entity type")
-    entry: dict[str, Any] = {"bId": item.bid, entity_type: dict(item.payload)}
+    entity_type = _check(_NAME, entity_type, "entity type")
+    entry: dict[str, Any] = {"bId": item.bid, entity_type: payload}
     if item.operation == "void":
         entry["operation"] = "update"
         entry["optionsData"] = "void"

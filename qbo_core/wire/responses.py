@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, overload
 
-from qbo_core.entities import QBOEntity, decode_entity
+from qbo_core.entities import QBOEntity, RawEntity, TypedEntity, entity_name
 from qbo_core.errors import DecodeError, QBOError
 from qbo_core.http import HttpResponse
 from qbo_core.results import (
@@ -24,6 +24,7 @@ from qbo_core.results import (
     ReportColumn,
     UploadResult,
 )
+from qbo_core.wire.entities import decode_entity, decode_entity_as
 from qbo_core.wire.faults import (
     decode_error,
     describe,
@@ -33,6 +34,7 @@ from qbo_core.wire.faults import (
     intuit_tid,
 )
 from qbo_core.wire.jsonio import loads
+from qbo_core.wire.reports import report_rows
 
 __all__ = [
     "decode_batch",
@@ -41,12 +43,16 @@ __all__ = [
     "decode_deleted",
     "decode_download_url",
     "decode_entity_response",
+    "decode_entity_response_as",
     "decode_pdf",
     "decode_query",
     "decode_report",
     "decode_upload",
     "raise_for_fault",
 ]
+
+E = TypeVar("E", bound=QBOEntity)
+T = TypeVar("T", bound=TypedEntity)
 
 #: Bodies larger than this are not parsed as faults or JSON (QBO never sends them).
 MAX_JSON_BYTES = 200 * 1024 * 1024
@@ -80,9 +86,33 @@ def _json_object(response: HttpResponse, realm_id: str | None) -> Mapping[str, A
     return payload
 
 
+@overload
 def _entity(
-    entity_type: str, data: object, response: HttpResponse, realm_id: str | None, where: str
+    entity_type: str,
+    data: object,
+    response: HttpResponse,
+    realm_id: str | None,
+    where: str,
+    cls: None = None,
+) -> QBOEntity: ...
+@overload
+def _entity(
+    entity_type: str,
+    data: object,
+    response: HttpResponse,
+    realm_id: str | None,
+    where: str,
+    cls: type[E],
+) -> E: ...
+def _entity(
+    entity_type: str,
+    data: object,
+    response: HttpResponse,
+    realm_id: str | None,
+    where: str,
+    cls: type[E] | None = None,
 ) -> QBOEntity:
+    """The entity `data` holds: an instance of `cls` exactly when `cls` is given."""
     if not isinstance(data, Mapping):
         raise decode_error(
             f"{where}: expected a {entity_type} object, got {describe(data)}",
@@ -90,7 +120,9 @@ def _entity(
             realm_id=realm_id,
         )
     try:
-        return decode_entity(entity_type, data)
+        if cls is None:
+            return decode_entity(entity_type, data)
+        return decode_entity_as(cls, entity_type, data)
     except RecursionError as exc:
         raise decode_error(
             f"{where}: the {entity_type} object is nested too deeply", response, realm_id=realm_id
@@ -112,10 +144,48 @@ def _entity_key(payload: Mapping[str, Any], entity_type: str) -> str | None:
     return next((key for key in payload if key.lower() == wanted), None)
 
 
+@overload
+def decode_entity_response(
+    response: HttpResponse, entity_type: type[T], *, realm_id: str | None = None
+) -> T: ...
+@overload
 def decode_entity_response(
     response: HttpResponse, entity_type: str, *, realm_id: str | None = None
+) -> QBOEntity: ...
+def decode_entity_response(
+    response: HttpResponse, entity_type: str | type[T], *, realm_id: str | None = None
 ) -> QBOEntity:
-    """`{"<Entity>":{...},"time":...}` → the entity (typed where we model it)."""
+    """`{"<Entity>":{...},"time":...}` → the entity (typed where we model it).
+
+    Given a typed class (`Customer`), the answer must be that entity and decodes into
+    that class; given a name, into whichever class models it, else a `RawEntity`.
+    """
+    if isinstance(entity_type, str):
+        return _envelope(response, entity_type, None, realm_id)
+    return _envelope(response, entity_name(entity_type), entity_type, realm_id)
+
+
+def decode_entity_response_as(
+    response: HttpResponse, cls: type[E], entity_type: str, *, realm_id: str | None = None
+) -> E:
+    """`{"<entity_type>":{...}}` → an instance of `cls` exactly (a typed class or `RawEntity`).
+
+    What `create` and `update` decode with: the answer has the class of what was sent.
+    """
+    return _envelope(response, entity_type, cls, realm_id)
+
+
+@overload
+def _envelope(
+    response: HttpResponse, entity_type: str, cls: type[E], realm_id: str | None
+) -> E: ...
+@overload
+def _envelope(
+    response: HttpResponse, entity_type: str, cls: None, realm_id: str | None
+) -> QBOEntity: ...
+def _envelope(
+    response: HttpResponse, entity_type: str, cls: type[E] | None, realm_id: str | None
+) -> QBOEntity:
     payload = _json_object(response, realm_id)
     key = _entity_key(payload, entity_type)
     if key is None:
@@ -124,7 +194,9 @@ def decode_entity_response(
             response,
             realm_id=realm_id,
         )
-    return _entity(key, payload[key], response, realm_id, key)
+    # A typed answer is decoded by the name asked for (the key may differ in case only).
+    name = key if cls is None or cls is RawEntity else entity_type
+    return _entity(name, payload[key], response, realm_id, key, cls)
 
 
 def _deleted(entity_type: str, data: object) -> DeletedEntity | None:
@@ -164,7 +236,21 @@ def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _page(inner: object, response: HttpResponse, realm_id: str | None, where: str) -> QueryPage:
+@overload
+def _page(
+    inner: object, response: HttpResponse, realm_id: str | None, where: str, cls: None = None
+) -> QueryPage[QBOEntity]: ...
+@overload
+def _page(
+    inner: object, response: HttpResponse, realm_id: str | None, where: str, cls: type[T]
+) -> QueryPage[T]: ...
+def _page(
+    inner: object,
+    response: HttpResponse,
+    realm_id: str | None,
+    where: str,
+    cls: type[T] | None = None,
+) -> QueryPage[QBOEntity]:
     if not isinstance(inner, Mapping):
         raise decode_error(
             f"{where}: expected a QueryResponse object, got {describe(inner)}",
@@ -179,8 +265,16 @@ def _page(inner: object, response: HttpResponse, realm_id: str | None, where: st
             realm_id=realm_id,
         )
     entity_type, rows = lists[0] if lists else (None, [])
+    if cls is not None and entity_type is not None:
+        if entity_type.lower() != entity_name(cls).lower():
+            raise decode_error(
+                f"{where}: a query of {entity_name(cls)} answered with {entity_type} rows",
+                response,
+                realm_id=realm_id,
+            )
+        entity_type = entity_name(cls)
     items = tuple(
-        _entity(entity_type, row, response, realm_id, f"{where}.{entity_type}[{i}]")
+        _entity(entity_type, row, response, realm_id, f"{where}.{entity_type}[{i}]", cls)
         for i, row in enumerate(rows)
         if entity_type is not None
     )
@@ -194,13 +288,25 @@ def _page(inner: object, response: HttpResponse, realm_id: str | None, where: st
     )
 
 
-def decode_query(response: HttpResponse, *, realm_id: str | None = None) -> QueryPage:
+@overload
+def decode_query(
+    response: HttpResponse, cls: None = None, *, realm_id: str | None = None
+) -> QueryPage[QBOEntity]: ...
+@overload
+def decode_query(
+    response: HttpResponse, cls: type[T], *, realm_id: str | None = None
+) -> QueryPage[T]: ...
+def decode_query(
+    response: HttpResponse, cls: type[T] | None = None, *, realm_id: str | None = None
+) -> QueryPage[QBOEntity]:
     """`{"QueryResponse":{"<Entity>":[...],"startPosition":1,"maxResults":n}}` → `QueryPage`.
 
     An empty page (`{"QueryResponse":{}}`) has no entity type and no start position.
+    With `cls` (a typed entity class) the rows must be that entity and are decoded into
+    `cls`: a page of anything else raises `DecodeError`.
     """
     payload = _json_object(response, realm_id)
-    return _page(payload.get("QueryResponse"), response, realm_id, "QueryResponse")
+    return _page(payload.get("QueryResponse"), response, realm_id, "QueryResponse", cls)
 
 
 def decode_count(response: HttpResponse, *, realm_id: str | None = None) -> int:
@@ -331,10 +437,17 @@ def decode_report(response: HttpResponse, *, realm_id: str | None = None) -> Rep
             )
         )
     options = header.get("Option")
+    try:
+        rows = report_rows(payload.get("Rows"))
+    except RecursionError as exc:
+        raise decode_error(
+            "the report's rows are nested too deeply", response, realm_id=realm_id
+        ) from exc
     return Report(
         name=str(header.get("ReportName", "")),
         raw=payload,
         columns=tuple(decoded_columns),
+        rows=rows,
         options={
             str(o.get("Name")): str(o.get("Value"))
             for o in (options if isinstance(options, list) else [])

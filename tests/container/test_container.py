@@ -146,7 +146,7 @@ def test_importing_the_container_starts_nothing() -> None:
 async def test_without_credentials_the_transport_is_the_embedded_emulator() -> None:
     """With no client id configured, the raw client talks to the in-process emulator."""
     from qbo_adapters.emulator.transport import EmulatorTransport
-    from qbo_core.results import RealmAuth
+    from qbo_core.dtos import RealmAuth
 
     container = build_container(environ={})
     assert isinstance(await transport(container), EmulatorTransport)

@@ -20,13 +20,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from qbo_adapters.emulator.datagen import generate_company
-from qbo_core.entities import (
-    ENTITY_CLASSES,
-    RawEntity,
-    decode_entity,
-    encode_entity,
-    entity_type_of,
-)
+from qbo_core.entities import ENTITY_CLASSES, RawEntity, entity_type_of
+from qbo_core.wire.entities import decode_entity, encode_entity
 from tests.core.corpus import exact_json, parse
 
 RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo-recorded"

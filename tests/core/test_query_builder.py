@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 import qbo_core.query
 from qbo_adapters.emulator import query as emulator
 from qbo_adapters.emulator.query import Value, execute, parse
+from qbo_core.entities import QBOEntity
 from qbo_core.query import Condition, Field, Operator, OrderKey, Query, QueryValue
 
 RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo-recorded"
@@ -85,7 +86,7 @@ AWARE_DATETIMES = st.datetimes(
 ).map(lambda moment: moment.replace(microsecond=0))
 
 
-def one_condition(query: Query) -> emulator.Condition:
+def one_condition(query: Query[QBOEntity]) -> emulator.Condition:
     """The only condition of `query` as the emulator parses it (fails on any other count)."""
     (condition,) = parse(query.build()).conditions
     return condition
@@ -447,7 +448,7 @@ def test_bad_property_names_are_refused_everywhere(name: str) -> None:
 def test_non_string_names_are_type_errors() -> None:
     """A name that is not a str raises TypeError instead of being converted."""
     with pytest.raises(TypeError, match="entity must be a str"):
-        Query.select(5)  # type: ignore[arg-type]
+        Query.select(5)  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="property must be a str"):
         Field(None)  # type: ignore[arg-type]
 

@@ -31,7 +31,6 @@ from qbo_core.entities import (
     SalesReceipt,
     TelephoneNumber,
     Vendor,
-    encode_entity,
 )
 from qbo_core.http import HttpResponse
 from qbo_core.results import (
@@ -43,6 +42,7 @@ from qbo_core.results import (
     UploadResult,
 )
 from qbo_core.wire import responses
+from qbo_core.wire.entities import encode_entity
 from qbo_core.wire.jsonio import loads
 
 RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo-recorded"
@@ -446,7 +446,7 @@ def check_general_ledger(outcome: object, item: Interaction) -> None:
         "Balance",
     ]
     assert outcome.columns[6].type == "subt_nat_amount"
-    rows = list(outcome.rows())
+    rows = list(outcome.rows)
     assert len(rows) == 59
     assert [row.kind for row in rows].count("Data") == 21
     invoices = [row for row in outcome.data_rows() if row.value(1) == "Invoice"]
@@ -485,7 +485,7 @@ def check_profit_and_loss(outcome: object, item: Interaction) -> None:
         ("TOTAL", "Money", {"ColKey": "total"}),
     ]
     assert outcome.data_rows() == []
-    assert [(row.kind, row.group) for row in outcome.rows()] == [
+    assert [(row.kind, row.group) for row in outcome.rows] == [
         ("Header", "Income"),
         ("Summary", "Income"),
         ("Summary", "GrossProfit"),

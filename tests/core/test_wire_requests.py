@@ -22,10 +22,12 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from qbo_core.config import QBOConfig
-from qbo_core.entities import Customer, RawEntity, decode_entity
+from qbo_core.dtos import RealmAuth
+from qbo_core.entities import Customer, RawEntity
 from qbo_core.http import HttpRequest
-from qbo_core.results import BatchItem, RealmAuth
+from qbo_core.results import BatchItem
 from qbo_core.wire import requests as build
+from qbo_core.wire.entities import decode_entity
 from qbo_core.wire.jsonio import loads
 
 CONFIG = QBOConfig(api_base_url="https://example.test")

@@ -15,7 +15,17 @@ from qbo_adapters.memory.clock import FakeClock
 from qbo_adapters.memory.event_sinks import RecordingEventSink
 from qbo_adapters.memory.fake_transport import FakeTransport
 from qbo_core.config import QBOConfig
-from qbo_core.entities import Customer, Invoice, Payment, Ref, SalesItemLine, SalesItemLineDetail
+from qbo_core.dtos import RealmAuth
+from qbo_core.entities import (
+    CompanyInfo,
+    Customer,
+    Invoice,
+    Payment,
+    RawEntity,
+    Ref,
+    SalesItemLine,
+    SalesItemLineDetail,
+)
 from qbo_core.errors import (
     AccessTokenInvalidError,
     ConnectionLostError,
@@ -29,7 +39,7 @@ from qbo_core.errors import (
 )
 from qbo_core.http import HttpRequest, HttpResponse
 from qbo_core.query import Field, Query
-from qbo_core.results import BatchItem, RealmAuth
+from qbo_core.results import BatchItem
 from qbo_core.services import QBORawClient
 
 
@@ -371,3 +381,108 @@ async def test_pdf_of_an_invoice(world: World) -> None:
     assert document.startswith(b"%PDF-1.4")
     with pytest.raises(ObjectNotFoundError):
         await world.client.pdf(world.auth, "Invoice", "999999")
+
+
+# --------------------------------------------------------------------- typed calls
+
+
+async def _new_invoice(world: World) -> Invoice:
+    """A fresh invoice for a fresh customer, nothing applied to it."""
+    item = (await world.client.query(world.auth, Query.select("Item").max_results(1))).items[0]
+    customer = await world.client.create(world.auth, Customer(display_name="Typed Invoice Co"))
+    return await world.client.create(
+        world.auth,
+        Invoice(
+            customer_ref=Ref(value=str(customer.id)),
+            line=(
+                SalesItemLine(
+                    amount=Decimal("10.00"),
+                    detail=SalesItemLineDetail(item_ref=Ref(value=str(item.id))),
+                ),
+            ),
+        ),
+    )
+
+
+async def test_a_class_named_call_answers_with_that_class(world: World) -> None:
+    """read, sparse_update and void given a class answer with an instance of it exactly;
+    the name form of read answers with the same typed object."""
+    customer = await world.client.read(world.auth, Customer, "1")
+    assert type(customer) is Customer
+    assert customer == await world.client.read(world.auth, "Customer", "1")
+    renamed = await world.client.sparse_update(
+        world.auth, Customer, "1", str(customer.sync_token), {"CompanyName": "Typed Co"}
+    )
+    assert type(renamed) is Customer
+    assert renamed.company_name == "Typed Co"
+    invoice = await _new_invoice(world)
+    voided = await world.client.void(world.auth, Invoice, str(invoice.id), str(invoice.sync_token))
+    assert type(voided) is Invoice
+    assert voided.id == invoice.id
+
+
+async def test_a_query_built_from_a_class_gives_a_page_of_that_class(world: World) -> None:
+    """Query.select(Customer) pages hold Customers; the same statement as a string gives
+    the same items; count takes a typed query too."""
+    typed = await world.client.query(
+        world.auth, Query.select(Customer).order_by("DisplayName").max_results(5)
+    )
+    assert [type(item) for item in typed] == [Customer] * 5
+    names = [customer.display_name for customer in typed]
+    by_text = await world.client.query(
+        world.auth, "SELECT * FROM Customer ORDERBY DisplayName ASC MAXRESULTS 5"
+    )
+    assert by_text.items == typed.items
+    assert all(names)
+    assert await world.client.count(world.auth, Query.count(Customer)) == await world.client.count(
+        world.auth, "SELECT COUNT(*) FROM Customer"
+    )
+
+
+async def test_create_and_update_answer_in_the_class_they_were_given(world: World) -> None:
+    """A RawEntity sent stays raw in the answer even for an entity with a typed class; a
+    typed entity comes back typed."""
+    raw = await world.client.create(
+        world.auth, RawEntity(entity_type="Customer", data={"DisplayName": "Raw Made"})
+    )
+    assert type(raw) is RawEntity
+    assert raw.entity_type == "Customer"
+    assert raw.data["DisplayName"] == "Raw Made"
+    typed = await world.client.read(world.auth, Customer, str(raw.id))
+    updated = await world.client.update(world.auth, attrs.evolve(typed, notes="typed"))
+    assert type(updated) is Customer
+    assert updated.notes == "typed"
+
+
+async def test_company_info_is_typed_and_classes_name_entities_everywhere(world: World) -> None:
+    """company_info answers a CompanyInfo; cdc, delete and pdf take classes as names."""
+    assert type(await world.client.company_info(world.auth)) is CompanyInfo
+    since = world.clock.now()
+    world.clock.advance(60)
+    created = await world.client.create(world.auth, Customer(display_name="Class Named"))
+    changes = await world.client.cdc(world.auth, [Customer], since - timedelta(seconds=1))
+    assert created.id in [entity.id for entity in changes.changed["Customer"]]
+    invoice = await _new_invoice(world)
+    assert (await world.client.pdf(world.auth, Invoice, str(invoice.id))).startswith(b"%PDF-")
+    gone = await world.client.delete(world.auth, Invoice, str(invoice.id), str(invoice.sync_token))
+    assert (gone.entity_type, gone.id) == ("Invoice", invoice.id)
+
+
+async def test_classes_that_do_not_name_a_typed_entity_are_refused_before_sending(
+    world: World,
+) -> None:
+    """A class that is not one of the typed entities (a part, a subclass) and a statement
+    that is neither a str nor a Query raise TypeError; nothing is sent."""
+
+    class Special(Customer):  # type: ignore[misc]  # Customer is final: a host cannot
+        pass
+
+    with pytest.raises(TypeError, match="not a typed QBO entity class"):
+        await world.client.read(world.auth, Ref, "1")  # type: ignore[type-var]
+    with pytest.raises(TypeError, match="not a typed QBO entity class"):
+        await world.client.read(world.auth, Special, "1")
+    with pytest.raises(TypeError, match="a query is a str or a Query"):
+        await world.client.query(world.auth, 42)  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="not a QBO entity"):
+        await world.client.create(world.auth, Special(display_name="Sub"))
+    assert world.calls == 0

@@ -1,7 +1,8 @@
-"""How entities meet QBO's JSON: the hooks `qbo_core.converter` registers for them.
+"""How entities meet QBO's JSON: the cattrs hooks of the entity converter.
 
-Entity classes hold no serialization logic; this module holds all of it, for the one
-shared converter (`register_entity_hooks` is called when that converter is built).
+Entity classes hold no serialization logic; this module holds all of it.
+`qbo_core.wire.entities` builds its converter from `qbo_core.converter.make_converter`
+plus `register_entity_hooks`, so the core's converter never imports the entities.
 
 Keys. An attribute's JSON key is its name in PascalCase (`display_name` -> `DisplayName`,
 `vendor_1099` -> `Vendor1099`), except: `meta` -> `MetaData`, `domain` and `sparse` stay
@@ -30,7 +31,7 @@ Values, writing: `Decimal` objects (never floats) for the wire's JSON writer, da
 when present). A `Z` suffix read is written back as `+00:00`.
 
 Wrong shapes raise cattrs' validation errors carrying the JSON key or index of each
-problem, which `qbo_core.converter.structure` turns into a `DecodeError` naming each path
+problem, which `qbo_core.wire.entities` turns into a `DecodeError` naming each path
 (`$.Line[2].SalesItemLineDetail.UnitPrice`).
 """
 
@@ -402,7 +403,7 @@ def _load_raw_line(data: Any, _: Any) -> RawLine:
 
 
 def register_entity_hooks(conv: cattrs.Converter) -> None:
-    """Teach `conv` every class of `qbo_core.entities` (called by `qbo_core.converter`)."""
+    """Teach `conv` every class of `qbo_core.entities` (called by `qbo_core.wire.entities`)."""
     for cls in _entity_classes():
         codec = _ObjectCodec(conv, cls)
         conv.register_structure_hook(cls, codec.load)
