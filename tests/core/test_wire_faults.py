@@ -561,6 +561,57 @@ DECODERS: dict[str, Callable[[HttpResponse], object]] = {
 }
 
 
+EVERY_DECODER: dict[str, Callable[[HttpResponse], object]] = {
+    **DECODERS,
+    "raise_for_fault": responses.raise_for_fault,
+    "download_url": responses.decode_download_url,
+    "pdf": responses.decode_pdf,
+}
+
+# --------------------------------------------------------------------- Retry-After overflow
+
+OVERFLOWING_DATES = [
+    "Wed, 21 Oct 2015 07:28:00 +99999999999999",  # a zone past any C int
+    "Wed, 21 Oct 2015 99999999999:28:00 GMT",  # an hour past any C int
+    "Wed, 21 Oct 99999999999999999999 07:28:00 GMT",  # a year past any C int
+    "Wed, 21 Oct 2015 07:28:00 +9999",  # a zone of 99 hours: out of timezone's range
+]
+
+
+@pytest.mark.parametrize("header", ["Retry-After", "Date"])
+@pytest.mark.parametrize("value", OVERFLOWING_DATES)
+@pytest.mark.parametrize("decoder", sorted(EVERY_DECODER))
+def test_overflowing_http_dates_give_a_throttle_without_a_wait(
+    header: str, value: str, decoder: str
+) -> None:
+    """An HTTP date that overflows, in `Retry-After` or `Date`, is unreadable: no wait, no crash."""
+    dates = {
+        "Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT",
+        "Date": "Wed, 21 Oct 2015 07:27:00 GMT",
+    }
+    dates[header] = value
+    response = HttpResponse(status=429, headers=dates, body=b"")
+    with pytest.raises(errors.ThrottledError) as caught:
+        EVERY_DECODER[decoder](response)
+    assert caught.value.retry_after is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["99999999999999", "1e300", "Fri, 31 Dec 9999 23:59:59 GMT"],
+)
+def test_absurdly_long_retry_after_is_capped(value: str) -> None:
+    """A readable but absurd wait (delta or far-future date) is capped at `MAX_RETRY_AFTER`."""
+    response = answer(429, b"", None, Retry_After=value, Date="Mon, 01 Jan 0001 00:00:00 GMT")
+    assert error_of(response).retry_after == faults.MAX_RETRY_AFTER
+
+
+def test_retry_after_up_to_the_cap_is_kept() -> None:
+    """A wait at or under the cap is taken as the server sent it."""
+    response = answer(429, b"", None, Retry_After=str(int(faults.MAX_RETRY_AFTER)))
+    assert error_of(response).retry_after == faults.MAX_RETRY_AFTER
+
+
 @pytest.mark.parametrize("decoder", sorted(DECODERS))
 @pytest.mark.parametrize(
     ("body", "content_type", "problem"),
