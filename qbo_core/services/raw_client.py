@@ -97,6 +97,9 @@ class QBORawClient:
             return decoder(response)
         except QBOError as error:
             failure = type(error).__name__
+            # An answer the transport refused (too large) still had a status and a tid.
+            status = status if status is not None else error.status
+            tid = tid or error.intuit_tid
             if error.realm_id is None:
                 error.realm_id = auth.realm_id
             raise
