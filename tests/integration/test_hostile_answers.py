@@ -36,7 +36,7 @@ from qbo_core.wire import faults, responses
 
 CAP = 1024 * 1024  # the client's cap in these tests: 1 MiB
 MIB = 1024 * 1024
-AUTH = RealmAuth(realm_id="9130", access_token="not-a-real-token")  # noqa: S106 - a fake
+AUTH = RealmAuth(realm_id="9130", access_token="not-a-real-token")
 TID = "1-hostile-tid"
 
 #: The client's peak traced memory may be this many times the cap (aiohttp's buffers and
@@ -54,7 +54,8 @@ def gzip_bomb(expanded: int, *, block: int = MIB) -> Iterator[bytes]:
     the window holds zeros, so one compressed block is repeated; the trailer carries
     the CRC and size of the whole expansion. About 1 KiB per MiB expanded.
     """
-    assert expanded % block == 0 and expanded >= 2 * block
+    assert expanded % block == 0
+    assert expanded >= 2 * block
     zeros = bytes(block)
     compressor = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: gzip framing
     yield compressor.compress(zeros) + compressor.flush(zlib.Z_SYNC_FLUSH)
