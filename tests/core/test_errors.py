@@ -243,6 +243,7 @@ def test_every_error_survives_pickling_with_its_context() -> None:
         tree.ConflictError("lost", expected=3, actual=4),
         tree.ConfigurationError("bad", field="minor_version"),
         tree.DecodeError("not json", body_excerpt="<html>", status=502),
+        tree.ResponseTooLargeError("too big", max_bytes=10, body_excerpt="{", status=200),
     ]
     for error in samples:
         copy = pickle.loads(pickle.dumps(error))
