@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from qbo_core.errors import MAX_TEXT_CHARS, DecodeError, QBOError
+from qbo_core.errors import DecodeError, QBOError
 from qbo_core.redaction import REDACTED, is_secret_key, redact, redact_mapping, redact_truncated
 
 #: RFC 6750 b64token characters, at lengths real Intuit tokens have.
@@ -272,12 +272,3 @@ def test_a_token_straddling_the_cut_is_masked_not_halved(token: str, before: int
     assert clean.startswith(("x " * before + REDACTED)[:100])
     for start in range(len(token) - 8):
         assert token[start : start + 8] not in clean
-
-
-def test_errors_bound_their_texts() -> None:
-    """An error's `message`, `detail` and `body_excerpt` are cut at MAX_TEXT_CHARS, marked."""
-    huge = "z" * (10 * MAX_TEXT_CHARS)
-    error = DecodeError(huge, detail=huge, body_excerpt=huge)
-    for text in (error.message, error.detail, error.body_excerpt):
-        assert text == "z" * MAX_TEXT_CHARS + f"…[truncated: {len(huge)} characters]"
-    assert len(str(error)) < 3 * MAX_TEXT_CHARS
