@@ -139,6 +139,7 @@ class QBOContainer(containers.DeclarativeContainer):
             connect_timeout=qbo_config.provided.connect_timeout,
             read_timeout=qbo_config.provided.read_timeout,
             total_timeout=qbo_config.provided.total_timeout,
+            max_response_bytes=qbo_config.provided.max_response_bytes,
         ),
         # A resource too, so that both branches are awaitable alike.
         emulator=providers.Resource(_in_process_transport, emulator),

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from qbo_core.errors import ConfigurationError
+from qbo_core.http import MAX_RESPONSE_BYTES
 
 __all__ = [
     "DEFAULT_SCOPES",
@@ -89,6 +90,14 @@ def _whole(minimum: int) -> Validator:
             raise _fail(attribute, "must be a whole number", value)
         if value < minimum:
             raise _fail(attribute, f"must be at least {minimum}", value)
+
+    return check
+
+
+def _at_most(maximum: int) -> Validator:
+    def check(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value > maximum:
+            raise _fail(attribute, f"must be at most {maximum}", value)
 
     return check
 
@@ -212,6 +221,10 @@ class QBOConfig:
     Timeouts, in seconds, each at most 120 (Intuit cuts requests off there):
     `connect_timeout` (10), `read_timeout` (60) and `total_timeout` (120, no less
     than either of the others).
+
+    `max_response_bytes` (200 MiB, also the most allowed): the largest response body,
+    counted after decompression; the transport stops reading there and the client
+    parses nothing larger (`ResponseTooLargeError`).
     """
 
     client_id: str | None = attrs.field(default=None, validator=_text(optional=True))
@@ -267,6 +280,10 @@ class QBOConfig:
     read_timeout: float = attrs.field(default=60.0, validator=_seconds(maximum=MAX_TOTAL_TIMEOUT))
     total_timeout: float = attrs.field(
         default=MAX_TOTAL_TIMEOUT, validator=_seconds(maximum=MAX_TOTAL_TIMEOUT)
+    )
+    max_response_bytes: int = attrs.field(
+        default=MAX_RESPONSE_BYTES,
+        validator=[_whole(1), _at_most(MAX_RESPONSE_BYTES)],
     )
 
     def __attrs_post_init__(self) -> None:

@@ -33,7 +33,9 @@ Branches follow what the caller can do about the failure, not where it came from
     │       └── QueryProcessingError       4002: valid, but could not be run
     ├── ServerError                        5xx or SystemFault: QBO failed; retry later
     ├── DecodeError                        the response could not be understood (not JSON,
-    │                                      truncated, unexpected shape); never retried blindly
+    │   │                                  truncated, unexpected shape); never retried blindly
+    │   └── ResponseTooLargeError          the body passed `max_response_bytes` (counted
+    │                                      decompressed); reading stopped there
     ├── ConflictError                      a compare-and-set lost against a newer writer
     ├── LockTimeoutError                   a named lock stayed held past the wait budget
     └── ConfigurationError                 a setting is missing or invalid; names the field
@@ -41,7 +43,9 @@ Branches follow what the caller can do about the failure, not where it came from
 Every error carries what is known of `status` (HTTP), `codes` (QBO error codes, as
 strings), `intuit_tid` (quote it to Intuit support), `realm_id` and `retry_after`
 (seconds). Messages pass through `redact`, so an error never holds a token, even
-when QBO echoes part of one back (its "Token expired: AB01..." detail).
+when QBO echoes part of one back (its "Token expired: AB01..." detail). `message`,
+`detail` and `body_excerpt` are cut at `MAX_TEXT_CHARS` characters, with a marker
+saying so: however large an answer was, its error stays small.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypedDict, Unpack
 
-from qbo_core.redaction import redact
+from qbo_core.redaction import redact_truncated
 
 __all__ = [
     "AccessTokenInvalidError",
@@ -77,6 +81,7 @@ __all__ = [
     "ReauthorizationRequiredError",
     "RequestLimitError",
     "RequestNotSentError",
+    "ResponseTooLargeError",
     "ServerError",
     "StaleObjectError",
     "ThrottledError",
@@ -85,6 +90,9 @@ __all__ = [
     "UnsupportedOperationError",
     "ValidationError",
 ]
+
+#: The longest `message`, `detail` or `body_excerpt` an error keeps, in characters.
+MAX_TEXT_CHARS = 2000
 
 
 class ErrorContext(TypedDict, total=False):
@@ -101,7 +109,8 @@ class ErrorContext(TypedDict, total=False):
 class QBOError(Exception):
     """The root of every error qbo-infra raises.
 
-    Attributes are `None` (or empty) where unknown. `message` is already redacted.
+    Attributes are `None` (or empty) where unknown. `message` and `detail` are already
+    redacted and at most `MAX_TEXT_CHARS` long (plus a truncation marker).
     """
 
     #: Whether repeating the same request, unchanged, can succeed. Subclasses set it.
@@ -118,7 +127,7 @@ class QBOError(Exception):
         retry_after: float | None = None,
         detail: str | None = None,
     ) -> None:
-        self.message = redact(message)
+        self.message = redact_truncated(message, MAX_TEXT_CHARS)
         self.status = status
         if isinstance(codes, str):  # one code given as a string, not a sequence of digits
             codes = (codes,)
@@ -126,7 +135,7 @@ class QBOError(Exception):
         self.intuit_tid = intuit_tid
         self.realm_id = realm_id
         self.retry_after = retry_after
-        self.detail = redact(detail) if detail is not None else None
+        self.detail = redact_truncated(detail, MAX_TEXT_CHARS) if detail is not None else None
         super().__init__(self.message)
 
     @property
@@ -315,14 +324,38 @@ class ServerError(QBOError):
 class DecodeError(QBOError):
     """The response could not be understood: not JSON, truncated, or an unexpected shape.
 
-    `body_excerpt` holds the first bytes of the body (redacted) for diagnosis.
+    `body_excerpt` holds the first bytes of the body (redacted, bounded) for diagnosis.
     """
 
     def __init__(
         self, message: str, *, body_excerpt: str | None = None, **context: Unpack[ErrorContext]
     ) -> None:
         super().__init__(message, **context)
-        self.body_excerpt = redact(body_excerpt) if body_excerpt is not None else None
+        self.body_excerpt = (
+            redact_truncated(body_excerpt, MAX_TEXT_CHARS) if body_excerpt is not None else None
+        )
+
+
+class ResponseTooLargeError(DecodeError):
+    """The response body was larger than `max_bytes`, counted after decompression.
+
+    Raised by a transport as soon as the body passes its cap, while it streams in (the
+    rest is never read), and by the decoders before parsing a body over their limit.
+    `status` and `intuit_tid` are those of the answer; `max_bytes` is the limit that
+    was passed. Like any `DecodeError` it is not retried blindly: QBO may have applied
+    a write whose answer was refused.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        max_bytes: int,
+        body_excerpt: str | None = None,
+        **context: Unpack[ErrorContext],
+    ) -> None:
+        super().__init__(message, body_excerpt=body_excerpt, **context)
+        self.max_bytes = max_bytes
 
 
 class ConflictError(QBOError):

@@ -14,6 +14,12 @@ import attrs
 
 HeaderInput: TypeAlias = "Headers | Mapping[str, str] | Iterable[tuple[str, str]]"
 
+#: The largest response body read or parsed, in bytes, counted after decompression: the
+#: default and the ceiling of `QBOConfig.max_response_bytes` and of `AiohttpTransport`'s
+#: cap, and the limit of the wire decoders. QBO's largest answers (1,000-entity pages,
+#: big reports) are a few tens of MiB.
+MAX_RESPONSE_BYTES = 200 * 1024 * 1024
+
 _SENSITIVE_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization"})
 
 

@@ -2,8 +2,9 @@
 
 `redact` replaces anything that looks like a credential in free text (bearer
 tokens, OAuth token fields, JWTs, the token fragment QBO echoes in its
-"Token expired: ..." gateway fault) with `<redacted>`. `redact_mapping` does the
-same for structured data, by key name.
+"Token expired: ..." gateway fault) with `<redacted>`; `redact_truncated` also cuts a
+text to a bounded length. `redact_mapping` does the same for structured data, by key
+name.
 """
 
 from __future__ import annotations
@@ -33,9 +34,22 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"([?&]code=)[^&#\s]+"), rf"\1{REDACTED}"),
     # QBO's gateway fault: "Token expired: AB0160..." / "Token invalid: ..."
     (re.compile(r"(?i)(token (?:expired|invalid|revoked)\s*:\s*)\S+"), rf"\1{REDACTED}"),
-    # JSON Web Tokens
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), REDACTED),
+    # JSON Web Tokens, signed (header.payload.signature) or encrypted (JWE: header.key.iv.
+    # ciphertext.tag). Intuit's access tokens are JWE with direct encryption, so their key
+    # segment is empty: "eyJ...", "", then iv, ciphertext and tag.
+    (
+        re.compile(
+            r"\beyJ[A-Za-z0-9_-]{4,}"
+            r"(?:\.[A-Za-z0-9_-]{4,}\.|\.\.[A-Za-z0-9_-]{4,}\.)"
+            r"[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}"
+        ),
+        REDACTED,
+    ),
 )
+
+#: How much wider than the kept part a cut text is scanned, so that a credential
+#: straddling the cut (Intuit's tokens are about 1 KB) is masked whole before cutting.
+_SCAN_MARGIN = 16 * 1024
 
 
 def redact(text: str) -> str:
@@ -43,6 +57,19 @@ def redact(text: str) -> str:
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
+
+
+def redact_truncated(text: str, limit: int) -> str:
+    """`redact(text)`, cut to `limit` characters plus a marker when it was longer.
+
+    The marker says the text was cut and how long it was: `…[truncated: 262144000
+    characters]`. Only the start of a huge text is scanned, so this costs the same for
+    250 MB as for 250 KB, and a credential that straddles the cut is masked, not halved.
+    """
+    if len(text) <= limit:
+        return redact(text)
+    kept = redact(text[: limit + _SCAN_MARGIN])[:limit]
+    return f"{kept}…[truncated: {len(text)} characters]"
 
 
 def is_secret_key(key: str) -> bool:

@@ -12,15 +12,20 @@ from qbo_core.errors import (
     ConnectError,
     ConnectionLostError,
     ConnectTimeoutError,
+    QBOError,
     ReadTimeoutError,
-    TransportError,
+    ResponseTooLargeError,
 )
-from qbo_core.http import Headers, HttpRequest, HttpResponse
+from qbo_core.http import MAX_RESPONSE_BYTES, Headers, HttpRequest, HttpResponse
+from qbo_core.wire.faults import EXCERPT_BYTES
 
 __all__ = ["AiohttpTransport"]
 
 #: Intuit ends any request after 120 s; waiting longer only hides a lost answer.
 MAX_TOTAL_TIMEOUT = 120.0
+
+#: How much of the body is read at a time.
+_CHUNK_BYTES = 64 * 1024
 
 
 class AiohttpTransport:
@@ -30,6 +35,13 @@ class AiohttpTransport:
     closes it; this class only borrows it. URLs are sent exactly as given (already
     percent-encoded by the core), redirects are returned rather than followed, and
     the body is read completely before returning.
+
+    The body is capped at `max_response_bytes` (default and most: 200 MiB), counted
+    after aiohttp's automatic decompression, so a gzip bomb counts at its expanded size.
+    It is read in chunks and reading stops as soon as the cap is passed (a declared
+    `Content-Length` over the cap is refused before reading): the connection is closed,
+    and `ResponseTooLargeError` carries the status and `intuit_tid`. Memory stays near
+    the cap whatever the server sends, and an endless body ends at the cap.
 
     Timeouts: `connect_timeout` to open a connection, `read_timeout` between bytes of
     the answer, and the request's own `timeout` (else `total_timeout`, at most 120 s)
@@ -52,6 +64,7 @@ class AiohttpTransport:
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         total_timeout: float = MAX_TOTAL_TIMEOUT,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         for name, value in (
             ("connect_timeout", connect_timeout),
@@ -60,10 +73,13 @@ class AiohttpTransport:
         ):
             if not 0 < value <= MAX_TOTAL_TIMEOUT:
                 raise ValueError(f"{name} must be in (0, {MAX_TOTAL_TIMEOUT:g}] seconds")
+        if not 0 < max_response_bytes <= MAX_RESPONSE_BYTES:
+            raise ValueError(f"max_response_bytes must be in (0, {MAX_RESPONSE_BYTES}] bytes")
         self._session = session
         self._connect = connect_timeout
         self._read = read_timeout
         self._total = total_timeout
+        self._max_bytes = max_response_bytes
 
     async def send(self, request: HttpRequest) -> HttpResponse:
         total = min(request.timeout or self._total, MAX_TOTAL_TIMEOUT)
@@ -84,15 +100,12 @@ class AiohttpTransport:
                 allow_redirects=False,
                 timeout=timeout,
             ) as response:
-                body = await response.read()
-                return HttpResponse(
-                    status=response.status,
-                    headers=Headers(
-                        (k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers
-                    ),
-                    body=body,
+                received = Headers(
+                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers
                 )
-        except TransportError:
+                body = await self._read_capped(request, response, received)
+                return HttpResponse(status=response.status, headers=received, body=body)
+        except QBOError:
             raise
         except aiohttp.ConnectionTimeoutError as exc:
             raise ConnectTimeoutError(
@@ -121,8 +134,45 @@ class AiohttpTransport:
         except asyncio.CancelledError:
             raise
 
+    async def _read_capped(
+        self, request: HttpRequest, response: aiohttp.ClientResponse, headers: Headers
+    ) -> bytes:
+        """The (decompressed) body, or `ResponseTooLargeError` once it passes the cap."""
+        declared = response.content_length
+        encoded = (headers.get("content-encoding") or "identity").strip().lower() != "identity"
+        if declared is not None and declared > self._max_bytes and not encoded:
+            response.close()
+            raise self._too_large(request, response, headers, f"declares {declared} bytes", b"")
+        body = bytearray()
+        async for chunk in response.content.iter_chunked(_CHUNK_BYTES):
+            body += chunk
+            if len(body) > self._max_bytes:
+                response.close()  # stop reading: drop the connection rather than drain it
+                raise self._too_large(
+                    request, response, headers, f"passed {self._max_bytes} bytes", body
+                )
+        return bytes(body)
+
+    def _too_large(
+        self,
+        request: HttpRequest,
+        response: aiohttp.ClientResponse,
+        headers: Headers,
+        what: str,
+        start: bytearray | bytes,
+    ) -> ResponseTooLargeError:
+        path = URL(request.url, encoded=True).path
+        return ResponseTooLargeError(
+            f"{request.method} {path}: the {response.status} answer's body {what}, over the "
+            f"{self._max_bytes}-byte limit; reading stopped",
+            max_bytes=self._max_bytes,
+            body_excerpt=bytes(start[:EXCERPT_BYTES]).decode("utf-8", "replace"),
+            status=response.status,
+            intuit_tid=headers.get("intuit_tid") or headers.get("intuit-tid"),
+        )
+
     def __repr__(self) -> str:
         return (
             f"AiohttpTransport(connect={self._connect:g}s, read={self._read:g}s, "
-            f"total={self._total:g}s)"
+            f"total={self._total:g}s, max_response_bytes={self._max_bytes})"
         )

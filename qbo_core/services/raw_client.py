@@ -53,7 +53,7 @@ from qbo_core.results import (
 )
 from qbo_core.wire import requests as build
 from qbo_core.wire import responses as decode
-from qbo_core.wire.faults import intuit_tid
+from qbo_core.wire.faults import intuit_tid, oversized_error
 
 __all__ = ["QBORawClient"]
 
@@ -106,11 +106,26 @@ class QBORawClient:
         try:
             response = await self._transport.send(request)
             status, tid = response.status, intuit_tid(response)
+            # The transport caps the body as it streams; whatever the transport, nothing
+            # over the configured limit is parsed.
+            too_large = oversized_error(
+                response, max_bytes=self._config.max_response_bytes, realm_id=auth.realm_id
+            )
+            if too_large is not None:
+                raise too_large
             return decoder(response)
         except QBOError as error:
             failure = type(error).__name__
+            # An answer the transport refused (too large) still had a status and a tid.
+            status = status if status is not None else error.status
+            tid = tid or error.intuit_tid
             if error.realm_id is None:
                 error.realm_id = auth.realm_id
+            raise
+        except BaseException as error:
+            # Decoders and transports raise only `QBOError`s; anything else is a bug (or a
+            # cancellation), and the event still names it rather than looking like a success.
+            failure = type(error).__name__
             raise
         finally:
             self._emit(auth, request, operation, status, tid, failure, started)

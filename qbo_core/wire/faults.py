@@ -30,20 +30,25 @@ from xml.etree import ElementTree
 import attrs
 
 from qbo_core import errors
-from qbo_core.http import HttpResponse
+from qbo_core.http import MAX_RESPONSE_BYTES, HttpResponse
 
 __all__ = [
+    "MAX_RETRY_AFTER",
     "FaultDetail",
     "ParsedFault",
     "error_from_fault",
     "error_from_response",
     "fault_from_json",
     "intuit_tid",
+    "oversized_error",
     "parse_fault",
 ]
 
 #: How much of an unexpected body an error keeps for diagnosis.
 EXCERPT_BYTES = 300
+
+#: The longest wait, in seconds, a `Retry-After` header is believed; longer ones are capped.
+MAX_RETRY_AFTER = 3600.0
 
 _BY_CODE: Mapping[str, type[errors.QBOError]] = {
     "100": errors.AccessTokenInvalidError,  # General Authentication Error
@@ -97,29 +102,36 @@ def intuit_tid(response: HttpResponse) -> str | None:
 
 
 def retry_after(response: HttpResponse) -> float | None:
-    """Seconds from a `Retry-After` header (delta-seconds or an HTTP date), or `None`."""
+    """Seconds from a `Retry-After` header (delta-seconds or an HTTP date), or `None`.
+
+    Never raises, whatever the headers hold. A value that cannot be read — garbage,
+    NaN, a date or zone out of range (`+99999999999999`, an hour of `99999999999`), an
+    HTTP date without a readable `Date` to count from — gives `None`, and the caller's
+    retry policy decides. A readable value is clamped to `[0, MAX_RETRY_AFTER]`: a date
+    in the past means "now", and no server is believed about waiting longer than an hour.
+    """
     raw = response.headers.get("retry-after")
     if raw is None:
         return None
-    raw = raw.strip()
     try:
-        seconds = float(raw)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(raw)
-        except (TypeError, ValueError):
-            return None
-        date = response.headers.get("date")
-        try:
-            now = parsedate_to_datetime(date) if date else None
-        except (TypeError, ValueError):
-            now = None
-        if now is None:
-            return None
-        seconds = (_aware(when) - _aware(now)).total_seconds()
-    if not math.isfinite(seconds):
+        seconds = _seconds_to_wait(raw.strip(), response.headers.get("date"))
+    except (ArithmeticError, TypeError, ValueError):  # OverflowError is an ArithmeticError
         return None
-    return max(seconds, 0.0)
+    if seconds is None or not math.isfinite(seconds):
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def _seconds_to_wait(raw: str, date: str | None) -> float | None:
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    when = parsedate_to_datetime(raw)
+    now = parsedate_to_datetime(date) if date else None
+    if now is None:
+        return None
+    return (_aware(when) - _aware(now)).total_seconds()
 
 
 def _aware(moment: datetime) -> datetime:
@@ -196,7 +208,12 @@ def _from_xml(body: bytes) -> ParsedFault | None:
 
 
 def parse_fault(response: HttpResponse) -> ParsedFault | None:
-    """The fault in the body, in any dialect, or `None` if the body holds none."""
+    """The fault in the body, in any dialect, or `None` if the body holds none.
+
+    A body over `MAX_RESPONSE_BYTES` is not parsed at all (`None`).
+    """
+    if len(response.body) > MAX_RESPONSE_BYTES:
+        return None
     body = response.body.strip()
     if not body:
         return None
@@ -279,15 +296,37 @@ def error_from_fault(
     )
 
 
+def oversized_error(
+    response: HttpResponse, *, max_bytes: int = MAX_RESPONSE_BYTES, realm_id: str | None = None
+) -> errors.ResponseTooLargeError | None:
+    """A `ResponseTooLargeError` if the body is over `max_bytes`, else `None`. Reads no body."""
+    size = len(response.body)
+    if size <= max_bytes:
+        return None
+    return errors.ResponseTooLargeError(
+        f"the {response.status} answer's body is {size} bytes, over the {max_bytes}-byte limit;"
+        " it was not parsed",
+        max_bytes=max_bytes,
+        body_excerpt=_excerpt(response.body),
+        status=response.status,
+        intuit_tid=intuit_tid(response),
+        realm_id=realm_id,
+    )
+
+
 def error_from_response(
-    response: HttpResponse, *, realm_id: str | None = None
+    response: HttpResponse, *, realm_id: str | None = None, max_bytes: int = MAX_RESPONSE_BYTES
 ) -> errors.QBOError | None:
     """The error a response stands for, or `None` when it is a success.
 
     A 2xx answer is a success unless its body is a fault (QBO sometimes sends a `Fault`
     with 200). Any other status is an error, whatever the body: JSON, XML, HTML, text
-    or nothing at all.
+    or nothing at all. A body over `max_bytes`, at any status, is never parsed: it is a
+    `ResponseTooLargeError`.
     """
+    too_large = oversized_error(response, max_bytes=max_bytes, realm_id=realm_id)
+    if too_large is not None:
+        return too_large
     fault = parse_fault(response)
     success = 200 <= response.status < 300
     if success and fault is None:

@@ -1,9 +1,11 @@
 """Decoding every QBO answer into a DTO, or raising the right `QBOError`: pure functions.
 
-Each `decode_*` first turns a fault (in any dialect, at any status) into its error, then
-checks the body is the envelope it should be. Anything else — HTML where JSON was asked
-for, a truncated body, a list where an object belongs, a missing key — raises
-`DecodeError` with an excerpt of the body. No other exception escapes.
+Each `decode_*` first refuses a body over `MAX_RESPONSE_BYTES` (`ResponseTooLargeError`,
+before anything is parsed), then turns a fault (in any dialect, at any status) into its
+error, then checks the body is the envelope it should be. Anything else — HTML where
+JSON was asked for, a truncated body, a list where an object belongs, a missing key —
+raises `DecodeError` with an excerpt of the body. No other exception escapes, whatever
+the headers hold.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, TypeVar, overload
 
 from qbo_core.entities import QBOEntity, RawEntity, TypedEntity, entity_name
 from qbo_core.errors import DecodeError, QBOError
-from qbo_core.http import HttpResponse
+from qbo_core.http import MAX_RESPONSE_BYTES, HttpResponse
 from qbo_core.results import (
     BatchItemResult,
     ChangeSet,
@@ -54,13 +56,16 @@ __all__ = [
 E = TypeVar("E", bound=QBOEntity)
 T = TypeVar("T", bound=TypedEntity)
 
-#: Bodies larger than this are not parsed as faults or JSON (QBO never sends them).
-MAX_JSON_BYTES = 200 * 1024 * 1024
 
+def raise_for_fault(
+    response: HttpResponse, *, realm_id: str | None = None, max_bytes: int = MAX_RESPONSE_BYTES
+) -> None:
+    """Raise the error `response` stands for; return if it is a success.
 
-def raise_for_fault(response: HttpResponse, *, realm_id: str | None = None) -> None:
-    """Raise the error `response` stands for; return if it is a success."""
-    error = error_from_response(response, realm_id=realm_id)
+    Every decoder starts here, so none parses a body over `max_bytes`
+    (`ResponseTooLargeError`, whatever the status).
+    """
+    error = error_from_response(response, realm_id=realm_id, max_bytes=max_bytes)
     if error is not None:
         raise error
 
@@ -70,8 +75,6 @@ def _json_object(response: HttpResponse, realm_id: str | None) -> Mapping[str, A
     kind = response.content_type
     if kind and "json" not in kind and kind not in ("text/plain", "application/text"):
         raise decode_error(f"expected JSON, got {kind}", response, realm_id=realm_id)
-    if len(response.body) > MAX_JSON_BYTES:
-        raise decode_error("the response body is implausibly large", response, realm_id=realm_id)
     try:
         payload = loads(response.body)
     except (ValueError, RecursionError) as exc:

@@ -1,4 +1,4 @@
-"""AiohttpTransport's edges: timeouts and broken connections become the right core errors."""
+"""AiohttpTransport's edges: timeouts, broken links and oversized bodies become core errors."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from qbo_core.errors import (
     ConnectTimeoutError,
     ReadTimeoutError,
     RequestNotSentError,
+    ResponseTooLargeError,
 )
 from qbo_core.http import HttpRequest
 
@@ -116,3 +117,42 @@ def test_timeouts_outside_zero_to_120_seconds_are_refused(name: str, value: floa
     """No timeout may be zero, negative, or beyond Intuit's own 120 s ceiling."""
     with pytest.raises(ValueError, match=name):
         AiohttpTransport(object(), **{name: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", [0, -1, 200 * 1024 * 1024 + 1])
+def test_a_response_cap_outside_one_byte_to_200_mib_is_refused(value: int) -> None:
+    """The body cap is positive and no larger than the wire's own limit."""
+    with pytest.raises(ValueError, match="max_response_bytes"):
+        AiohttpTransport(object(), max_response_bytes=value)  # type: ignore[arg-type]
+
+
+async def test_a_declared_length_over_the_cap_is_refused_before_reading(
+    session: aiohttp.ClientSession,
+) -> None:
+    """A Content-Length over the cap is refused on the headers, with status and tid kept."""
+    server, port = await _raw_server(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nintuit_tid: tid-9\r\n"
+        b"Content-Length: 1000\r\n\r\n" + b" " * 1000
+    )
+    async with server:
+        transport = AiohttpTransport(session, max_response_bytes=999)
+        with pytest.raises(ResponseTooLargeError) as caught:
+            await transport.send(HttpRequest(method="GET", url=f"http://127.0.0.1:{port}/x"))
+    error = caught.value
+    assert (error.status, error.intuit_tid, error.max_bytes) == (200, "tid-9", 999)
+    assert error.body_excerpt == ""
+    assert "max_response_bytes=999" in repr(transport)
+
+
+@pytest.mark.parametrize("size", [999, 1000])
+async def test_a_body_at_or_under_the_cap_is_returned_whole(
+    session: aiohttp.ClientSession, size: int
+) -> None:
+    """The cap is inclusive: a body of exactly `max_response_bytes` is returned."""
+    server, port = await _raw_server(
+        f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n".encode() + b"a" * size
+    )
+    async with server:
+        transport = AiohttpTransport(session, max_response_bytes=1000)
+        response = await transport.send(HttpRequest(method="GET", url=f"http://127.0.0.1:{port}/x"))
+    assert response.body == b"a" * size

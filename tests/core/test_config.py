@@ -75,6 +75,7 @@ def configs(draw: st.DrawFn) -> QBOConfig:
         connect_timeout=connect,
         read_timeout=read,
         total_timeout=draw(st.floats(min_value=max(connect, read), max_value=120)),
+        max_response_bytes=draw(st.integers(1, 200 * 1024 * 1024)),
     )
 
 
@@ -232,6 +233,8 @@ INVALID = [
     ("total_timeout", 121),
     ("total_timeout", 0),
     ("total_timeout", 30),
+    ("max_response_bytes", 0),
+    ("max_response_bytes", 200 * 1024 * 1024 + 1),
 ]
 
 

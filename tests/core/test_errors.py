@@ -212,6 +212,15 @@ def test_decode_error_body_excerpt_is_redacted() -> None:
     assert error.status == 200
 
 
+def test_errors_bound_their_texts() -> None:
+    """An error's `message`, `detail` and `body_excerpt` are cut at MAX_TEXT_CHARS, marked."""
+    huge = "z" * (10 * errors.MAX_TEXT_CHARS)
+    error = DecodeError(huge, detail=huge, body_excerpt=huge)
+    for text in (error.message, error.detail, error.body_excerpt):
+        assert text == "z" * errors.MAX_TEXT_CHARS + f"…[truncated: {len(huge)} characters]"
+    assert len(str(error)) < 3 * errors.MAX_TEXT_CHARS
+
+
 def test_specialised_errors_keep_their_own_data() -> None:
     """Errors with extra data (conflict versions, lock name, config field) expose it."""
     conflict = ConflictError("lost", expected=3, actual=4, realm_id="9130")
@@ -243,6 +252,7 @@ def test_every_error_survives_pickling_with_its_context() -> None:
         tree.ConflictError("lost", expected=3, actual=4),
         tree.ConfigurationError("bad", field="minor_version"),
         tree.DecodeError("not json", body_excerpt="<html>", status=502),
+        tree.ResponseTooLargeError("too big", max_bytes=10, body_excerpt="{", status=200),
     ]
     for error in samples:
         copy = pickle.loads(pickle.dumps(error))

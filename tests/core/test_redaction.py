@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import string
 
@@ -9,7 +10,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from qbo_core.redaction import REDACTED, is_secret_key, redact, redact_mapping
+from qbo_core.errors import DecodeError, QBOError
+from qbo_core.redaction import REDACTED, is_secret_key, redact, redact_mapping, redact_truncated
 
 #: RFC 6750 b64token characters, at lengths real Intuit tokens have.
 B64TOKEN = string.ascii_letters + string.digits + "-._~+/"
@@ -18,6 +20,28 @@ PADDED = st.builds(lambda body, pad: body + "=" * pad, TOKENS, st.integers(0, 2)
 JWT_PART = st.text(alphabet=string.ascii_letters + string.digits + "-_", min_size=4, max_size=300)
 JWTS = st.builds(lambda head, body, sig: f"eyJ{head}.{body}.{sig}", JWT_PART, JWT_PART, JWT_PART)
 CODES = st.text(alphabet=string.ascii_letters + string.digits + "-_.~", min_size=10, max_size=512)
+
+
+def b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+#: The protected header of Intuit's access tokens: direct encryption, so no encrypted key.
+JWE_HEADER = b64url(json.dumps({"alg": "dir", "enc": "A128CBC-HS256"}).encode())
+
+
+def jwe(iv: bytes, ciphertext: bytes, tag: bytes) -> str:
+    """An Intuit-format access token: `header..iv.ciphertext.tag` (the key segment empty)."""
+    return f"{JWE_HEADER}..{b64url(iv)}.{b64url(ciphertext)}.{b64url(tag)}"
+
+
+JWES = st.builds(
+    jwe,
+    st.binary(min_size=16, max_size=16),
+    st.binary(min_size=16, max_size=1200),
+    st.binary(min_size=16, max_size=16),
+)
+INNOCUOUS_KEYS = st.sampled_from(["value", "note", "data", "Message", "Detail", "x", "id"])
 
 
 # --------------------------------------------------------------------- credentials are removed
@@ -83,6 +107,58 @@ def test_jwts_are_redacted_wherever_they_appear(jwt: str) -> None:
     clean = redact(f"id token was {jwt} (decoded later)")
     assert jwt not in clean
     assert clean == f"id token was {REDACTED} (decoded later)"
+
+
+def test_a_realistic_intuit_access_token_is_a_five_segment_jwe() -> None:
+    """The token built here has Intuit's shape: `eyJ` header, empty key, iv, ciphertext, tag."""
+    token = jwe(bytes(16), b"x" * 700, bytes(16))
+    header, key, iv, ciphertext, tag = token.split(".")
+    assert header.startswith("eyJ")
+    assert json.loads(base64.urlsafe_b64decode(header + "==")) == {
+        "alg": "dir",
+        "enc": "A128CBC-HS256",
+    }
+    assert key == ""
+    assert len(iv) == len(tag) == 22
+    assert len(ciphertext) > 900
+
+
+@given(JWES)
+def test_intuit_jwe_access_tokens_are_redacted_in_free_text(token: str) -> None:
+    """An Intuit access token (JWE, empty second segment) is removed whole from prose."""
+    clean = redact(f"sent {token} to QBO.")
+    assert clean == f"sent {REDACTED} to QBO."
+
+
+@given(JWES, st.binary(min_size=16, max_size=200))
+def test_jwes_with_an_encrypted_key_are_redacted_whole(token: str, key: bytes) -> None:
+    """A JWE whose key segment is not empty is removed whole too, all five segments."""
+    header, _, iv, ciphertext, tag = token.split(".")
+    full = ".".join([header, b64url(key), iv, ciphertext, tag])
+    assert redact(f"[{full}]") == f"[{REDACTED}]"
+
+
+@given(token=JWES, key=INNOCUOUS_KEYS)
+def test_intuit_jwe_under_an_innocuous_json_key_is_redacted(token: str, key: str) -> None:
+    """A bare access token under a key that does not say "token" is still masked in JSON."""
+    text = json.dumps({key: token, "status": 401})
+    assert token not in redact(text)
+    assert json.loads(redact(text)) == {key: REDACTED, "status": 401}
+    assert redact_mapping({key: token, "nested": {key: f"saw {token}"}}) == {
+        key: REDACTED,
+        "nested": {key: f"saw {REDACTED}"},
+    }
+
+
+@given(JWES)
+def test_intuit_jwe_never_reaches_an_error(token: str) -> None:
+    """Neither an error's message and detail nor a `DecodeError`'s body excerpt keep the token."""
+    excerpt = json.dumps({"value": token})[:300]  # what the wire keeps of a body
+    error = DecodeError(f"echoed {token}", body_excerpt=excerpt, detail=f"detail {token}")
+    for text in (error.message, error.detail or "", error.body_excerpt or "", str(error)):
+        assert token not in text
+    assert error.message == f"echoed {REDACTED}"
+    assert token not in str(QBOError(token))
 
 
 @pytest.mark.parametrize("verb", ["expired", "invalid", "revoked", "EXPIRED"])
@@ -172,3 +248,27 @@ def test_redact_mapping_masks_secret_keys_and_redacts_nested_text() -> None:
         "nested": {"client_secret": REDACTED, "realm_id": "9130"},
     }
     assert source["refresh_token"] == "AB11760000000abc"
+
+
+# --------------------------------------------------------------------- bounded text
+
+
+def test_short_text_is_only_redacted() -> None:
+    """Text within the limit is returned redacted, uncut and without a marker."""
+    assert redact_truncated("Bearer abcdefghijklmnop", 100) == f"Bearer {REDACTED}"
+    assert redact_truncated("x" * 100, 100) == "x" * 100
+
+
+def test_long_text_is_cut_with_a_marker_saying_how_long_it_was() -> None:
+    """Text over the limit keeps its first `limit` characters and says it was cut."""
+    assert redact_truncated("x" * 250_000_000, 10) == "xxxxxxxxxx…[truncated: 250000000 characters]"
+
+
+@given(JWES, st.integers(0, 45))
+def test_a_token_straddling_the_cut_is_masked_not_halved(token: str, before: int) -> None:
+    """A credential crossing the cut is redacted whole first, so no part of it is kept."""
+    text = "x " * before + token + " " + "y" * 100_000
+    clean = redact_truncated(text, 100)
+    assert clean.startswith(("x " * before + REDACTED)[:100])
+    for start in range(len(token) - 8):
+        assert token[start : start + 8] not in clean

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from qbo_core import errors
 from qbo_core.entities import Customer, RawEntity
-from qbo_core.http import HttpResponse
+from qbo_core.http import MAX_RESPONSE_BYTES, HttpResponse
 from qbo_core.results import DeletedEntity
 from qbo_core.wire import faults, responses
 from qbo_core.wire.jsonio import dumps, loads
@@ -559,6 +559,133 @@ DECODERS: dict[str, Callable[[HttpResponse], object]] = {
     "report": responses.decode_report,
     "upload": responses.decode_upload,
 }
+
+
+EVERY_DECODER: dict[str, Callable[[HttpResponse], object]] = {
+    **DECODERS,
+    "raise_for_fault": responses.raise_for_fault,
+    "download_url": responses.decode_download_url,
+    "pdf": responses.decode_pdf,
+}
+
+# --------------------------------------------------------------------- Retry-After overflow
+
+OVERFLOWING_DATES = [
+    "Wed, 21 Oct 2015 07:28:00 +99999999999999",  # a zone past any C int
+    "Wed, 21 Oct 2015 99999999999:28:00 GMT",  # an hour past any C int
+    "Wed, 21 Oct 99999999999999999999 07:28:00 GMT",  # a year past any C int
+    "Wed, 21 Oct 2015 07:28:00 +9999",  # a zone of 99 hours: out of timezone's range
+]
+
+
+@pytest.mark.parametrize("header", ["Retry-After", "Date"])
+@pytest.mark.parametrize("value", OVERFLOWING_DATES)
+@pytest.mark.parametrize("decoder", sorted(EVERY_DECODER))
+def test_overflowing_http_dates_give_a_throttle_without_a_wait(
+    header: str, value: str, decoder: str
+) -> None:
+    """An HTTP date that overflows, in `Retry-After` or `Date`, is unreadable: no wait, no crash."""
+    dates = {
+        "Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT",
+        "Date": "Wed, 21 Oct 2015 07:27:00 GMT",
+    }
+    dates[header] = value
+    response = HttpResponse(status=429, headers=dates, body=b"")
+    with pytest.raises(errors.ThrottledError) as caught:
+        EVERY_DECODER[decoder](response)
+    assert caught.value.retry_after is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["99999999999999", "1e300", "Fri, 31 Dec 9999 23:59:59 GMT"],
+)
+def test_absurdly_long_retry_after_is_capped(value: str) -> None:
+    """A readable but absurd wait (delta or far-future date) is capped at `MAX_RETRY_AFTER`."""
+    response = answer(429, b"", None, Retry_After=value, Date="Mon, 01 Jan 0001 00:00:00 GMT")
+    assert error_of(response).retry_after == faults.MAX_RETRY_AFTER
+
+
+def test_retry_after_up_to_the_cap_is_kept() -> None:
+    """A wait at or under the cap is taken as the server sent it."""
+    response = answer(429, b"", None, Retry_After=str(int(faults.MAX_RETRY_AFTER)))
+    assert error_of(response).retry_after == faults.MAX_RETRY_AFTER
+
+
+# --------------------------------------------------------------------- size: checked before parsing
+
+
+BIG_TEXT = "D" * 100_000
+BIG_FAULTS = {
+    "json": (
+        json.dumps(
+            {"Fault": {"Error": [{"Message": BIG_TEXT, "Detail": BIG_TEXT, "code": "6240"}]}}
+        ),
+        JSON,
+    ),
+    "xml": (
+        '<IntuitResponse><Fault type="ValidationFault"><Error code="6240">'
+        f"<Message>{BIG_TEXT}</Message><Detail>{BIG_TEXT}</Detail>"
+        "</Error></Fault></IntuitResponse>",
+        "application/xml",
+    ),
+    "html": (f"<html><body>{BIG_TEXT}</body></html>", "text/html"),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(BIG_FAULTS))
+@pytest.mark.parametrize("status", [200, 400, 401, 429, 500])
+def test_a_body_over_the_limit_is_refused_before_parsing(shape: str, status: int) -> None:
+    """Over the limit, any body at any status is `ResponseTooLargeError`, its fault unread."""
+    body, content_type = BIG_FAULTS[shape]
+    response = answer(status, body, content_type)
+    limit = len(response.body) - 1
+    error = faults.error_from_response(response, realm_id=REALM, max_bytes=limit)
+    assert isinstance(error, errors.ResponseTooLargeError)
+    assert isinstance(error, errors.DecodeError)
+    assert not error.retryable
+    assert (error.max_bytes, error.status, error.intuit_tid) == (limit, status, TID)
+    assert error.codes == ()  # the 6240 inside was never read
+    assert error.detail is None
+    assert error.body_excerpt == body[: faults.EXCERPT_BYTES]
+    with pytest.raises(errors.ResponseTooLargeError):
+        responses.raise_for_fault(response, max_bytes=limit)
+    # At the limit exactly, the same body is read as usual.
+    at_limit = faults.error_from_response(response, realm_id=REALM, max_bytes=limit + 1)
+    assert not isinstance(at_limit, errors.ResponseTooLargeError)
+
+
+@pytest.mark.parametrize("shape", ["json", "xml"])
+def test_a_large_fault_under_the_limit_gives_a_bounded_error(shape: str) -> None:
+    """A fault under the limit is read, but its message and detail are cut with a marker."""
+    body, content_type = BIG_FAULTS[shape]
+    error = error_of(answer(400, body, content_type))
+    assert type(error) is errors.DuplicateNameError
+    for text in (error.message, error.detail or ""):
+        assert text.startswith("D" * errors.MAX_TEXT_CHARS)
+        assert text.endswith(f"…[truncated: {len(BIG_TEXT)} characters]")
+        assert len(text) < errors.MAX_TEXT_CHARS + 50
+    assert len(str(error)) < 3 * errors.MAX_TEXT_CHARS
+
+
+@pytest.fixture(scope="module")
+def over_the_default_limit() -> HttpResponse:
+    """A JSON fault one byte over `MAX_RESPONSE_BYTES` (200 MiB, built once for the module)."""
+    head, tail = b'{"Fault":{"Error":[{"code":"6240"}]}', b"}"
+    padding = b" " * (MAX_RESPONSE_BYTES - len(head) - len(tail) + 1)
+    return HttpResponse(status=400, headers={"intuit_tid": TID}, body=head + padding + tail)
+
+
+@pytest.mark.parametrize("decoder", sorted(EVERY_DECODER))
+def test_every_decoder_refuses_a_body_over_the_default_limit(
+    decoder: str, over_the_default_limit: HttpResponse
+) -> None:
+    """Every decoder refuses a body over `MAX_RESPONSE_BYTES` unparsed (its 6240 unread)."""
+    assert len(over_the_default_limit.body) == MAX_RESPONSE_BYTES + 1
+    with pytest.raises(errors.ResponseTooLargeError) as caught:
+        EVERY_DECODER[decoder](over_the_default_limit)
+    assert caught.value.max_bytes == MAX_RESPONSE_BYTES
+    assert caught.value.codes == ()
 
 
 @pytest.mark.parametrize("decoder", sorted(DECODERS))

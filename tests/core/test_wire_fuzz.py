@@ -1,9 +1,10 @@
 """No answer, however broken, makes a decoder raise anything but a `QBOError`.
 
 Hypothesis throws arbitrary bytes, arbitrary JSON (with QBO's envelope and fault keys
-sprinkled in), XML-ish text and odd headers at every decoder in
-`qbo_core.wire.responses`, with any status from 100 to 599 and a handful of content
-types. Each decoder must return its DTO or raise a `QBOError`; and when the answer is a
+sprinkled in), XML-ish text and arbitrary headers (any names and values; `Retry-After`,
+`Date`, `Content-Type`, `intuit_tid`, `Content-Length` among them, holding numbers and
+dates far out of range) at every decoder in `qbo_core.wire.responses`, with any status
+from 100 to 599. Each decoder must return its DTO or raise a `QBOError`; and when the answer is a
 fault, every decoder raises that same fault.
 """
 
@@ -124,27 +125,65 @@ CONTENT_TYPES = st.sampled_from(
         "multipart/form-data; boundary=x",
     ]
 )
-ZONES = st.sampled_from(["GMT", "UTC", "+0000", "-0000", "+0230", "-0800", "EST", ""])
+#: Integers a header's date or number may hold: plausible ones, and any at all (overflow).
+ANY_INT = st.integers(0, 99) | st.integers(-(10**20), 10**20)
+ZONES = st.one_of(
+    st.sampled_from(["GMT", "UTC", "+0000", "-0000", "+0230", "-0800", "EST", "", "+9999"]),
+    ANY_INT.map(lambda n: f"{n:+d}"),  # "+99999999999999" overflows a C int
+)
 HTTP_DATES = st.builds(
-    lambda day, hour, minute, year, zone: (
-        f"Wed, {day:02d} Oct {year} {hour:02d}:{minute:02d}:00 {zone}".strip()
+    lambda weekday, day, month, year, hour, minute, second, zone: (
+        f"{weekday}, {day} {month} {year} {hour}:{minute}:{second} {zone}".strip()
     ),
-    st.integers(1, 31),
-    st.integers(0, 23),
-    st.integers(0, 59),
-    st.integers(1, 9999),
+    st.sampled_from(["Wed", "Sun", ""]),
+    ANY_INT,
+    st.sampled_from(["Oct", "Jan", "Feb", "Foo"]),
+    st.integers(1, 9999) | ANY_INT,
+    ANY_INT,  # an hour of 99999999999 overflows
+    ANY_INT,
+    ANY_INT,
     ZONES,
 )
 RETRY_AFTER = st.one_of(
     st.integers(-100, 10**6).map(str),
+    ANY_INT.map(str),
+    st.integers(min_value=10**20, max_value=10**400).map(str),
     st.floats().map(str),
+    st.sampled_from(["inf", "-inf", "nan", "1e999", "1e300", "0x10", "1_000"]),
     HTTP_DATES,
     st.text(max_size=12),
+)
+HEADER_NAMES = st.sampled_from(
+    [
+        "Retry-After",
+        "retry-after",
+        "Date",
+        "DATE",
+        "Content-Type",
+        "content-type",
+        "Content-Length",
+        "Content-Encoding",
+        "Transfer-Encoding",
+        "intuit_tid",
+        "Intuit-Tid",
+        "Set-Cookie",
+        "Authorization",
+    ]
+)
+HEADER_VALUES = st.one_of(
+    RETRY_AFTER,
+    HTTP_DATES,
+    CONTENT_TYPES.filter(lambda value: value is not None),
+    st.text(),
 )
 
 
 @st.composite
 def headers(draw: st.DrawFn) -> list[tuple[str, str]]:
+    """A typical set of QBO headers, any of them odd, with arbitrary fields slipped in.
+
+    Names may repeat (a decoder reads the first); values may be any text.
+    """
     fields: list[tuple[str, str]] = []
     content_type = draw(CONTENT_TYPES)
     if content_type is not None:
@@ -155,7 +194,11 @@ def headers(draw: st.DrawFn) -> list[tuple[str, str]]:
         fields.append(("Retry-After", draw(RETRY_AFTER)))
     if draw(st.booleans()):
         fields.append(("Date", draw(HTTP_DATES | st.text(max_size=12))))
-    return fields
+    extra = draw(
+        st.lists(st.tuples(HEADER_NAMES | st.text(max_size=12), HEADER_VALUES), max_size=6)
+    )
+    at = draw(st.integers(0, len(fields)))
+    return [*fields[:at], *extra, *fields[at:]]
 
 
 KEYS = st.sampled_from(
