@@ -35,10 +35,10 @@ HTTP_RETRY: Final = "http.retry"
 RATE_THROTTLED: Final = "rate.throttled"
 
 #: A realm's tokens were refreshed and saved (auth service).
-TOKEN_REFRESHED: Final = "token.refreshed"
+TOKEN_REFRESHED: Final = "token.refreshed"  # noqa: S105 - an event kind
 
 #: A refresh failed (invalid_grant re-checked, network, Intuit error).
-TOKEN_REFRESH_FAILED: Final = "token.refresh_failed"
+TOKEN_REFRESH_FAILED: Final = "token.refresh_failed"  # noqa: S105 - an event kind
 
 #: The health monitor raised an alert for a realm or business.
 ALERT_RAISED: Final = "health.alert.raised"
