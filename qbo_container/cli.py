@@ -111,9 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     emu.add_argument("--port", type=_port, default=0, help="port to bind (default: any free)")
     emu.add_argument("--file", help="a TOML settings file to read as well")
     emu.add_argument("--client-id", help="the accepted client id (default emulator-client)")
-    emu.add_argument(
-        "--client-secret", help="the accepted client secret (default emulator-secret)"
-    )
+    emu.add_argument("--client-secret", help="the accepted client secret (default emulator-secret)")
     emu.add_argument(
         "--auto-consent",
         action="store_true",
@@ -124,8 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     emu.add_argument(
         "--size",
         choices=("empty", "small", "medium", "large"),
-        help="company size: small ~300 (default), medium ~5,000, large ~100,000 objects "
-        "per realm",
+        help="company size: small ~300 (default), medium ~5,000, large ~100,000 objects per realm",
     )
     emu.add_argument("--realms", type=_realms, help="how many companies to serve (default 1)")
     emu.add_argument(

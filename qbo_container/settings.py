@@ -249,7 +249,6 @@ BACKENDS: Mapping[str, tuple[str, ...]] = {
 }
 
 
-
 def _backend(section: str) -> _Key:
     return _Key(_choice(*BACKENDS[section]), BACKENDS[section][0])
 
@@ -349,7 +348,7 @@ def _check_section(section: str, raw: Mapping[str, object]) -> dict[str, Any]:
     for key, value in raw.items():
         if key not in keys:
             raise ConfigurationError(
-                f"unknown setting {section}.{key}{_hint(key, keys)}", field=f"{section}.{key}"
+                f"{section}.{key} is not a setting{_hint(key, keys)}", field=f"{section}.{key}"
             )
         values[key] = keys[key].coerce(f"{section}.{key}", value)
     return values
