@@ -81,6 +81,18 @@ EXPECTED = {
         "encode_entity",
         "entity_type_of",
     ],
+    "qbo_core.events": [
+        "ALERT_CLEARED",
+        "ALERT_RAISED",
+        "ALL_KINDS",
+        "CACHE_HIT",
+        "CACHE_MISS",
+        "HTTP_REQUEST",
+        "HTTP_RETRY",
+        "RATE_THROTTLED",
+        "TOKEN_REFRESHED",
+        "TOKEN_REFRESH_FAILED",
+    ],
     "qbo_core.query": [
         "MAX_MAX_RESULTS",
         "Condition",
@@ -127,12 +139,11 @@ EXPECTED = {
         "token_sets",
     ],
     "qbo_container": [
+        "QBO",
         "QBOContainer",
         "build_container",
         "load_settings",
-        "raw_client",
         "shutdown",
-        "transport",
     ],
 }
 
