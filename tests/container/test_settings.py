@@ -103,7 +103,9 @@ def api_of(values: dict[str, Any]) -> QBOConfig:
 
 def raw_settings(config: QBOConfig) -> dict[str, object]:
     """Every setting of `config` as it was given (URL overrides unresolved)."""
-    return {field.alias: getattr(config, field.name) for field in attrs.fields(QBOConfig)}
+    return {
+        field.alias or field.name: getattr(config, field.name) for field in attrs.fields(QBOConfig)
+    }
 
 
 # --------------------------------------------------------------------- validation at build time
