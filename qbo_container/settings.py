@@ -39,7 +39,6 @@ field by field.
 
 from __future__ import annotations
 
-import copy
 import difflib
 import logging
 import os
@@ -460,7 +459,7 @@ def redacted_settings(settings: Mapping[str, Mapping[str, Any]]) -> dict[str, di
 def effective_settings(settings: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, object]]:
     """What `qbo settings` prints: every setting's value in effect, defaults included
     (`api`: every QBOConfig setting, URLs resolved), secrets masked field by field."""
-    shown = redacted_settings(copy.deepcopy(dict(settings)))
+    shown = redacted_settings(settings)
     api = api_config(settings).as_settings()
     shown["api"] = {key: _masked("api", key, value) for key, value in api.items()}
     return shown
