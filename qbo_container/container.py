@@ -1,46 +1,48 @@
-"""`QBOContainer`: the composition root, the only place that names concrete adapters."""
+"""`QBOContainer`: the composition root, the only place that names concrete adapters.
+
+Hosts normally reach it through the typed facade `qbo_container.QBO`; the container
+itself is for wiring and for those who need a provider the facade does not expose.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import aiohttp
 from dependency_injector import containers, providers
 
 from qbo_adapters.aiohttp.transport import AiohttpTransport
 from qbo_adapters.emulator.app import QBOEmulator
-from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_adapters.emulator.transport import EmulatorTransport
 from qbo_adapters.memory.cache import MemoryCache
 from qbo_adapters.memory.clock import SystemClock
-from qbo_adapters.memory.event_sinks import LoggingEventSink, RecordingEventSink
+from qbo_adapters.memory.event_sinks import FanOutEventSink, LoggingEventSink, RecordingEventSink
 from qbo_adapters.memory.lock import AsyncioLock
 from qbo_adapters.memory.quota_store import MemoryQuotaStore
 from qbo_adapters.memory.token_store import MemoryTokenStore
-from qbo_container.settings import DEFAULT_SETTINGS, load_settings
+from qbo_container.settings import (
+    DEFAULT_SETTINGS,
+    EMULATOR_BASE_URL,
+    api_config,
+    emulator_settings,
+    load_settings,
+    transport_backend,
+)
 from qbo_core.config import QBOConfig
-from qbo_core.errors import ConfigurationError
-from qbo_core.ports.http_transport import HttpTransport
 from qbo_core.services.raw_client import QBORawClient
 
-__all__ = ["QBOContainer", "build_container", "raw_client", "shutdown", "transport"]
-
-
-def _qbo_config(api: Mapping[str, Any] | None) -> QBOConfig:
-    return QBOConfig.from_mapping(dict(api or {}))
+__all__ = ["QBOContainer", "build_container", "shutdown"]
 
 
 def _logger(name: str) -> logging.Logger:
     return logging.getLogger(name)
 
 
-def _level(name: str | int) -> int:
-    if isinstance(name, int):
-        return name
-    level = logging.getLevelName(str(name).upper())
+def _level(name: str) -> int:
+    level = logging.getLevelName(name)
     return level if isinstance(level, int) else logging.INFO
 
 
@@ -54,45 +56,29 @@ async def _http_session(config: QBOConfig) -> AsyncIterator[aiohttp.ClientSessio
         await session.close()
 
 
-async def _in_process_transport(emulator: QBOEmulator) -> AsyncIterator[EmulatorTransport]:
-    yield EmulatorTransport(emulator)
-
-
-def _transport_backend(backend: str, client_id: object) -> str:
-    if backend != "auto":
-        return backend
-    return "aiohttp" if client_id else "emulator"
-
-
-def _emulator_settings(settings: Mapping[str, Any] | None) -> EmulatorSettings:
-    values = dict(settings or {})
-    try:
-        return EmulatorSettings(
-            seed=int(values.get("seed", 0)),
-            size=values.get("size", "small"),
-            realms=int(values.get("realms", 1)),
-        )
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(f"invalid emulator settings: {exc}", field="emulator") from exc
-
-
 class QBOContainer(containers.DeclarativeContainer):
     """Wires qbo-infra's ports to adapters from settings. Nothing is built until asked for.
 
-    Resources (the aiohttp session) open on first use or `await init_resources()` and
-    close on `await shutdown_resources()`; call the latter when the host shuts down.
+    `config` holds validated settings (`build_container` validates them; a bare
+    `QBOContainer()` uses the defaults: every backend in memory, the embedded emulator).
+    The aiohttp session is a resource: it opens when the aiohttp transport is first
+    resolved (an awaitable then) and closes on `await shutdown_resources()`.
 
-    Every provider can be swapped with `container.<name>.override(...)`, which is how a
-    host's tests put fakes in. With no settings at all every backend is in memory.
+    Ports: `clock`, `event_sink` (a `FanOutEventSink` around `event_backend`; add
+    sinks with `container.event_sink().add(sink)`), `cache`, `token_store`, `lock`,
+    `quota_store`, `transport`. A `state_store` provider joins them with its port.
+    Every provider can be swapped with `container.<name>.override(providers.Object(fake))`;
+    the facade `QBO.open(..., <port>=fake)` does exactly that, and resolves the result
+    whether or not the graph is asynchronous.
     """
 
     config = providers.Configuration(default=DEFAULT_SETTINGS)
 
-    qbo_config = providers.Singleton(_qbo_config, config.api)
+    qbo_config = providers.Singleton(api_config, config)
 
     clock = providers.Singleton(SystemClock)
 
-    event_sink = providers.Selector(
+    event_backend = providers.Selector(
         config.events.backend,
         logging=providers.Singleton(
             LoggingEventSink,
@@ -102,11 +88,12 @@ class QBOContainer(containers.DeclarativeContainer):
         recording=providers.Singleton(RecordingEventSink),
     )
 
+    #: The fan-out every service emits to; the configured backend is its first sink.
+    event_sink = providers.Singleton(FanOutEventSink, event_backend)
+
     cache = providers.Selector(
         config.cache.backend,
-        memory=providers.Singleton(
-            MemoryCache, clock=clock, max_entries=config.cache.max_entries.as_int()
-        ),
+        memory=providers.Singleton(MemoryCache, clock=clock, max_entries=config.cache.max_entries),
     )
 
     token_store = providers.Selector(
@@ -127,12 +114,15 @@ class QBOContainer(containers.DeclarativeContainer):
     http_session = providers.Resource(_http_session, config=qbo_config)
 
     emulator = providers.Singleton(
-        QBOEmulator, providers.Callable(_emulator_settings, config.emulator), clock=clock
+        QBOEmulator,
+        providers.Callable(emulator_settings, config),
+        clock=clock,
+        base_url=EMULATOR_BASE_URL,
     )
 
-    #: Awaitable in every configuration: `transport = await container.transport()`.
+    #: aiohttp: awaitable (it needs the session resource); emulator: a plain value.
     transport = providers.Selector(
-        providers.Callable(_transport_backend, config.transport.backend, config.api.client_id),
+        providers.Callable(transport_backend, config),
         aiohttp=providers.Singleton(
             AiohttpTransport,
             session=http_session,
@@ -141,11 +131,9 @@ class QBOContainer(containers.DeclarativeContainer):
             total_timeout=qbo_config.provided.total_timeout,
             max_response_bytes=qbo_config.provided.max_response_bytes,
         ),
-        # A resource too, so that both branches are awaitable alike.
-        emulator=providers.Resource(_in_process_transport, emulator),
+        emulator=providers.Singleton(EmulatorTransport, emulator, base_url=EMULATOR_BASE_URL),
     )
 
-    #: `client = await container.raw_client()`.
     raw_client = providers.Factory(
         QBORawClient, transport, qbo_config, events=event_sink, clock=clock
     )
@@ -157,20 +145,13 @@ def build_container(
     file: str | Path | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> QBOContainer:
-    """A `QBOContainer` configured from validated settings (see `qbo_container.settings`)."""
+    """A `QBOContainer` from settings validated now (see `qbo_container.settings`).
+
+    Raises `ConfigurationError` naming `<section>.<key>` for the first bad setting.
+    """
     container = QBOContainer()
     container.config.from_dict(load_settings(settings, file=file, environ=environ))
     return container
-
-
-async def transport(container: QBOContainer) -> HttpTransport:
-    """The configured transport (typed; the provider itself returns an awaitable)."""
-    return await cast(Awaitable[HttpTransport], container.transport())
-
-
-async def raw_client(container: QBOContainer) -> QBORawClient:
-    """A `QBORawClient` on the configured transport, config, event sink and clock."""
-    return await cast(Awaitable[QBORawClient], container.raw_client())
 
 
 async def shutdown(container: QBOContainer) -> None:

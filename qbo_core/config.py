@@ -10,14 +10,17 @@ stands in for Intuit). Reading `config.api_base_url` therefore always gives a
 usable URL, and `attrs.evolve(config, environment="production")` moves every
 URL that was not overridden.
 
-Secrets (`client_secret`, `webhook_verifier_token`) never appear in `repr`, `str`
-or any error message.
+Secrets (`SECRET_SETTINGS`: `client_secret`, `webhook_verifier_token`) never appear
+in `repr`, `str`, `as_settings()` or any error message.
+
+Reading settings from environment strings or files (`"30"`, `"true"`, `"a b"`) is the
+settings loader's job (`qbo_container.settings`); this module only validates typed values.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Literal, TypeAlias
 from urllib.parse import urlsplit
 
@@ -25,12 +28,14 @@ import attrs
 
 from qbo_core.errors import ConfigurationError
 from qbo_core.http import MAX_RESPONSE_BYTES
+from qbo_core.redaction import REDACTED
 
 __all__ = [
     "DEFAULT_SCOPES",
     "DEFAULT_USER_AGENT",
     "MAX_TOTAL_TIMEOUT",
     "MIN_MINOR_VERSION",
+    "SECRET_SETTINGS",
     "Environment",
     "QBOConfig",
 ]
@@ -65,7 +70,9 @@ _AUTHORIZATION = "https://appcenter.intuit.com/connect/oauth2"
 _TOKEN = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"  # noqa: S105 - a URL
 _REVOCATION = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
 
-_SECRETS = frozenset({"client_secret", "webhook_verifier_token"})
+#: The settings that hold secrets, the one list of them: masked by `repr`, by
+#: `as_settings()` (what `qbo settings` prints) and in every error message.
+SECRET_SETTINGS: frozenset[str] = frozenset({"client_secret", "webhook_verifier_token"})
 
 Validator: TypeAlias = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
@@ -80,7 +87,7 @@ def _setting_name(attribute: attrs.Attribute[Any]) -> str:
 
 def _fail(attribute: attrs.Attribute[Any], problem: str, value: object) -> ConfigurationError:
     name = _setting_name(attribute)
-    shown = type(value).__name__ if name in _SECRETS else repr(value)
+    shown = type(value).__name__ if name in SECRET_SETTINGS else repr(value)
     return ConfigurationError(f"{name} {problem}, got {shown}", field=name)
 
 
@@ -369,28 +376,24 @@ class QBOConfig:
             )
         return self.client_id, self.client_secret
 
-    @classmethod
-    def from_mapping(cls, mapping: Mapping[str, object]) -> QBOConfig:
-        """Build a config from plain values, as settings files and environment variables give them.
+    def as_settings(self, *, mask_secrets: bool = True) -> dict[str, object]:
+        """Every setting by name with the value in effect, defaults included.
 
-        Keys are the setting names above; absent keys keep their defaults. Numbers and
-        flags may be strings (`"500"`, `"true"`/`"false"`/`"1"`/`"0"`/`"yes"`/`"no"`),
-        `scopes` may be one string of space- or comma-separated scopes, and an empty
-        string leaves an optional setting unset. Raises `ConfigurationError` naming
-        the setting on an unknown key, a value of the wrong type or an invalid value.
+        Endpoints are the URLs in use (the environment's default where no override is
+        set). A secret that is set reads `<redacted>` unless `mask_secrets` is false
+        (an unset one stays `None`, so it is visible that it is missing).
         """
-        # Imported here: the converter module imports this one to register its hooks.
-        from qbo_core.converter import structure
-
-        return structure(mapping, QBOConfig)
-
-    def __repr__(self) -> str:
-        shown = []
+        shown: dict[str, object] = {}
         for field in attrs.fields(QBOConfig):
             name = _setting_name(field)
             value = getattr(self, name)
-            if name in _SECRETS and value is not None:
-                shown.append(f"{name}=<redacted>")
-            else:
-                shown.append(f"{name}={value!r}")
+            secret = mask_secrets and name in SECRET_SETTINGS and value is not None
+            shown[name] = REDACTED if secret else value
+        return shown
+
+    def __repr__(self) -> str:
+        shown = []
+        for name, value in self.as_settings().items():
+            masked = name in SECRET_SETTINGS and value is REDACTED
+            shown.append(f"{name}={value}" if masked else f"{name}={value!r}")
         return f"QBOConfig({', '.join(shown)})"

@@ -17,10 +17,6 @@ Wire formats:
 - `int`, `float`, `str`, `bool` are strict: `"5"` is not an int, `1` is not a bool,
   and a string is never taken for a sequence of characters.
 - `object` (as in `QBOEvent.attributes`): plain JSON values only.
-- `QBOConfig`: a flat dict keyed by its setting names. Structuring it is lenient in
-  the way environment variables need (`"500"`, `"true"`, `"a b"` for a tuple of
-  scopes) and raises `ConfigurationError` naming the setting rather than
-  `DecodeError`. Its output includes the secrets: treat it like the secrets.
 
 QBO entities are not this converter's: their JSON is QBO's wire format, read and written
 by `qbo_core.wire.entities` with a converter built from `make_converter()` plus the
@@ -29,8 +25,6 @@ hooks in `qbo_core.wire.entity_hooks` (so this module imports no entity).
 
 from __future__ import annotations
 
-import difflib
-import functools
 import math
 import typing
 from collections.abc import Callable, Mapping, MutableMapping, MutableSequence, Sequence, Set
@@ -44,8 +38,7 @@ from cattrs.cols import homogenous_tuple_structure_factory, list_structure_facto
 from cattrs.errors import ForbiddenExtraKeysError, StructureHandlerNotFoundError
 from cattrs.gen import make_dict_structure_fn, mapping_structure_factory
 
-from qbo_core.config import QBOConfig
-from qbo_core.errors import ConfigurationError, DecodeError, QBOError
+from qbo_core.errors import DecodeError, QBOError
 
 __all__ = ["converter", "make_converter", "structure", "unstructure"]
 
@@ -185,7 +178,7 @@ def _is_mapping(type_: Any) -> bool:
 
 
 def _is_attrs_class(type_: Any) -> bool:
-    return isinstance(type_, type) and attrs.has(type_) and type_ is not QBOConfig
+    return isinstance(type_, type) and attrs.has(type_)
 
 
 def _list_or_tuple_factory(type_: Any, conv: cattrs.Converter) -> StructureHook:
@@ -219,124 +212,6 @@ def _guard(inner: StructureHook, accepts: Callable[[object], bool], shape: str) 
     return structure_checked
 
 
-# --------------------------------------------------------------------- QBOConfig
-
-_TRUE = frozenset({"true", "yes", "on", "1"})
-_FALSE = frozenset({"false", "no", "off", "0"})
-_SECRET_SETTINGS = frozenset({"client_secret", "webhook_verifier_token"})
-
-
-@functools.cache
-def _setting_fields() -> dict[str, attrs.Attribute[Any]]:
-    attrs.resolve_types(QBOConfig)
-    return {field.alias or field.name: field for field in attrs.fields(QBOConfig)}
-
-
-def _unstructure_config(config: QBOConfig) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for name, field in _setting_fields().items():
-        value = getattr(config, field.name)
-        data[name] = list(value) if isinstance(value, tuple) else value
-    return data
-
-
-def _structure_config(data: object, _: type) -> QBOConfig:
-    if not isinstance(data, Mapping):
-        raise ConfigurationError(
-            f"QBO settings must be a mapping of setting names to values, got {_kind(data)}"
-        )
-    fields = _setting_fields()
-    values: dict[str, Any] = {}
-    for key, raw in data.items():
-        if not isinstance(key, str) or key not in fields:
-            raise _unknown_setting(key, fields)
-        values[key] = _coerce_setting(key, fields[key].type, raw)
-    return QBOConfig(**values)
-
-
-def _unknown_setting(key: object, fields: Mapping[str, object]) -> ConfigurationError:
-    name = str(key)
-    close = difflib.get_close_matches(name, list(fields), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return ConfigurationError(f"unknown QBO setting {name!r}{hint}", field=name)
-
-
-def _coerce_setting(name: str, type_: Any, raw: object) -> object:
-    """`raw` as the declared type of setting `name`, accepting env-style strings."""
-    args = typing.get_args(type_)
-    optional = type(None) in args
-    if optional:
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            return None
-        (type_,) = (arg for arg in args if arg is not type(None))
-    origin = typing.get_origin(type_)
-    if origin is typing.Literal:
-        if isinstance(raw, str) and raw.strip().lower() in typing.get_args(type_):
-            return raw.strip().lower()
-        choices = " or ".join(repr(choice) for choice in typing.get_args(type_))
-        raise _bad_setting(name, f"must be {choices}", raw)
-    if origin is tuple:
-        return _coerce_words(name, raw)
-    if type_ is bool:
-        return _coerce_bool(name, raw)
-    if type_ is int:
-        return _coerce_int(name, raw)
-    if type_ is float:
-        return _coerce_float(name, raw)
-    if type_ is str:
-        if isinstance(raw, str):
-            return raw
-        raise _bad_setting(name, "must be a string", raw)
-    raise TypeError(f"no coercion for setting {name!r} of type {type_!r}")  # pragma: no cover
-
-
-def _coerce_words(name: str, raw: object) -> tuple[str, ...]:
-    if isinstance(raw, str):
-        return tuple(raw.replace(",", " ").split())
-    if isinstance(raw, list | tuple) and all(isinstance(item, str) for item in raw):
-        return tuple(raw)
-    raise _bad_setting(name, "must be a list of strings (or one string, space-separated)", raw)
-
-
-def _coerce_bool(name: str, raw: object) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str):
-        word = raw.strip().lower()
-        if word in _TRUE:
-            return True
-        if word in _FALSE:
-            return False
-    raise _bad_setting(name, "must be true or false", raw)
-
-
-def _coerce_int(name: str, raw: object) -> int:
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str):
-        try:
-            return int(raw.strip().replace("_", ""))
-        except ValueError:
-            pass
-    raise _bad_setting(name, "must be a whole number", raw)
-
-
-def _coerce_float(name: str, raw: object) -> float:
-    if isinstance(raw, int | float) and not isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str):
-        try:
-            return float(raw.strip())
-        except ValueError:
-            pass
-    raise _bad_setting(name, "must be a number of seconds", raw)
-
-
-def _bad_setting(name: str, problem: str, raw: object) -> ConfigurationError:
-    shown = _kind(raw) if name in _SECRET_SETTINGS else f"{raw!r}"
-    return ConfigurationError(f"{name} {problem}, got {shown}", field=name)
-
-
 # --------------------------------------------------------------------- assembly
 
 
@@ -365,8 +240,6 @@ def make_converter() -> cattrs.Converter:
     )
     conv.register_structure_hook_factory(_is_mapping, lambda type_: _mapping_factory(type_, conv))
     conv.register_structure_hook_factory(_is_attrs_class, lambda type_: _attrs_factory(type_, conv))
-    conv.register_unstructure_hook(QBOConfig, _unstructure_config)
-    conv.register_structure_hook(QBOConfig, _structure_config)
     return conv
 
 
@@ -387,7 +260,7 @@ def structure(data: object, cls: type[T], *, using: cattrs.Converter | None = No
 
     Raises `DecodeError` whose message lists each failing path and why
     (`expected a string, got int @ $.access_token`). `QBOError`s raised on the way
-    (a `ConfigurationError` for `QBOConfig`) pass through unchanged, and so does
+    pass through unchanged, and so does
     cattrs' `StructureHandlerNotFoundError` for a type the converter cannot build.
     """
     try:

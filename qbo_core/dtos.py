@@ -119,8 +119,11 @@ class IntegrationStatus(enum.Enum):
 class QBOIntegrationDTO:
     """A host business's QBO connection, as the setup service reports it.
 
-    Tokens are carried for hosts that persist them with the integration, and are
-    never shown in `repr`.
+    The token fields keep the seed's shape for hosts that display or persist them
+    with the integration; they are a snapshot, never shown in `repr`. No service
+    ever takes a token from this DTO: the `TokenStore` is the single source of
+    truth for a realm's tokens (services load them from it, refresh them there,
+    and never trust a copy that may already have been rotated).
     """
 
     business_id: str = attrs.field(validator=_non_empty)

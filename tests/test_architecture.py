@@ -9,12 +9,6 @@ from pathlib import Path
 import grimp
 import pytest
 
-#: The one cycle left on this branch: `QBOConfig.from_mapping` imports the converter
-#: lazily and the converter imports `QBOConfig` for its hooks. Issue 7 cuts it on the
-#: config branch (coercion moves to the settings loader); remove this entry, and the
-#: xfail marker below, when that branch is merged.
-BEING_CUT = frozenset({frozenset({"qbo_core.config", "qbo_core.converter"})})
-
 
 def import_cycles(graph: grimp.ImportGraph) -> list[tuple[str, ...]]:
     """One shortest cycle for each group of modules that import each other, as the path
@@ -75,18 +69,6 @@ def core_graph() -> grimp.ImportGraph:
     return grimp.build_graph("qbo_core", cache_dir=None)
 
 
-def test_the_core_has_no_import_cycle_but_the_one_being_cut(
-    core_graph: grimp.ImportGraph,
-) -> None:
-    """No group of qbo_core modules imports each other, except the one listed in BEING_CUT."""
-    cycles = import_cycles(core_graph)
-    unexpected = [cycle for cycle in cycles if frozenset(cycle) not in BEING_CUT]
-    assert not unexpected, "import cycles in qbo_core:\n" + _shown(unexpected)
-
-
-@pytest.mark.xfail(
-    strict=True, reason="config <-> converter is cut on the config branch of issue 7"
-)
 def test_the_core_has_no_import_cycle(core_graph: grimp.ImportGraph) -> None:
     """No group of qbo_core modules imports each other, at module level or in a function."""
     cycles = import_cycles(core_graph)

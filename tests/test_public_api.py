@@ -166,6 +166,18 @@ EXPECTED = {
         "entity_name",
         "entity_type_of",
     ],
+    "qbo_core.events": [
+        "ALERT_CLEARED",
+        "ALERT_RAISED",
+        "ALL_KINDS",
+        "CACHE_HIT",
+        "CACHE_MISS",
+        "HTTP_REQUEST",
+        "HTTP_RETRY",
+        "RATE_THROTTLED",
+        "TOKEN_REFRESHED",
+        "TOKEN_REFRESH_FAILED",
+    ],
     "qbo_core.query": [
         "MAX_MAX_RESULTS",
         "Condition",
@@ -222,12 +234,11 @@ EXPECTED = {
         "token_sets",
     ],
     "qbo_container": [
+        "QBO",
         "QBOContainer",
         "build_container",
         "load_settings",
-        "raw_client",
         "shutdown",
-        "transport",
     ],
 }
 

@@ -175,23 +175,36 @@ class LoggingEventSink:
 class FanOutEventSink:
     """Delivers every event to each of several sinks, in order.
 
+    The container's event sink is one of these, holding the configured sink
+    (logging by default); more sinks (metrics, health, a host's own) join it with
+    `add`, and receive every event emitted from then on.
+
     A sink that raises (breaking its own contract) does not stop the others; the
     failure is counted in `dropped`, once per failing sink and event.
     """
 
     def __init__(self, *sinks: EventSink) -> None:
-        self.sinks: tuple[EventSink, ...] = sinks
+        self._sinks: list[EventSink] = list(sinks)
         self.dropped = 0
 
+    @property
+    def sinks(self) -> tuple[EventSink, ...]:
+        """The sinks events go to, in delivery order."""
+        return tuple(self._sinks)
+
+    def add(self, sink: EventSink) -> None:
+        """Deliver every later event to `sink` too, after the sinks already held."""
+        self._sinks.append(sink)
+
     def emit(self, event: QBOEvent) -> None:
-        for sink in self.sinks:
+        for sink in tuple(self._sinks):
             try:
                 sink.emit(event)
             except Exception:
                 self.dropped += 1
 
     def __repr__(self) -> str:
-        return f"FanOutEventSink({len(self.sinks)} sinks, dropped={self.dropped})"
+        return f"FanOutEventSink({len(self._sinks)} sinks, dropped={self.dropped})"
 
 
 def _format_line(event: QBOEvent, attributes: Mapping[str, object]) -> str:

@@ -37,6 +37,7 @@ from qbo_core.entities import (
     entity_type_of,
 )
 from qbo_core.errors import QBOError
+from qbo_core.events import HTTP_REQUEST
 from qbo_core.http import HttpRequest, HttpResponse
 from qbo_core.ports.clock import Clock
 from qbo_core.ports.event_sink import EventSink
@@ -155,7 +156,7 @@ class QBORawClient:
             attributes["duration_ms"] = round((clock.monotonic() - started) * 1000, 3)
         self._events.emit(
             QBOEvent(
-                kind="http.request",
+                kind=HTTP_REQUEST,
                 at=clock.now(),
                 realm_id=auth.realm_id,
                 attributes=attributes,

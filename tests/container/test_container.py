@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Awaitable
 from pathlib import Path
-from typing import cast
 
-import aiohttp
 import pytest
 
 from qbo_adapters.memory.cache import MemoryCache
 from qbo_adapters.memory.clock import FakeClock, SystemClock
-from qbo_adapters.memory.event_sinks import LoggingEventSink, RecordingEventSink
-from qbo_container import (
-    QBOContainer,
-    build_container,
-    load_settings,
-    raw_client,
-    shutdown,
-    transport,
-)
+from qbo_adapters.memory.event_sinks import FanOutEventSink, LoggingEventSink, RecordingEventSink
+from qbo_container import QBOContainer, build_container, load_settings
 from qbo_core.config import QBOConfig
 from qbo_core.errors import ConfigurationError
 from qbo_core.ports import Cache, Clock, EventSink, Lock, QuotaStore, TokenStore
@@ -38,7 +28,9 @@ def test_container_builds_every_port_with_no_configuration() -> None:
     assert isinstance(container.event_sink(), EventSink)
     assert isinstance(container.qbo_config(), QBOConfig)
     assert isinstance(container.cache(), MemoryCache)
-    assert isinstance(container.event_sink(), LoggingEventSink)
+    events = container.event_sink()
+    assert isinstance(events, FanOutEventSink)
+    assert [type(sink) for sink in events.sinks] == [LoggingEventSink]
 
 
 def test_singletons_are_shared_within_one_container_only() -> None:
@@ -55,7 +47,8 @@ def test_build_container_applies_dict_settings() -> None:
         environ={},
     )
     assert container.qbo_config().client_id == "abc"
-    assert isinstance(container.event_sink(), RecordingEventSink)
+    assert isinstance(container.event_backend(), RecordingEventSink)
+    assert container.event_sink().sinks == (container.event_backend(),)
 
 
 def test_environment_variables_override_the_file_and_the_dict_overrides_both(
@@ -96,12 +89,29 @@ def test_unknown_section_and_bad_file_are_configuration_errors(tmp_path: Path) -
         load_settings(file=tmp_path / "missing.toml", environ={})
 
 
-def test_invalid_api_setting_is_reported_when_the_config_is_built() -> None:
-    """A bad QBOConfig value surfaces as ConfigurationError naming the field."""
-    container = build_container({"api": {"minor_version": "12"}}, environ={})
+def test_invalid_api_setting_is_reported_when_the_container_is_built() -> None:
+    """A bad QBOConfig value fails build_container itself, naming `api.<setting>`."""
     with pytest.raises(ConfigurationError) as caught:
-        container.qbo_config()
-    assert caught.value.field == "minor_version"
+        build_container({"api": {"minor_version": "12"}}, environ={})
+    assert caught.value.field == "api.minor_version"
+
+
+def test_check_dependencies_passes_on_a_built_container() -> None:
+    """The container declares no unmet dependency: check_dependencies() raises nothing."""
+    build_container(environ={}).check_dependencies()
+    QBOContainer().check_dependencies()
+
+
+def test_the_emulator_settings_reach_the_embedded_emulator() -> None:
+    """emulator.* settings shape the container's emulator: realms, seed and throttling."""
+    container = build_container(
+        {"emulator": {"realms": 2, "seed": 3, "throttle": False, "size": "empty"}}, environ={}
+    )
+    emulator = container.emulator()
+    assert len(emulator.realm_ids) == 2
+    assert emulator.settings.seed == 3
+    assert emulator.settings.throttle is False
+    assert emulator.settings.size == "empty"
 
 
 def test_any_provider_can_be_overridden_with_a_fake() -> None:
@@ -141,32 +151,3 @@ def test_importing_the_container_starts_nothing() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
-
-
-async def test_without_credentials_the_transport_is_the_embedded_emulator() -> None:
-    """With no client id configured, the raw client talks to the in-process emulator."""
-    from qbo_adapters.emulator.transport import EmulatorTransport
-    from qbo_core.dtos import RealmAuth
-
-    container = build_container(environ={})
-    assert isinstance(await transport(container), EmulatorTransport)
-    client = await raw_client(container)
-    emulator = container.emulator()
-    realm = emulator.realm_ids[0]
-    token = emulator.oauth.mint_tokens(realm)["access_token"]
-    info = await client.company_info(RealmAuth(realm_id=realm, access_token=token))
-    assert info.id == "1"
-    await shutdown(container)
-
-
-async def test_with_credentials_the_transport_is_aiohttp_and_its_session_closes() -> None:
-    """A configured client id selects the aiohttp transport, whose session the container owns."""
-    from qbo_adapters.aiohttp.transport import AiohttpTransport
-
-    container = build_container({"api": {"client_id": "x", "client_secret": "y"}}, environ={})
-    assert isinstance(await transport(container), AiohttpTransport)
-    session = await cast(Awaitable[aiohttp.ClientSession], container.http_session())
-    assert isinstance(session, aiohttp.ClientSession)
-    assert not session.closed
-    await shutdown(container)
-    assert session.closed

@@ -4,13 +4,59 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
+import socket
+import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
 
 QBO = str(Path(sys.executable).with_name("qbo"))
+
+
+def _env(**settings: str) -> dict[str, str]:
+    """The process environment without QBO_* variables, plus `settings`."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("QBO_")}
+    return env | settings
+
+
+@asynccontextmanager
+async def _serving(*args: str, env: dict[str, str]) -> AsyncIterator[list[str]]:
+    """Run `qbo emulator *args`, yield its banner lines, then SIGINT it and expect exit 0."""
+    process = await asyncio.create_subprocess_exec(
+        QBO,
+        "emulator",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    assert process.stdout is not None
+    try:
+        yield await _read_banner(process.stdout)
+    finally:
+        process.send_signal(signal.SIGINT)
+        status = await asyncio.wait_for(process.wait(), timeout=30)
+    assert status == 0
+
+
+def _line(banner: list[str], label: str) -> str:
+    return next(line for line in banner if line.strip().startswith(label)).split(":", 1)[1].strip()
+
+
+def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [QBO, "emulator", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
 
 
 async def _read_banner(stream: asyncio.StreamReader) -> list[str]:
@@ -44,6 +90,7 @@ async def test_emulator_command_serves_until_interrupted() -> None:
         "--no-throttle",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        env=_env(),
     )
     assert process.stdout is not None
     try:
@@ -85,8 +132,85 @@ async def test_emulator_command_rejects_bad_arguments() -> None:
         "0",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        env=_env(),
     )
     _, err = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 2
     assert b"--realms" in err
     assert b"Traceback" not in err
+
+
+async def test_emulator_command_honours_the_emulator_settings_from_the_environment() -> None:
+    """QBO_EMULATOR__* variables shape what is served: a medium company per realm, two
+    realms, throttling off."""
+    env = _env(
+        QBO_EMULATOR__SIZE="medium", QBO_EMULATOR__REALMS="2", QBO_EMULATOR__THROTTLE="false"
+    )
+    async with _serving("--port", "0", env=env) as banner:
+        assert _line(banner, "company size").startswith("medium")
+        assert _line(banner, "throttling") == "off"
+        base = banner[0].rsplit(" ", 1)[1]
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{base}/_emulator/state") as answer:
+                state = await answer.json()
+            realm = state["realms"][0]["realm_id"]
+            async with session.post(f"{base}/_emulator/tokens", json={"realm_id": realm}) as minted:
+                token = (await minted.json())["access_token"]
+            statuses = []
+            for _ in range(15):
+                async with session.get(
+                    f"{base}/v3/company/{realm}/companyinfo/{realm}",
+                    headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                ) as response:
+                    statuses.append(response.status)
+    assert len(state["realms"]) == 2
+    assert sum(state["realms"][0]["entities"].values()) > 2000  # small is ~300
+    assert statuses == [200] * 15
+
+
+async def test_emulator_flags_win_over_settings() -> None:
+    """A flag overrides the same setting from the environment."""
+    env = _env(QBO_EMULATOR__SIZE="medium", QBO_EMULATOR__SEED="5")
+    async with _serving("--size", "empty", "--seed", "9", env=env) as banner:
+        assert _line(banner, "company size") == "empty (seed 9)"
+        assert _line(banner, "throttling") == "on"
+
+
+def test_a_bad_emulator_setting_is_one_line_and_exit_2() -> None:
+    """QBO_EMULATOR__SIZE=huge is refused in one line naming emulator.size, nothing served."""
+    result = _run(env=_env(QBO_EMULATOR__SIZE="huge"))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert "emulator.size" in result.stderr
+
+
+def test_a_port_above_65535_is_one_line_and_exit_2() -> None:
+    """`qbo emulator --port 99999` says what a port is, with no OverflowError traceback."""
+    result = _run("--port", "99999", env=_env())
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "--port" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_address_in_use_is_one_line_and_exit_2() -> None:
+    """Binding a port another socket listens on ends in one line and exit 2."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _run("--port", str(port), env=_env())
+    assert result.returncode == 2
+    assert (
+        result.stderr
+        == f"qbo emulator: cannot listen on 127.0.0.1:{port}: address already in use\n"
+    )
+
+
+def test_an_address_not_on_this_machine_is_one_line_and_exit_2() -> None:
+    """A well-formed address that is not local (TEST-NET-3) cannot be bound: one line, exit 2."""
+    result = _run("--host", "203.0.113.7", env=_env())
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("qbo emulator: cannot listen on 203.0.113.7:0")

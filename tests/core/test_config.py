@@ -1,8 +1,7 @@
-"""QBOConfig: documented defaults, validation naming the field, env-style loading, endpoints."""
+"""QBOConfig: documented defaults, validation naming the field, endpoints, masked secrets."""
 
 from __future__ import annotations
 
-import json
 import re
 import string
 from typing import Any
@@ -12,22 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qbo_core.config import QBOConfig
-from qbo_core.converter import structure, unstructure
+from qbo_core.config import SECRET_SETTINGS, QBOConfig
 from qbo_core.errors import ConfigurationError
 
 #: Secret-like values: long enough that they cannot turn up in a repr by coincidence.
 SECRETS = st.text(alphabet=string.ascii_letters + string.digits + "-._~", min_size=24, max_size=80)
-WORDS = st.text(alphabet=string.ascii_letters + string.digits + "-._:", min_size=1, max_size=40)
-HOSTS = st.from_regex(r"[a-z][a-z0-9-]{0,15}(\.[a-z]{2,6}){0,2}", fullmatch=True)
-URLS = st.builds(
-    "{}://{}:{}{}".format,
-    st.sampled_from(["http", "https"]),
-    HOSTS,
-    st.integers(1, 65535),
-    st.from_regex(r"(/[a-z0-9_.-]{1,10}){0,3}", fullmatch=True),
-)
-SECONDS = st.floats(min_value=0.001, max_value=120)
 
 URL_SETTINGS = (
     "api_base_url",
@@ -37,57 +25,6 @@ URL_SETTINGS = (
     "userinfo_endpoint",
     "discovery_url",
 )
-
-
-@st.composite
-def configs(draw: st.DrawFn) -> QBOConfig:
-    """Any valid QBOConfig, every setting drawn (cross-field rules respected)."""
-    per_minute = draw(st.integers(1, 100_000))
-    batch_realm = draw(st.integers(1, 10_000))
-    max_results = draw(st.integers(1, 5000))
-    lifetime = draw(st.integers(1, 100_000))
-    connect = draw(SECONDS)
-    read = draw(SECONDS)
-    return QBOConfig(
-        client_id=draw(st.none() | WORDS),
-        client_secret=draw(st.none() | SECRETS),
-        environment=draw(st.sampled_from(["sandbox", "production"])),
-        redirect_uri=draw(st.none() | URLS),
-        scopes=tuple(draw(st.lists(WORDS, min_size=1, max_size=4))),
-        minor_version=draw(st.integers(75, 200)),
-        user_agent=draw(WORDS),
-        webhook_verifier_token=draw(st.none() | SECRETS),
-        **{name: draw(st.none() | URLS) for name in URL_SETTINGS},
-        requests_per_minute=per_minute,
-        requests_per_second=draw(st.integers(1, per_minute)),
-        max_concurrent_requests=draw(st.integers(1, 100)),
-        batch_max_items=draw(st.integers(1, 100)),
-        batch_requests_per_minute=draw(st.integers(1, batch_realm)),
-        batch_requests_per_minute_realm=batch_realm,
-        max_query_results=max_results,
-        default_query_page_size=draw(st.integers(1, max_results)),
-        cdc_window_days=draw(st.integers(1, 365)),
-        cdc_max_objects=draw(st.integers(1, 5000)),
-        access_token_lifetime=lifetime,
-        refresh_token_lifetime=draw(st.integers(1, 10**9)),
-        refresh_margin=draw(st.floats(min_value=0, max_value=lifetime, exclude_max=True)),
-        request_hard_expiry=draw(st.booleans()),
-        connect_timeout=connect,
-        read_timeout=read,
-        total_timeout=draw(st.floats(min_value=max(connect, read), max_value=120)),
-        max_response_bytes=draw(st.integers(1, 200 * 1024 * 1024)),
-    )
-
-
-def as_env(value: object) -> str:
-    """`value` written the way an environment variable would carry it."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return " ".join(value)
-    return str(value)
 
 
 # --------------------------------------------------------------------- defaults
@@ -338,121 +275,24 @@ def test_error_messages_never_show_a_secret(secret: str) -> None:
             QBOConfig(**settings)
         assert secret not in str(caught.value)
         assert secret not in repr(caught.value)
-    with pytest.raises(ConfigurationError) as caught:
-        QBOConfig.from_mapping({"client_secret": [secret]})
-    assert secret not in str(caught.value)
 
 
-# --------------------------------------------------------------------- from_mapping
+# --------------------------------------------------------------------- as_settings
 
 
-@given(configs())
-def test_config_round_trips_through_json(config: QBOConfig) -> None:
-    """Any valid config survives unstructure, JSON text and structure unchanged."""
-    text = json.dumps(unstructure(config))
-    assert structure(json.loads(text), QBOConfig) == config
-    assert QBOConfig.from_mapping(json.loads(text)) == config
+def test_as_settings_shows_every_setting_in_effect_with_secrets_masked() -> None:
+    """as_settings lists every setting, URLs resolved, set secrets masked, unset ones None."""
+    config = QBOConfig(client_id="app", client_secret="shh-secret-value", environment="production")
+    shown = config.as_settings()
+    assert set(shown) == {field.alias for field in attrs.fields(QBOConfig)}
+    assert shown["client_id"] == "app"
+    assert shown["client_secret"] == "<redacted>"
+    assert shown["webhook_verifier_token"] is None
+    assert shown["api_base_url"] == "https://quickbooks.api.intuit.com"
+    assert config.as_settings(mask_secrets=False)["client_secret"] == "shh-secret-value"
 
 
-@given(configs())
-def test_config_round_trips_through_environment_strings(config: QBOConfig) -> None:
-    """Any valid config, every value written as an environment string, loads back equal."""
-    env = {name: as_env(value) for name, value in unstructure(config).items()}
-    assert QBOConfig.from_mapping(env) == config
-
-
-def test_from_mapping_reads_env_style_strings() -> None:
-    """Numbers, flags, scopes and empty optionals arrive as strings and are converted."""
-    config = QBOConfig.from_mapping(
-        {
-            "client_id": "app",
-            "redirect_uri": "",
-            "requests_per_minute": " 600 ",
-            "refresh_margin": "120.5",
-            "request_hard_expiry": "No",
-            "scopes": "com.intuit.quickbooks.accounting, openid",
-            "environment": "PRODUCTION",
-            "cdc_max_objects": "1_000",
-        }
-    )
-    assert config.client_id == "app"
-    assert config.redirect_uri is None
-    assert config.requests_per_minute == 600
-    assert config.refresh_margin == 120.5
-    assert config.request_hard_expiry is False
-    assert config.scopes == ("com.intuit.quickbooks.accounting", "openid")
-    assert config.environment == "production"
-    assert config.cdc_max_objects == 1000
-
-
-@pytest.mark.parametrize(
-    ("word", "expected"),
-    [
-        *[("true", True), ("1", True), ("yes", True), ("ON", True)],
-        *[("false", False), ("0", False), ("no", False), ("off", False)],
-    ],
-)
-def test_from_mapping_understands_common_flag_words(word: str, expected: bool) -> None:
-    """The usual environment spellings of true and false are accepted."""
-    assert QBOConfig.from_mapping({"request_hard_expiry": word}).request_hard_expiry is expected
-
-
-def test_from_mapping_accepts_toml_style_values() -> None:
-    """Native values from a settings file (ints, floats, bools, lists) work as they are."""
-    config = QBOConfig.from_mapping(
-        {"minor_version": 76, "read_timeout": 30, "request_hard_expiry": False, "scopes": ["a"]}
-    )
-    assert (config.minor_version, config.read_timeout) == (76, 30)
-    assert config.request_hard_expiry is False
-    assert config.scopes == ("a",)
-
-
-def test_from_mapping_of_nothing_is_the_default_config() -> None:
-    """An empty mapping gives the same config as no arguments at all."""
-    assert QBOConfig.from_mapping({}) == QBOConfig()
-
-
-def test_from_mapping_refuses_unknown_keys_and_suggests_a_name() -> None:
-    """A misspelt setting is refused by name, with the closest real setting suggested."""
-    with pytest.raises(ConfigurationError, match="did you mean 'read_timeout'") as caught:
-        QBOConfig.from_mapping({"read_timout": "5"})
-    assert caught.value.field == "read_timout"
-
-
-@pytest.mark.parametrize(
-    ("name", "value", "problem"),
-    [
-        ("requests_per_minute", "lots", "must be a whole number, got 'lots'"),
-        ("requests_per_minute", 1.5, "must be a whole number"),
-        ("read_timeout", "soon", "must be a number of seconds"),
-        ("request_hard_expiry", "maybe", "must be true or false"),
-        ("request_hard_expiry", 1, "must be true or false"),
-        ("scopes", 5, "must be a list of strings"),
-        ("scopes", ["a", 1], "must be a list of strings"),
-        ("client_id", 12345, "must be a string"),
-        ("environment", 1, "must be 'sandbox' or 'production'"),
-        ("minor_version", "70", "at least 75"),
-    ],
-)
-def test_from_mapping_names_the_field_on_wrong_types(
-    name: str, value: object, problem: str
-) -> None:
-    """A value of the wrong type (or a bad one once converted) is reported with its setting."""
-    with pytest.raises(ConfigurationError, match=problem) as caught:
-        QBOConfig.from_mapping({name: value})
-    assert caught.value.field == name
-
-
-def test_from_mapping_refuses_a_non_mapping() -> None:
-    """Settings must come as a mapping of names to values."""
-    with pytest.raises(ConfigurationError, match="must be a mapping"):
-        QBOConfig.from_mapping(["client_id", "app"])  # type: ignore[arg-type]
-
-
-def test_unstructured_config_uses_setting_names_and_keeps_overrides_unset() -> None:
-    """The wire form is keyed by setting names, and URLs left to the environment stay null."""
-    data = unstructure(QBOConfig(token_endpoint="http://127.0.0.1:1/token"))
-    assert set(data) == {field.alias for field in attrs.fields(QBOConfig)}
-    assert data["api_base_url"] is None
-    assert data["token_endpoint"] == "http://127.0.0.1:1/token"
-    assert data["scopes"] == ["com.intuit.quickbooks.accounting"]
+def test_secret_settings_are_exactly_the_secret_fields() -> None:
+    """The one list of secrets names real settings: the client secret and the webhook verifier."""
+    assert {field.alias for field in attrs.fields(QBOConfig)} >= SECRET_SETTINGS
+    assert {"client_secret", "webhook_verifier_token"} == SECRET_SETTINGS

@@ -12,10 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qbo_core.config import QBOConfig
 from qbo_core.converter import converter, make_converter, structure, unstructure
 from qbo_core.dtos import IntegrationStatus, QBOEvent, RateLimit, TokenSet, VersionedTokenSet
-from qbo_core.errors import ConfigurationError, DecodeError
+from qbo_core.errors import DecodeError
 
 OFFSETS = st.just(UTC) | st.builds(
     timezone,
@@ -317,13 +316,6 @@ def test_decode_error_keeps_the_cattrs_error_as_cause() -> None:
     with pytest.raises(DecodeError) as caught:
         structure({"limit": "x", "period": 1}, RateLimit)
     assert isinstance(caught.value.__cause__, cattrs.ClassValidationError)
-
-
-def test_configuration_errors_pass_through_structure() -> None:
-    """Structuring a QBOConfig reports a bad setting as ConfigurationError, not DecodeError."""
-    with pytest.raises(ConfigurationError) as caught:
-        structure({"minor_version": 12}, QBOConfig)
-    assert caught.value.field == "minor_version"
 
 
 def test_an_unsupported_type_is_a_programming_error_not_a_decode_error() -> None:

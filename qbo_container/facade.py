@@ -1,0 +1,176 @@
+"""`QBO`: the typed front door to the container, opened and closed with `async with`.
+
+    from qbo_container import QBO
+
+    async with QBO.open() as qbo:  # nothing configured: the embedded emulator
+        info = await qbo.raw_client.company_info(auth)
+
+Every attribute is typed by its port (or service), so host code needs no cast.
+A test swaps any port for a fake with one keyword, and everything built on that
+port (the raw client, the cache's clock, the emulator...) uses the fake::
+
+    async with QBO.open(settings, transport=FakeTransport(handler), clock=FakeClock()) as qbo:
+        ...
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from dependency_injector import providers
+
+from qbo_adapters.memory.event_sinks import FanOutEventSink
+from qbo_container.container import QBOContainer, build_container, shutdown
+from qbo_core.config import QBOConfig
+from qbo_core.errors import ConfigurationError
+from qbo_core.ports import Cache, Clock, EventSink, HttpTransport, Lock, QuotaStore, TokenStore
+from qbo_core.services.raw_client import QBORawClient
+
+__all__ = ["QBO"]
+
+
+async def _resolved(value: object) -> object:
+    # A provider returns an awaitable when anything below it is an async resource
+    # (the aiohttp session) and a plain value otherwise, overrides included.
+    return await value if inspect.isawaitable(value) else value
+
+
+def _checked(value: object, port: Any, name: str) -> Any:
+    if not isinstance(value, port):
+        raise ConfigurationError(
+            f"{name} is {value!r}, which does not implement {port.__name__}", field=name
+        )
+    return value
+
+
+class QBO:
+    """The container's ports and services for one host, typed, between open and close.
+
+    Build it with `async with QBO.open(...) as qbo:`; on leaving the block the
+    container's resources (the aiohttp session) are closed. Attributes:
+
+    - `config` (`QBOConfig`), `clock` (`Clock`), `events` (`EventSink`: by default a
+      `FanOutEventSink`, see `add_event_sink`), `token_store` (`TokenStore`),
+      `cache` (`Cache`), `lock` (`Lock`), `quota_store` (`QuotaStore`),
+      `transport` (`HttpTransport`);
+    - `raw_client` (`QBORawClient`), on that transport, config, event sink and clock;
+    - `container`: the underlying `QBOContainer`, for providers not exposed here.
+
+    The services of the next issues (auth, smart sync, setup, health) join as
+    attributes here, and a `state_store` (`StateStore`) with its port.
+    """
+
+    def __init__(
+        self,
+        *,
+        container: QBOContainer,
+        config: QBOConfig,
+        clock: Clock,
+        events: EventSink,
+        token_store: TokenStore,
+        cache: Cache,
+        lock: Lock,
+        quota_store: QuotaStore,
+        transport: HttpTransport,
+        raw_client: QBORawClient,
+    ) -> None:
+        self.container = container
+        self.config = config
+        self.clock = clock
+        self.events = events
+        self.token_store = token_store
+        self.cache = cache
+        self.lock = lock
+        self.quota_store = quota_store
+        self.transport = transport
+        self.raw_client = raw_client
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls,
+        settings: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        file: str | Path | None = None,
+        environ: Mapping[str, str] | None = None,
+        clock: Clock | None = None,
+        event_sink: EventSink | None = None,
+        cache: Cache | None = None,
+        token_store: TokenStore | None = None,
+        lock: Lock | None = None,
+        quota_store: QuotaStore | None = None,
+        transport: HttpTransport | None = None,
+        # state_store: StateStore | None = None  -- joins with the StateStore port
+    ) -> AsyncIterator[QBO]:
+        """Build a container from settings (validated now), open it, yield a `QBO`, close it.
+
+        `settings`, `file` and `environ` are `build_container`'s (defaults < file <
+        `QBO_*` environment < `settings`; `environ={}` ignores the process
+        environment). Each port keyword replaces that port with the given object for
+        everything the container builds: the one documented way to put in a fake.
+        Raises `ConfigurationError` for a bad setting or an object that is not the port.
+        """
+        container = build_container(settings, file=file, environ=environ)
+        overrides: dict[str, object | None] = {
+            "clock": clock,
+            "event_sink": event_sink,
+            "cache": cache,
+            "token_store": token_store,
+            "lock": lock,
+            "quota_store": quota_store,
+            "transport": transport,
+        }
+        for name, fake in overrides.items():
+            if fake is not None:
+                provider: providers.Provider[Any] = getattr(container, name)
+                provider.override(providers.Object(fake))
+        try:
+            yield await cls._resolve(container)
+        finally:
+            await shutdown(container)
+
+    @classmethod
+    async def _resolve(cls, container: QBOContainer) -> QBO:
+        async def port(name: str, kind: Any) -> Any:
+            provider: providers.Provider[Any] = getattr(container, name)
+            return _checked(await _resolved(provider()), kind, name)
+
+        config = await _resolved(container.qbo_config())
+        if not isinstance(config, QBOConfig):  # pragma: no cover - the container builds it
+            raise TypeError(f"qbo_config is {config!r}")
+        raw_client = await _resolved(container.raw_client())
+        if not isinstance(raw_client, QBORawClient):  # pragma: no cover
+            raise TypeError(f"raw_client is {raw_client!r}")
+        return cls(
+            container=container,
+            config=config,
+            clock=await port("clock", Clock),
+            events=await port("event_sink", EventSink),
+            token_store=await port("token_store", TokenStore),
+            cache=await port("cache", Cache),
+            lock=await port("lock", Lock),
+            quota_store=await port("quota_store", QuotaStore),
+            transport=await port("transport", HttpTransport),
+            raw_client=raw_client,
+        )
+
+    def add_event_sink(self, sink: EventSink) -> None:
+        """Send every later event to `sink` as well (metrics, health, a host's own sink).
+
+        The default event sink is a `FanOutEventSink`; this adds to it. Raises
+        `ConfigurationError` when `event_sink` was replaced at `open` (then the
+        replacement is the only sink: give it the fan-out you want).
+        """
+        if not isinstance(self.events, FanOutEventSink):
+            raise ConfigurationError(
+                "event_sink was replaced at open; add sinks to the replacement instead",
+                field="event_sink",
+            )
+        self.events.add(sink)
+
+    def __repr__(self) -> str:
+        return f"QBO(transport={self.transport!r}, events={self.events!r})"

@@ -1,0 +1,66 @@
+"""The kinds of `QBOEvent`, as named constants: the one place event kinds are spelt.
+
+A kind is a dotted name whose first part is its family, so a recorder's
+`of_kind("http")` finds every HTTP event and `of_kind("health.alert")` both alert
+kinds. Emit with a constant (`QBOEvent(kind=events.HTTP_REQUEST, ...)`), never a
+literal string, so a sink, a metric or a test that filters on a kind cannot drift
+from what the services send.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "ALERT_CLEARED",
+    "ALERT_RAISED",
+    "ALL_KINDS",
+    "CACHE_HIT",
+    "CACHE_MISS",
+    "HTTP_REQUEST",
+    "HTTP_RETRY",
+    "RATE_THROTTLED",
+    "TOKEN_REFRESHED",
+    "TOKEN_REFRESH_FAILED",
+]
+
+#: One HTTP exchange with QBO, answered or not (the raw client; attributes: operation,
+#: method, path, status, intuit_tid, error, duration_ms).
+HTTP_REQUEST: Final = "http.request"
+
+#: A failed call is about to be retried after a wait (smart sync).
+HTTP_RETRY: Final = "http.retry"
+
+#: A call waited for, or was refused by, a rate limit: the local limiter or QBO's 429.
+RATE_THROTTLED: Final = "rate.throttled"
+
+#: A realm's tokens were refreshed and saved (auth service).
+TOKEN_REFRESHED: Final = "token.refreshed"  # noqa: S105 - an event kind
+
+#: A refresh failed (invalid_grant re-checked, network, Intuit error).
+TOKEN_REFRESH_FAILED: Final = "token.refresh_failed"  # noqa: S105 - an event kind
+
+#: The health monitor raised an alert for a realm or business.
+ALERT_RAISED: Final = "health.alert.raised"
+
+#: The health monitor cleared an alert it had raised.
+ALERT_CLEARED: Final = "health.alert.cleared"
+
+#: A read was answered from the cache.
+CACHE_HIT: Final = "cache.hit"
+
+#: A read missed the cache and went to QBO.
+CACHE_MISS: Final = "cache.miss"
+
+#: Every kind above, for sinks and tests that enumerate them.
+ALL_KINDS: Final[tuple[str, ...]] = (
+    HTTP_REQUEST,
+    HTTP_RETRY,
+    RATE_THROTTLED,
+    TOKEN_REFRESHED,
+    TOKEN_REFRESH_FAILED,
+    ALERT_RAISED,
+    ALERT_CLEARED,
+    CACHE_HIT,
+    CACHE_MISS,
+)
