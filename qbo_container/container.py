@@ -22,6 +22,7 @@ from qbo_adapters.memory.clock import SystemClock
 from qbo_adapters.memory.event_sinks import FanOutEventSink, LoggingEventSink, RecordingEventSink
 from qbo_adapters.memory.lock import AsyncioLock
 from qbo_adapters.memory.quota_store import MemoryQuotaStore
+from qbo_adapters.memory.state_store import MemoryStateStore
 from qbo_adapters.memory.token_store import MemoryTokenStore
 from qbo_container.settings import (
     DEFAULT_SETTINGS,
@@ -66,7 +67,7 @@ class QBOContainer(containers.DeclarativeContainer):
 
     Ports: `clock`, `event_sink` (a `FanOutEventSink` around `event_backend`; add
     sinks with `container.event_sink().add(sink)`), `cache`, `token_store`, `lock`,
-    `quota_store`, `transport`. A `state_store` provider joins them with its port.
+    `quota_store`, `state_store`, `transport`.
     Every provider can be swapped with `container.<name>.override(providers.Object(fake))`;
     the facade `QBO.open(..., <port>=fake)` does exactly that, and resolves the result
     whether or not the graph is asynchronous.
@@ -109,6 +110,11 @@ class QBOContainer(containers.DeclarativeContainer):
     quota_store = providers.Selector(
         config.quota_store.backend,
         memory=providers.Singleton(MemoryQuotaStore, clock=clock),
+    )
+
+    state_store = providers.Selector(
+        config.state_store.backend,
+        memory=providers.Singleton(MemoryStateStore, clock=clock),
     )
 
     http_session = providers.Resource(_http_session, config=qbo_config)

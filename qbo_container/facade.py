@@ -23,11 +23,22 @@ from typing import Any
 
 from dependency_injector import providers
 
+from qbo_adapters.emulator.app import QBOEmulator
+from qbo_adapters.emulator.transport import EmulatorTransport
 from qbo_adapters.memory.event_sinks import FanOutEventSink
 from qbo_container.container import QBOContainer, build_container, shutdown
 from qbo_core.config import QBOConfig
 from qbo_core.errors import ConfigurationError
-from qbo_core.ports import Cache, Clock, EventSink, HttpTransport, Lock, QuotaStore, TokenStore
+from qbo_core.ports import (
+    Cache,
+    Clock,
+    EventSink,
+    HttpTransport,
+    Lock,
+    QuotaStore,
+    StateStore,
+    TokenStore,
+)
 from qbo_core.services.raw_client import QBORawClient
 
 __all__ = ["QBO"]
@@ -56,12 +67,12 @@ class QBO:
     - `config` (`QBOConfig`), `clock` (`Clock`), `events` (`EventSink`: by default a
       `FanOutEventSink`, see `add_event_sink`), `token_store` (`TokenStore`),
       `cache` (`Cache`), `lock` (`Lock`), `quota_store` (`QuotaStore`),
-      `transport` (`HttpTransport`);
+      `state_store` (`StateStore`), `transport` (`HttpTransport`);
     - `raw_client` (`QBORawClient`), on that transport, config, event sink and clock;
     - `container`: the underlying `QBOContainer`, for providers not exposed here.
 
     The services of the next issues (auth, smart sync, setup, health) join as
-    attributes here, and a `state_store` (`StateStore`) with its port.
+    attributes here.
     """
 
     def __init__(
@@ -75,6 +86,7 @@ class QBO:
         cache: Cache,
         lock: Lock,
         quota_store: QuotaStore,
+        state_store: StateStore,
         transport: HttpTransport,
         raw_client: QBORawClient,
     ) -> None:
@@ -86,6 +98,7 @@ class QBO:
         self.cache = cache
         self.lock = lock
         self.quota_store = quota_store
+        self.state_store = state_store
         self.transport = transport
         self.raw_client = raw_client
 
@@ -104,7 +117,7 @@ class QBO:
         lock: Lock | None = None,
         quota_store: QuotaStore | None = None,
         transport: HttpTransport | None = None,
-        # state_store: StateStore | None = None  -- joins with the StateStore port
+        state_store: StateStore | None = None,
     ) -> AsyncIterator[QBO]:
         """Build a container from settings (validated now), open it, yield a `QBO`, close it.
 
@@ -122,6 +135,7 @@ class QBO:
             "token_store": token_store,
             "lock": lock,
             "quota_store": quota_store,
+            "state_store": state_store,
             "transport": transport,
         }
         for name, fake in overrides.items():
@@ -154,9 +168,27 @@ class QBO:
             cache=await port("cache", Cache),
             lock=await port("lock", Lock),
             quota_store=await port("quota_store", QuotaStore),
+            state_store=await port("state_store", StateStore),
             transport=await port("transport", HttpTransport),
             raw_client=raw_client,
         )
+
+    def embedded_emulator(self) -> QBOEmulator:
+        """The in-process emulator the transport talks to (nothing configured, or
+        `transport.backend = "emulator"`): seed data, mint tokens, inject faults.
+
+        Raises `ConfigurationError` when the transport is anything else (Intuit, or a
+        transport passed to `open`).
+        """
+        if not isinstance(self.transport, EmulatorTransport):
+            raise ConfigurationError(
+                "the transport is not the embedded emulator, so there is none to return",
+                field="transport.backend",
+            )
+        emulator = self.container.emulator()
+        if not isinstance(emulator, QBOEmulator):  # pragma: no cover - the container builds it
+            raise TypeError(f"emulator is {emulator!r}")
+        return emulator
 
     def add_event_sink(self, sink: EventSink) -> None:
         """Send every later event to `sink` as well (metrics, health, a host's own sink).

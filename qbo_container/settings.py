@@ -243,6 +243,7 @@ BACKENDS: Mapping[str, tuple[str, ...]] = {
     "token_store": ("memory",),
     "lock": ("asyncio",),
     "quota_store": ("memory",),
+    "state_store": ("memory",),
     "events": ("logging", "recording"),
     "transport": ("auto", "aiohttp", "emulator"),
 }
@@ -256,7 +257,6 @@ _EMULATOR = EmulatorSettings()
 _SIZES: tuple[CompanySizeName, ...] = get_args(CompanySizeName)
 
 #: Every section's keys: how each is read and checked, its default, whether it is secret.
-#: A `state_store` section (backend = "memory") joins here and in BACKENDS with its port.
 _SCHEMA: Mapping[str, Mapping[str, _Key]] = {
     "api": _api_keys(),
     "cache": {
@@ -266,6 +266,7 @@ _SCHEMA: Mapping[str, Mapping[str, _Key]] = {
     "token_store": {"backend": _backend("token_store")},
     "lock": {"backend": _backend("lock")},
     "quota_store": {"backend": _backend("quota_store")},
+    "state_store": {"backend": _backend("state_store")},
     "events": {
         "backend": _backend("events"),
         "logger": _Key(_text, "qbo"),

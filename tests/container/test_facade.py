@@ -17,6 +17,7 @@ from qbo_adapters.memory.event_sinks import FanOutEventSink, RecordingEventSink
 from qbo_adapters.memory.fake_transport import FakeTransport
 from qbo_adapters.memory.lock import AsyncioLock
 from qbo_adapters.memory.quota_store import MemoryQuotaStore
+from qbo_adapters.memory.state_store import MemoryStateStore
 from qbo_adapters.memory.token_store import MemoryTokenStore
 from qbo_container import QBO
 from qbo_core import events
@@ -24,7 +25,16 @@ from qbo_core.config import QBOConfig
 from qbo_core.dtos import RealmAuth
 from qbo_core.errors import ConfigurationError, ConnectError, ThrottledError
 from qbo_core.http import HttpRequest, HttpResponse
-from qbo_core.ports import Cache, Clock, EventSink, HttpTransport, Lock, QuotaStore, TokenStore
+from qbo_core.ports import (
+    Cache,
+    Clock,
+    EventSink,
+    HttpTransport,
+    Lock,
+    QuotaStore,
+    StateStore,
+    TokenStore,
+)
 from qbo_core.services.raw_client import QBORawClient
 
 INTUIT = {"api": {"client_id": "real-app", "client_secret": "real-secret"}}
@@ -40,7 +50,7 @@ def _company_info(request: HttpRequest) -> HttpResponse:
 
 def _auth(qbo: QBO) -> RealmAuth:
     """A realm of the embedded emulator and a valid access token for it."""
-    emulator = qbo.container.emulator()
+    emulator = qbo.embedded_emulator()
     realm = emulator.realm_ids[0]
     return RealmAuth(realm_id=realm, access_token=emulator.oauth.mint_tokens(realm)["access_token"])
 
@@ -55,6 +65,7 @@ async def test_every_attribute_is_typed_by_its_port() -> None:
         assert_type(qbo.cache, Cache)
         assert_type(qbo.lock, Lock)
         assert_type(qbo.quota_store, QuotaStore)
+        assert_type(qbo.state_store, StateStore)
         assert_type(qbo.transport, HttpTransport)
         assert_type(qbo.raw_client, QBORawClient)
         assert isinstance(qbo.events, FanOutEventSink)
@@ -139,7 +150,7 @@ def _fakes() -> dict[str, Any]:
         "lock": AsyncioLock(clock),
         "quota_store": MemoryQuotaStore(clock),
         "transport": FakeTransport(_company_info),
-        # "state_store": MemoryStateStore(),  -- with the StateStore port
+        "state_store": MemoryStateStore(clock),
     }
 
 
@@ -150,6 +161,7 @@ ATTRIBUTES = {
     "token_store": "token_store",
     "lock": "lock",
     "quota_store": "quota_store",
+    "state_store": "state_store",
     "transport": "transport",
 }
 
@@ -224,3 +236,19 @@ async def test_add_event_sink_refuses_when_the_sink_was_replaced() -> None:
     async with QBO.open(environ={}, event_sink=RecordingEventSink()) as qbo:
         with pytest.raises(ConfigurationError):
             qbo.add_event_sink(RecordingEventSink())
+
+
+async def test_the_embedded_emulator_is_reachable_only_when_it_is_the_transport() -> None:
+    """`embedded_emulator()` is the emulator the raw client talks to; with Intuit settings
+    there is none, and saying so is a ConfigurationError rather than a silent stand-in."""
+    async with QBO.open(environ={}) as qbo:
+        emulator = qbo.embedded_emulator()
+        assert emulator is qbo.container.emulator()
+        info = await qbo.raw_client.company_info(_auth(qbo))
+        assert (
+            info.company_name
+            == emulator.control.inspect(emulator.realm_ids[0], "CompanyInfo", "1")["CompanyName"]
+        )
+    async with QBO.open(INTUIT, environ={}) as qbo:
+        with pytest.raises(ConfigurationError):
+            qbo.embedded_emulator()
