@@ -15,7 +15,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 import attrs
 
-from qbo_core.entities import QBOEntity, entity_type_of
+from qbo_core.entities import EntityBase, QBOEntity, entity_name, entity_type_of
 from qbo_core.errors import QBOError
 from qbo_core.query import Query
 
@@ -116,20 +116,34 @@ class BatchItem:
 
     @classmethod
     def sparse_update(
-        cls, bid: str, entity_type: str, entity_id: str, sync_token: str, changes: Mapping[str, Any]
+        cls,
+        bid: str,
+        entity_type: str | type[EntityBase],
+        entity_id: str,
+        sync_token: str,
+        changes: Mapping[str, Any],
     ) -> BatchItem:
         payload = {**changes, "Id": entity_id, "SyncToken": sync_token, "sparse": True}
-        return cls(bid=bid, operation="update", entity_type=entity_type, payload=payload)
+        return cls(
+            bid=bid, operation="update", entity_type=entity_name(entity_type), payload=payload
+        )
 
     @classmethod
-    def delete(cls, bid: str, entity_type: str, entity_id: str, sync_token: str) -> BatchItem:
+    def delete(
+        cls, bid: str, entity_type: str | type[EntityBase], entity_id: str, sync_token: str
+    ) -> BatchItem:
         payload = {"Id": entity_id, "SyncToken": sync_token}
-        return cls(bid=bid, operation="delete", entity_type=entity_type, payload=payload)
+        return cls(
+            bid=bid, operation="delete", entity_type=entity_name(entity_type), payload=payload
+        )
 
     @classmethod
-    def void(cls, bid: str, entity_type: str, entity_id: str, sync_token: str) -> BatchItem:
+    def void(
+        cls, bid: str, entity_type: str | type[EntityBase], entity_id: str, sync_token: str
+    ) -> BatchItem:
         payload = {"Id": entity_id, "SyncToken": sync_token, "sparse": True}
-        return cls(bid=bid, operation="void", entity_type=entity_type, payload=payload)
+        name = entity_name(entity_type)
+        return cls(bid=bid, operation="void", entity_type=name, payload=payload)
 
     @classmethod
     def select(cls, bid: str, statement: str | Query[QBOEntity]) -> BatchItem:

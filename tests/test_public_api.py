@@ -88,6 +88,7 @@ EXPECTED = {
         "ReportRow",
         "RequestLimitError",
         "RequestNotSentError",
+        "ResponseTooLargeError",
         "SalesItemLine",
         "SalesItemLineDetail",
         "SalesReceipt",
@@ -258,3 +259,17 @@ def test_exported_names_are_exactly_the_curated_list(package: str) -> None:
     assert exported == sorted(exported, key=_isort_key)
     for name in exported:
         assert hasattr(module, name), f"{package}.{name} is in __all__ but missing"
+
+
+def test_every_error_class_is_exported_from_qbo_core() -> None:
+    """A host catches any error of the tree with `from qbo_core import ...`: every
+    `QBOError` subclass in `qbo_core.errors` is in `qbo_core.__all__`."""
+    import qbo_core
+    from qbo_core import errors
+
+    classes = {
+        name
+        for name, value in vars(errors).items()
+        if isinstance(value, type) and issubclass(value, errors.QBOError)
+    }
+    assert classes - set(qbo_core.__all__) == set()

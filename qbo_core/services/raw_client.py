@@ -21,6 +21,7 @@ report it (the answer was not what QBO documents).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar, overload
@@ -344,7 +345,7 @@ class QBORawClient:
     ) -> QueryPage[QBOEntity]:
         """One page of `statement`: a string, or a `Query`. A query built from a typed
         class (`Query.select(Customer)`) gives a page of that class."""
-        text, cls = _statement(statement)
+        text, cls = _statement(statement, counting=False)
         request = build.build_query(self._config, auth, text)
         return await self._call(
             auth, request, lambda r: decode.decode_query(r, cls, realm_id=auth.realm_id), "query"
@@ -352,7 +353,7 @@ class QBORawClient:
 
     async def count(self, auth: RealmAuth, statement: str | Query[QBOEntity]) -> int:
         """The `totalCount` of a `SELECT COUNT(*) ...` statement (a string or a `Query`)."""
-        text, _ = _statement(statement)
+        text, _ = _statement(statement, counting=True)
         request = build.build_query(self._config, auth, text)
         return await self._call(
             auth, request, lambda r: decode.decode_count(r, realm_id=auth.realm_id), "count"
@@ -451,11 +452,27 @@ class QBORawClient:
         )
 
 
-def _statement(statement: str | Query[QBOEntity]) -> tuple[str, type[TypedEntity] | None]:
-    """The text of a query and the typed class its rows decode into, if any."""
+_COUNT = re.compile(r"\s*select\s+count\s*\(\s*\*\s*\)", re.IGNORECASE)
+
+
+def _statement(
+    statement: str | Query[QBOEntity], *, counting: bool
+) -> tuple[str, type[TypedEntity] | None]:
+    """The text of a query and the typed class its rows decode into, if any.
+
+    `count` takes only `SELECT COUNT(*)` statements and `query` only the others, so a
+    mix-up is a `ValueError` before anything is sent rather than a `DecodeError` after.
+    """
     if isinstance(statement, Query):
+        text, is_count = statement.build(), statement.count_only
         cls = statement.entity_class
-        return statement.build(), cls if cls is not None and issubclass(cls, EntityBase) else None
-    if isinstance(statement, str):
-        return statement, None
-    raise TypeError(f"a query is a str or a Query, got {type(statement).__name__}")
+        typed = cls if cls is not None and issubclass(cls, EntityBase) else None
+    elif isinstance(statement, str):
+        text, is_count, typed = statement, _COUNT.match(statement) is not None, None
+    else:
+        raise TypeError(f"a query is a str or a Query, got {type(statement).__name__}")
+    if is_count and not counting:
+        raise ValueError("a SELECT COUNT(*) statement answers with a number: use count()")
+    if counting and not is_count:
+        raise ValueError("count() takes a SELECT COUNT(*) statement (Query.count(...))")
+    return text, typed

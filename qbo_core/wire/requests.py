@@ -161,11 +161,17 @@ def build_create(
 def build_update(
     config: QBOConfig, auth: RealmAuth, entity: QBOEntity, *, request_id: str | None = None
 ) -> HttpRequest:
-    """A full update: `POST /{entity}` with every writable field (omitted ones are cleared)."""
+    """A full update: `POST /{entity}` with every writable field (omitted ones are cleared).
+
+    An entity QBO returned sparse (`"sparse": true`: read by a query with `.fields(...)`)
+    is written back sparse, so that only the fields it holds change: a full update of it
+    would clear every field the projection left out.
+    """
     payload = encode_entity(entity)
     if not payload.get("Id") or payload.get("SyncToken") is None:
         raise ValueError("a full update needs the entity's Id and SyncToken")
-    payload.pop("sparse", None)
+    if payload.get("sparse") is not True:
+        payload.pop("sparse", None)
     return _post_json(
         config,
         auth,

@@ -288,9 +288,10 @@ def test_create_posts_the_encoded_entity() -> None:
     assert body_json(request) == {"DisplayName": "Doe5, Jane"}
 
 
-def test_full_update_needs_id_and_synctoken_and_drops_sparse() -> None:
-    """A full update sends Id and SyncToken, never `sparse`, and refuses an entity without them."""
-    entity = Customer(id="68", sync_token="0", display_name="Jack Moe", sparse=True)
+def test_full_update_needs_id_and_synctoken_and_drops_a_false_sparse() -> None:
+    """A full update sends Id and SyncToken, no `sparse: false`, and refuses an entity
+    without them."""
+    entity = Customer(id="68", sync_token="0", display_name="Jack Moe", sparse=False)
     assert body_json(build.build_update(CONFIG, AUTH, entity)) == {
         "Id": "68",
         "SyncToken": "0",
@@ -299,6 +300,18 @@ def test_full_update_needs_id_and_synctoken_and_drops_sparse() -> None:
     for incomplete in (Customer(sync_token="0"), Customer(id="68")):
         with pytest.raises(ValueError, match="Id and SyncToken"):
             build.build_update(CONFIG, AUTH, incomplete)
+
+
+def test_update_of_an_entity_qbo_returned_sparse_stays_sparse() -> None:
+    """An entity read through a projection (`sparse: true`) is written back sparse, so the
+    fields the projection left out are kept, not cleared."""
+    entity = Customer(id="68", sync_token="0", display_name="Jack Moe", sparse=True)
+    assert body_json(build.build_update(CONFIG, AUTH, entity)) == {
+        "Id": "68",
+        "SyncToken": "0",
+        "DisplayName": "Jack Moe",
+        "sparse": True,
+    }
 
 
 def test_sparse_update_sends_only_the_changes() -> None:

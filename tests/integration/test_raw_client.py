@@ -486,3 +486,70 @@ async def test_classes_that_do_not_name_a_typed_entity_are_refused_before_sendin
     with pytest.raises(TypeError, match="not a QBO entity"):
         await world.client.create(world.auth, Special(display_name="Sub"))
     assert world.calls == 0
+
+
+async def test_updating_an_entity_read_through_a_projection_keeps_what_it_left_out(
+    world: World,
+) -> None:
+    """A customer read with `.fields(...)` comes back sparse; updating it changes the field
+    it holds and keeps every other one (a full update would clear its address)."""
+    whole = await world.client.read(world.auth, Customer, "1")
+    assert whole.bill_addr is not None
+    page = await world.client.query(
+        world.auth,
+        Query.select(Customer).fields("Id", "SyncToken", "DisplayName").where(Field("Id") == "1"),
+    )
+    projected = page.items[0]
+    assert projected.sparse is True
+    assert projected.bill_addr is None
+    await world.client.update(world.auth, attrs.evolve(projected, display_name="Renamed Co"))
+    after = await world.client.read(world.auth, Customer, "1")
+    assert after.display_name == "Renamed Co"
+    assert after.bill_addr == whole.bill_addr
+    assert after.primary_email_addr == whole.primary_email_addr
+
+
+async def test_count_and_query_refuse_each_other_s_statements_before_sending(
+    world: World,
+) -> None:
+    """`query` with a COUNT(*) statement, or `count` with a SELECT *, is a ValueError
+    naming the right call, and nothing reaches the wire."""
+    for counting in (Query.count(Customer), "select  COUNT( * ) from Customer"):
+        with pytest.raises(ValueError, match="use count"):
+            await world.client.query(world.auth, counting)
+    for selecting in (Query.select(Customer), "SELECT * FROM Customer"):
+        with pytest.raises(ValueError, match="COUNT"):
+            await world.client.count(world.auth, selecting)
+    assert world.calls == 0
+    assert await world.client.count(world.auth, "select count(*) from Customer") > 0
+
+
+async def test_batch_items_name_entities_by_class_too(world: World) -> None:
+    """BatchItem's delete, void and sparse update take a typed class as well as a name."""
+    item = (
+        await world.client.query(world.auth, "SELECT * FROM Item WHERE Type = 'Service'")
+    ).items[0]
+    invoice = await world.client.create(
+        world.auth,
+        Invoice(
+            customer_ref=Ref(value="1"),
+            line=(
+                SalesItemLine(
+                    amount=Decimal("10"),
+                    detail=SalesItemLineDetail(item_ref=Ref(value=str(item.id))),
+                ),
+            ),
+        ),
+    )
+    assert invoice.id is not None
+    assert invoice.sync_token is not None
+    by_class = BatchItem.void("v", Invoice, invoice.id, invoice.sync_token)
+    assert by_class == BatchItem.void("v", "Invoice", invoice.id, invoice.sync_token)
+    assert BatchItem.delete("d", Invoice, "1", "0").entity_type == "Invoice"
+    assert BatchItem.sparse_update("s", Customer, "1", "0", {}).entity_type == "Customer"
+    (result,) = await world.client.batch(world.auth, [by_class])
+    assert result.error is None
+    assert isinstance(result.entity, Invoice)
+    assert result.entity.total_amt == Decimal("0")
+    with pytest.raises(TypeError):
+        BatchItem.delete("d", attrs.evolve, "1", "0")  # type: ignore[arg-type]
