@@ -16,9 +16,13 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
-from qbo_adapters.memory.clock import FakeClock
+from hypothesis import strategies as st
+from hypothesis.stateful import rule
 
-__all__ = ["LIFETIME", "check_time_rule"]
+from qbo_adapters.memory.clock import FakeClock
+from qbo_adapters.testing._machine import AsyncAdapterMachine
+
+__all__ = ["LIFETIME", "TimedMachine", "check_time_rule"]
 
 A = TypeVar("A")
 
@@ -53,3 +57,36 @@ async def check_time_rule(
         assert not await live(adapter, "wall-at-end"), (
             "still held once the wall clock reached its end"
         )
+
+
+class TimedMachine(AsyncAdapterMachine[A]):
+    """A state machine whose adapter runs on `self.clock`, with the three ways time moves.
+
+    Besides both clocks moving together, monotonic time alone moves (nothing may
+    expire: the time rule) and wall time alone moves (expiry as usual), so every
+    shared-state suite's model is checked against the same clock moves. Subclasses
+    build their adapter on `self.clock` (set before `factory` is called).
+    """
+
+    def __init__(self) -> None:
+        self.clock = FakeClock(auto_advance=False)
+        super().__init__()
+
+    @property
+    def now(self) -> float:
+        """Wall-clock epoch seconds, the time every expiry in the model is kept in."""
+        return self.clock.now().timestamp()
+
+    @rule(quarters=st.integers(min_value=1, max_value=200))
+    def advance_clock(self, quarters: int) -> None:
+        self.clock.advance(quarters / 4)
+
+    @rule(quarters=st.integers(min_value=1, max_value=200))
+    def advance_monotonic_only(self, quarters: int) -> None:
+        """Monotonic time alone moves on: by the time rule, nothing expires."""
+        self.clock.advance_monotonic(quarters / 4)
+
+    @rule(quarters=st.integers(min_value=1, max_value=200))
+    def advance_wall_only(self, quarters: int) -> None:
+        """Wall time alone moves on: by the time rule, what is held expires as usual."""
+        self.clock.advance_wall(quarters / 4)

@@ -28,8 +28,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import rule, run_state_machine_as_test
 
 from qbo_adapters.memory.clock import FakeClock
-from qbo_adapters.testing._machine import AsyncAdapterMachine
-from qbo_adapters.testing._time_rule import check_time_rule
+from qbo_adapters.testing._time_rule import TimedMachine, check_time_rule
 from qbo_core.ports.cache import Cache
 
 __all__ = ["CacheContract"]
@@ -265,13 +264,12 @@ class CacheContract:
         run_state_machine_as_test(Machine)
 
 
-class _CacheMachine(AsyncAdapterMachine[Cache]):
+class _CacheMachine(TimedMachine[Cache]):
     """Random cache operations checked against a dict of (value, expiry) by realm and key."""
 
     contract: ClassVar[CacheContract]
 
     def __init__(self) -> None:
-        self.clock = FakeClock(auto_advance=False)
         self.factory = lambda: self.contract.make_cache(self.clock)
         super().__init__()
         self.model: dict[tuple[str, str], tuple[bytes, float]] = {}
@@ -324,17 +322,3 @@ class _CacheMachine(AsyncAdapterMachine[Cache]):
         self.run(self.adapter.invalidate_realm(realm_id))
         for slot in [slot for slot in self.model if slot[0] == realm_id]:
             del self.model[slot]
-
-    @rule(quarters=st.integers(min_value=1, max_value=200))
-    def advance_clock(self, quarters: int) -> None:
-        self.clock.advance(quarters / 4)
-
-    @rule(quarters=st.integers(min_value=1, max_value=200))
-    def advance_monotonic_only(self, quarters: int) -> None:
-        """Monotonic time alone moves on: by the time rule, nothing expires."""
-        self.clock.advance_monotonic(quarters / 4)
-
-    @rule(quarters=st.integers(min_value=1, max_value=200))
-    def advance_wall_only(self, quarters: int) -> None:
-        """Wall time alone moves on: by the time rule, entries expire as usual."""
-        self.clock.advance_wall(quarters / 4)

@@ -26,8 +26,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import rule, run_state_machine_as_test
 
 from qbo_adapters.memory.clock import FakeClock
-from qbo_adapters.testing._machine import AsyncAdapterMachine
-from qbo_adapters.testing._time_rule import check_time_rule
+from qbo_adapters.testing._time_rule import TimedMachine, check_time_rule
 from qbo_core.ports.state_store import StateStore
 
 __all__ = ["StateStoreContract"]
@@ -193,17 +192,12 @@ class StateStoreContract:
         run_state_machine_as_test(Machine)
 
 
-class StateStoreMachine(AsyncAdapterMachine[StateStore]):
+class StateStoreMachine(TimedMachine[StateStore]):
     """The store against a model: a dict of key -> (value, wall-clock expiry)."""
 
     def __init__(self) -> None:
-        self.clock = FakeClock(auto_advance=False)
         super().__init__()
         self.model: dict[str, tuple[bytes, float]] = {}
-
-    @property
-    def now(self) -> float:
-        return self.clock.now().timestamp()
 
     @rule(
         key=st.sampled_from(_KEYS),
@@ -232,17 +226,3 @@ class StateStoreMachine(AsyncAdapterMachine[StateStore]):
         taken = self.run(together())
         winners = [value for value in taken if value is not None]
         assert winners == ([] if expected is None else [expected]), key
-
-    @rule(quarters=st.integers(min_value=1, max_value=200))
-    def advance_clock(self, quarters: int) -> None:
-        self.clock.advance(quarters / 4)
-
-    @rule(quarters=st.integers(min_value=1, max_value=200))
-    def advance_monotonic_only(self, quarters: int) -> None:
-        """Monotonic time alone moves on: by the time rule, nothing expires."""
-        self.clock.advance_monotonic(quarters / 4)
-
-    @rule(quarters=st.integers(min_value=1, max_value=200))
-    def advance_wall_only(self, quarters: int) -> None:
-        """Wall time alone moves on: by the time rule, values expire as usual."""
-        self.clock.advance_wall(quarters / 4)
