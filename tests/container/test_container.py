@@ -11,23 +11,26 @@ import pytest
 from qbo_adapters.memory.cache import MemoryCache
 from qbo_adapters.memory.clock import FakeClock, SystemClock
 from qbo_adapters.memory.event_sinks import FanOutEventSink, LoggingEventSink, RecordingEventSink
+from qbo_adapters.memory.lock import AsyncioLock
+from qbo_adapters.memory.quota_store import MemoryQuotaStore
+from qbo_adapters.memory.state_store import MemoryStateStore
+from qbo_adapters.memory.token_store import MemoryTokenStore
 from qbo_container import QBOContainer, build_container, load_settings
 from qbo_core.config import QBOConfig
 from qbo_core.errors import ConfigurationError
-from qbo_core.ports import Cache, Clock, EventSink, Lock, QuotaStore, TokenStore
 
 
 def test_container_builds_every_port_with_no_configuration() -> None:
-    """A bare QBOContainer() yields a working adapter for every port, all in memory."""
+    """A bare QBOContainer() yields the in-memory adapter of every port (each held to its
+    port by tests/test_port_conformance.py)."""
     container = QBOContainer()
-    assert isinstance(container.clock(), Clock)
-    assert isinstance(container.cache(), Cache)
-    assert isinstance(container.token_store(), TokenStore)
-    assert isinstance(container.lock(), Lock)
-    assert isinstance(container.quota_store(), QuotaStore)
-    assert isinstance(container.event_sink(), EventSink)
+    assert type(container.clock()) is SystemClock
+    assert type(container.cache()) is MemoryCache
+    assert type(container.token_store()) is MemoryTokenStore
+    assert type(container.lock()) is AsyncioLock
+    assert type(container.quota_store()) is MemoryQuotaStore
+    assert type(container.state_store()) is MemoryStateStore
     assert isinstance(container.qbo_config(), QBOConfig)
-    assert isinstance(container.cache(), MemoryCache)
     events = container.event_sink()
     assert isinstance(events, FanOutEventSink)
     assert [type(sink) for sink in events.sinks] == [LoggingEventSink]
