@@ -8,6 +8,7 @@ Settings are one nested mapping with a section per concern::
     token_store  backend = "memory"
     lock         backend = "asyncio"
     quota_store  backend = "memory"
+    state_store  backend = "memory"
     events       backend = "logging" | "recording"; logger (a logger name);
                  level (DEBUG | INFO | WARNING | ERROR | CRITICAL)
     transport    backend = "auto" | "aiohttp" | "emulator"  (auto: aiohttp once
