@@ -392,7 +392,7 @@ async def queries(plan: Plan, size: CompanySizeName, notes: list[str]) -> list[R
     token = emulator.oauth.mint_tokens(realm)["access_token"]
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     transport = EmulatorTransport(emulator)
-    today = emulator.clock.now().astimezone(emulator.offset).date()
+    today = emulator.clock.now().astimezone(emulator.zone).date()
 
     for shape in query_shapes(company):
         request = HttpRequest(

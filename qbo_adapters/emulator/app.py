@@ -30,11 +30,11 @@ from typing import Any, Literal
 import attrs
 
 from qbo_adapters.emulator.chaos import FaultInjector, Injection
+from qbo_adapters.emulator.company_time import company_zone
 from qbo_adapters.emulator.context import (
     RequestContext,
     json_response,
     new_tid,
-    parse_offset,
     text_response,
 )
 from qbo_adapters.emulator.control import ControlAPI
@@ -105,7 +105,7 @@ class QBOEmulator:
         self.settings = settings or EmulatorSettings()
         self.clock: Clock = clock or SystemClock()
         self.base_url = base_url.rstrip("/")
-        self.offset = parse_offset(self.settings.utc_offset)
+        self.zone = company_zone(self.settings.time_zone)
         self.request_log: deque[LoggedRequest] = deque(maxlen=10_000)
         self.internal_errors: list[BaseException] = []
         self.reset(seed=self.settings.seed)
@@ -125,7 +125,7 @@ class QBOEmulator:
                 seed=self.settings.seed,
                 size=self.settings.size,
                 now=now,
-                offset=self.offset,
+                zone=self.zone,
                 settings=self.settings,
             )
         self.oauth = OAuthServer(self)
@@ -149,7 +149,7 @@ class QBOEmulator:
     async def handle(self, request: HttpRequest) -> HttpResponse:
         """Answer one request. Raises only `DropConnection` (and cancellation)."""
         ctx = RequestContext.build(
-            request, now=self.clock.now(), tid=new_tid(self.rng), offset=self.offset
+            request, now=self.clock.now(), tid=new_tid(self.rng), zone=self.zone
         )
         injection = self.chaos.pick(ctx)
         status: int | None = None

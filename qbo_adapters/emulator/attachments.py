@@ -382,7 +382,7 @@ def _file_entry(
             or "application/octet-stream"
         )
         obj_id = _next_id(company)
-        stamp = meta_time(ctx.now, ctx.offset)
+        stamp = meta_time(ctx.now, ctx.zone)
         file_fields = {
             **{k: v for k, v in fields.items() if k not in _SERVER_OWNED},
             "FileName": name,
@@ -463,7 +463,7 @@ def save(ctx: RequestContext, company: Company, body: Any, base_url: str) -> dic
     clean = _clean(body, company)
     raw_id = clean.get("Id")
     fields = {k: v for k, v in clean.items() if k not in _ENVELOPE and k not in _SERVER_OWNED}
-    stamp = meta_time(ctx.now, ctx.offset)
+    stamp = meta_time(ctx.now, ctx.zone)
     if raw_id is None or raw_id == "":
         if not fields.get("Note") and not fields.get("FileName"):
             raise required_param("Note")

@@ -37,12 +37,16 @@ NOT_SUPPORTED: Final = frozenset(
 
 
 def parse_changed_since(text: str, company: Company) -> datetime:
-    """`2015-11-28` (midnight, company time) or a dateTime (no offset: company time)."""
+    """`2015-11-28` (midnight, company time) or a dateTime (no offset: company time).
+
+    Compared as instants, whatever offset each side carries; a wall time the fall-back
+    hour makes ambiguous reads as the first (daylight) of its two instants.
+    """
     value = text.strip()
     try:
         if len(value) == 10:
             day = datetime.fromisoformat(value).date()
-            return datetime.combine(day, time(0), tzinfo=company.offset)
+            return datetime.combine(day, time(0), tzinfo=company.zone)
         moment = datetime.fromisoformat(value.replace(" ", "+"))
     except ValueError:
         raise invalid_value(
@@ -51,7 +55,7 @@ def parse_changed_since(text: str, company: Company) -> datetime:
             f"supplied value:{text[:40]}",
         ) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=company.offset)
+        moment = moment.replace(tzinfo=company.zone)
     return moment
 
 
@@ -129,7 +133,7 @@ def run_cdc(
                     "status": "Deleted",
                     "domain": "QBO",
                     "Id": obj_id,
-                    "MetaData": {"LastUpdatedTime": meta_time(when, company.offset)},
+                    "MetaData": {"LastUpdatedTime": meta_time(when, company.zone)},
                 }
             )
             room -= 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -18,7 +18,6 @@ __all__ = [
     "json_response",
     "meta_time",
     "new_tid",
-    "parse_offset",
     "qbo_time",
     "text_response",
 ]
@@ -33,22 +32,16 @@ STANDARD_HEADERS: tuple[tuple[str, str], ...] = (
 )
 
 
-def parse_offset(text: str) -> timezone:
-    """`"-07:00"` → a fixed-offset timezone."""
-    sign = -1 if text.startswith("-") else 1
-    hours, minutes = text.lstrip("+-").split(":")
-    return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
-
-
-def qbo_time(now: datetime, offset: timezone) -> str:
-    """The response `time` field: milliseconds and the company's offset."""
-    local = now.astimezone(offset)
+def qbo_time(now: datetime, zone: tzinfo) -> str:
+    """The response `time` field: milliseconds and the offset `zone` has at `now`
+    (`company_time`: `-08:00` in a Pacific winter, `-07:00` in summer)."""
+    local = now.astimezone(zone)
     return local.isoformat(timespec="milliseconds")
 
 
-def meta_time(now: datetime, offset: timezone) -> str:
-    """A `MetaData` time: whole seconds and the company's offset."""
-    return now.astimezone(offset).isoformat(timespec="seconds")
+def meta_time(now: datetime, zone: tzinfo) -> str:
+    """A `MetaData` time: whole seconds and the offset `zone` has at `now`."""
+    return now.astimezone(zone).isoformat(timespec="seconds")
 
 
 def new_tid(rng: random.Random) -> str:
@@ -65,13 +58,13 @@ class RequestContext:
     query: Mapping[str, list[str]]
     now: datetime
     tid: str
-    offset: timezone
+    zone: tzinfo
     realm_id: str | None = None
     client_id: str | None = None
 
     @classmethod
     def build(
-        cls, request: HttpRequest, *, now: datetime, tid: str, offset: timezone
+        cls, request: HttpRequest, *, now: datetime, tid: str, zone: tzinfo
     ) -> RequestContext:
         parts = urlsplit(request.url)
         return cls(
@@ -80,7 +73,7 @@ class RequestContext:
             query=parse_qs(parts.query, keep_blank_values=True),
             now=now.astimezone(UTC),
             tid=tid,
-            offset=offset,
+            zone=zone,
         )
 
     @property
@@ -96,10 +89,10 @@ class RequestContext:
         return None
 
     def time_text(self) -> str:
-        return qbo_time(self.now, self.offset)
+        return qbo_time(self.now, self.zone)
 
     def meta_text(self) -> str:
-        return meta_time(self.now, self.offset)
+        return meta_time(self.now, self.zone)
 
     def wants_xml(self) -> bool:
         accept = (self.request.headers.get("accept") or "").lower()

@@ -247,7 +247,7 @@ class DataAPI:
 
     @staticmethod
     def _today(ctx: RequestContext) -> date:
-        return ctx.now.astimezone(ctx.offset).date()
+        return ctx.now.astimezone(ctx.zone).date()
 
     def _ok(self, ctx: RequestContext, key: str, value: Any) -> HttpResponse:
         return json_response(ctx, {key: value, "time": ctx.time_text()})

@@ -2,12 +2,13 @@
 
 `generate_company(seed=, size=, realm_id=, now=)` returns a `GeneratedCompany`: every object
 shaped as QBO's v3 JSON API returns it (string `Id` and `SyncToken`, money as numbers,
-`domain` "QBO", `sparse` false, `MetaData` times without milliseconds and with the company's
-UTC offset), plus `CompanyInfo` and `Preferences`. The emulator loads `entities` into its
+`domain` "QBO", `sparse` false, `MetaData` times without milliseconds and with the offset
+their instant has in the company's time zone, daylight saving included: `company_time`),
+plus `CompanyInfo` and `Preferences`. The emulator loads `entities` into its
 store as they are.
 
 Determinism: all randomness comes from one `random.Random` seeded with a SHA-256 of
-(seed, realm_id, size); equal inputs (and `now`, `utc_offset`) give byte-identical
+(seed, realm_id, size); equal inputs (and `now`, `time_zone`) give byte-identical
 `to_json()`, whatever PYTHONHASHSEED is. Different realms with the same seed differ.
 Speed: the large preset takes about 2.5 s on one unloaded core (`benchmarks/bench_datagen.py`);
 Python's cyclic garbage collector is paused during the build.
@@ -78,10 +79,16 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Final, Literal, TypeVar
 
 from qbo_adapters.emulator import datagen_words as words
+from qbo_adapters.emulator.company_time import (
+    DEFAULT_TIME_ZONE,
+    UtcOffsets,
+    company_zone,
+    offset_text,
+)
 from qbo_adapters.emulator.datagen_integrity import (
     CANONICAL_ENTITY_NAMES,
     classification_of,
@@ -230,21 +237,19 @@ class GeneratedCompany:
         )
 
 
-_OFFSET_RE: Final = re.compile(r"^([+-])(\d{2}):(\d{2})$")
-
-
 def generate_company(
     *,
     seed: int,
     size: SizeName | CompanySize,
     realm_id: str,
     now: datetime,
-    utc_offset: str = "-07:00",
+    time_zone: str | tzinfo = DEFAULT_TIME_ZONE,
 ) -> GeneratedCompany:
-    """A realistic QBO company whose history ends at `now` (an aware datetime).
+    """A realistic QBO company whose history ends at `now` (an aware datetime), its times
+    written in `time_zone` (an IANA name or a `tzinfo`) with each instant's own offset.
 
     Raises `ValueError` for an unknown size name, a naive `now`, an empty `realm_id` or an
-    offset not like "-07:00".
+    unknown time zone name.
     """
     if isinstance(size, str):
         if size not in SIZES:
@@ -256,14 +261,10 @@ def generate_company(
         raise ValueError("now must be timezone-aware")
     if not isinstance(realm_id, str) or not realm_id:
         raise ValueError("realm_id must be a non-empty string")
-    match = _OFFSET_RE.match(utc_offset)
-    if match is None or int(match[2]) > 14 or int(match[3]) >= 60:
-        raise ValueError(f"utc_offset must look like '-07:00', not {utc_offset!r}")
-    sign = -1 if match[1] == "-" else 1
-    offset_seconds = sign * (int(match[2]) * 3600 + int(match[3]) * 60)
+    zone = company_zone(time_zone) if isinstance(time_zone, str) else time_zone
     digest = hashlib.sha256(f"{seed}\x00{realm_id}\x00{spec!r}".encode()).digest()
     rng = random.Random(int.from_bytes(digest[:16], "big"))  # test data, not secrets
-    builder = _Builder(rng, spec, int(now.timestamp()), offset_seconds, utc_offset)
+    builder = _Builder(rng, spec, int(now.timestamp()), zone)
     # The build allocates about ten dicts per object and none of them forms a cycle: the
     # cyclic collector's passes would only double the time, so it sleeps meanwhile.
     collecting = gc.isenabled()
@@ -447,15 +448,16 @@ _TERMS: Final = (
 
 
 class _Builder:
-    def __init__(
-        self, rng: random.Random, size: CompanySize, now_ts: int, offset: int, suffix: str
-    ) -> None:
+    def __init__(self, rng: random.Random, size: CompanySize, now_ts: int, zone: tzinfo) -> None:
         self.rng = rng
         self.size = size
         self.now = now_ts - 1  # nothing is created at `now` itself
-        self.off = offset
-        self.suffix = suffix
+        self.zone = zone
         self.start = self.now - HISTORY_DAYS * DAY
+        # Times run a little past `now` (due dates are dates, not times); outside the
+        # table the zone itself answers.
+        self.off = UtcOffsets(zone, self.start - 2 * DAY, self.now + 2 * DAY)
+        self.suffixes: dict[int, str] = {}
         self.setup_end = self.start + 3 * DAY
         self.used_names: set[str] = set()
         self.addr_ids = 0
@@ -482,14 +484,18 @@ class _Builder:
         return seq[int(self.rng.random() * len(seq))]
 
     def fmt(self, ts: int) -> str:
-        """A MetaData time: local wall time, no milliseconds, the company's offset."""
-        local = ts + self.off
-        day, seconds = divmod(local, DAY)
+        """A MetaData time: local wall time, no milliseconds, the offset of that instant."""
+        offset = self.off(ts)
+        suffix = self.suffixes.get(offset)
+        if suffix is None:
+            suffix = self.suffixes[offset] = offset_text(offset)
+        day, seconds = divmod(ts + offset, DAY)
         hours, rest = divmod(seconds, 3600)
-        return f"{self.date(day)}T{hours:02d}:{rest // 60:02d}:{rest % 60:02d}{self.suffix}"
+        return f"{self.date(day)}T{hours:02d}:{rest // 60:02d}:{rest % 60:02d}{suffix}"
 
     def day(self, ts: int) -> int:
-        return (ts + self.off) // DAY
+        """The local date of `ts`, as days since 1970-01-01."""
+        return (ts + self.off(ts)) // DAY
 
     def date(self, day: int) -> str:
         text = self.date_cache.get(day)
@@ -503,7 +509,7 @@ class _Builder:
         if hi <= lo:
             return lo
         x = self.randint(lo, hi)
-        t = self.day(x) * DAY - self.off + self.randint(7 * 3600 + 1800, 18 * 3600 + 1800)
+        t = self.day(x) * DAY - self.off(x) + self.randint(7 * 3600 + 1800, 18 * 3600 + 1800)
         return t if lo <= t <= hi else x
 
     def meta(self, created: int, updated: int) -> Obj:
@@ -644,8 +650,14 @@ class _Builder:
 
     def company_profile(self) -> None:
         self.industry = self.choice(words.INDUSTRIES)
-        hours = int(self.suffix[:3])
-        local = [c for c in words.CITIES if int(c[6][:3]) in (hours, hours - 1)]
+        # Cities whose winter offset is one the zone has in winter or summer (Pacific:
+        # -08:00 and -07:00, the Pacific and Mountain cities).
+        year = datetime.fromtimestamp(self.now, UTC).year
+        offsets = {
+            offset_text(self.off(int(datetime(year, month, 15, tzinfo=UTC).timestamp())))
+            for month in (1, 7)
+        }
+        local = [c for c in words.CITIES if c[6] in offsets]
         self.city = self.choice(local or list(words.CITIES))
         word = self.choice(words.COMPANY_WORDS)
         self.company_name = f"{word} {self.choice(self.industry.words)}"

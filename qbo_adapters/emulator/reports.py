@@ -678,7 +678,7 @@ def _span(company: Company, today: date) -> tuple[date, date]:
 
 
 def _request(ctx: RequestContext, company: Company, default_macro: str) -> _Request:
-    today = ctx.now.astimezone(ctx.offset).date()
+    today = ctx.now.astimezone(ctx.zone).date()
     fiscal = _fiscal_month(company)
     start = _date_param(ctx, "start_date")
     end = _date_param(ctx, "end_date")

@@ -19,6 +19,10 @@ class EmulatorSettings:
     realm and client, as Intuit applies them. `requestid_mode` chooses between the
     documented contract ("replay": a repeated requestid returns the first response)
     and what some users report ("ignore": the request runs again).
+
+    `time_zone` (an IANA name) is the zone every time the emulator writes is in, with the
+    offset of its own instant (daylight saving included); QBO writes US Pacific time
+    (`company_time`). An unknown name is a `ValueError` when the emulator starts.
     """
 
     client_id: str = "emulator-client"
@@ -26,7 +30,7 @@ class EmulatorSettings:
     seed: int = 0
     size: CompanySizeName = "small"
     realms: int = 1
-    utc_offset: str = "-07:00"
+    time_zone: str = "America/Los_Angeles"
 
     # OAuth
     access_token_lifetime: float = 3600.0

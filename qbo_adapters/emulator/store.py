@@ -50,7 +50,7 @@ from __future__ import annotations
 import copy
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final
 
 from qbo_adapters.emulator import datagen_words as words
@@ -186,14 +186,6 @@ def _parse_time(text: Any) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _offset_text(offset: timezone) -> str:
-    delta = offset.utcoffset(None)
-    minutes = int(delta.total_seconds() // 60)
-    sign = "-" if minutes < 0 else "+"
-    minutes = abs(minutes)
-    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
-
-
 def _ref_value(obj: Mapping[str, Any] | None, key: str) -> str | None:
     if not isinstance(obj, Mapping):
         return None
@@ -225,7 +217,7 @@ class Company:
         self,
         *,
         realm_id: str,
-        offset: timezone,
+        zone: tzinfo,
         settings: EmulatorSettings,
         company_info: Obj,
         preferences: Obj,
@@ -233,7 +225,7 @@ class Company:
         now: datetime,
     ) -> None:
         self.realm_id = realm_id
-        self.offset = offset
+        self.zone = zone
         self.settings = settings
         self.now = now
         self.company_info = company_info
@@ -271,12 +263,12 @@ class Company:
         seed: int,
         size: str,
         now: datetime,
-        offset: timezone,
+        zone: tzinfo,
         settings: EmulatorSettings,
     ) -> Company:
         """A company from the seeded generator, or a minimal one for size "empty"."""
         if size == "empty":
-            return cls.empty(realm_id=realm_id, now=now, offset=offset, settings=settings)
+            return cls.empty(realm_id=realm_id, now=now, zone=zone, settings=settings)
         if size not in ("small", "medium", "large"):
             raise ValueError(f"unknown company size {size!r}")
         generated = generate_company(
@@ -284,11 +276,11 @@ class Company:
             size=size,  # type: ignore[arg-type]
             realm_id=realm_id,
             now=now,
-            utc_offset=_offset_text(offset),
+            time_zone=zone,
         )
         return cls(
             realm_id=realm_id,
-            offset=offset,
+            zone=zone,
             settings=settings,
             company_info=generated.company_info,
             preferences=generated.preferences,
@@ -298,10 +290,10 @@ class Company:
 
     @classmethod
     def empty(
-        cls, *, realm_id: str, now: datetime, offset: timezone, settings: EmulatorSettings
+        cls, *, realm_id: str, now: datetime, zone: tzinfo, settings: EmulatorSettings
     ) -> Company:
         """CompanyInfo, Preferences, a small chart of accounts and two tax codes; no more."""
-        created = meta_time(now - timedelta(days=1), offset)
+        created = meta_time(now - timedelta(days=1), zone)
         meta = {"CreateTime": created, "LastUpdatedTime": created}
         usd = {"value": "USD", "name": "United States Dollar"}
         accounts: list[Obj] = []
@@ -396,7 +388,7 @@ class Company:
         }
         return cls(
             realm_id=realm_id,
-            offset=offset,
+            zone=zone,
             settings=settings,
             company_info=company_info,
             preferences=preferences,
@@ -519,7 +511,7 @@ class Company:
     # -- Lookup (what entities.normalize reads) ---------------------------------
 
     def today_text(self) -> str:
-        return self.now.astimezone(self.offset).date().isoformat()
+        return self.now.astimezone(self.zone).date().isoformat()
 
     def home_currency(self) -> Obj:
         prefs = self.preferences.get("CurrencyPrefs")
@@ -686,7 +678,7 @@ class Company:
         if changed:
             merged["SyncToken"] = str(int(str(self.preferences.get("SyncToken", "0"))) + 1)
             meta = dict(merged.get("MetaData") or {})
-            meta["LastUpdatedTime"] = meta_time(now, self.offset)
+            meta["LastUpdatedTime"] = meta_time(now, self.zone)
             meta.setdefault("CreateTime", meta["LastUpdatedTime"])
             merged["MetaData"] = meta
             self.preferences = merged
@@ -744,7 +736,7 @@ class Company:
         if previous is not None and _fields(previous) == new_fields:
             return previous  # nothing changed: QBO keeps the SyncToken (deactivate/employee)
         self._check_links(entity, previous, new_fields)
-        stamp = meta_time(now, self.offset)
+        stamp = meta_time(now, self.zone)
         if previous is None:
             obj_id = self._allocate_id(entity)
             meta = {"CreateTime": stamp, "LastUpdatedTime": stamp}
@@ -984,7 +976,7 @@ class Company:
     def _touch(self, entity: str, obj: Obj, now: datetime) -> None:
         meta = obj.get("MetaData")
         if isinstance(meta, dict):
-            meta["LastUpdatedTime"] = meta_time(now, self.offset)
+            meta["LastUpdatedTime"] = meta_time(now, self.zone)
         self.updated.setdefault(entity, {})[str(obj["Id"])] = now
 
     def _apply_payments(

@@ -43,10 +43,16 @@ class Reply:
 class DataClient:
     """Talks to one emulator realm through `QBOEmulator.handle`."""
 
-    def __init__(self, settings: EmulatorSettings | None = None, **overrides: Any) -> None:
+    def __init__(
+        self,
+        settings: EmulatorSettings | None = None,
+        *,
+        clock: FakeClock | None = None,
+        **overrides: Any,
+    ) -> None:
         base = settings or EmulatorSettings(throttle=False)
         self.settings = attrs.evolve(base, **overrides) if overrides else base
-        self.clock = FakeClock()
+        self.clock = clock or FakeClock()
         self.emulator = QBOEmulator(self.settings, clock=self.clock)
         self.realm = self.emulator.realm_ids[0]
         self.token = str(self.emulator.oauth.mint_tokens(self.realm)["access_token"])

@@ -19,7 +19,7 @@ def client() -> DataClient:
 
 
 def since_text(client: DataClient) -> str:
-    return quote(meta_time(client.clock.now(), client.company.offset))
+    return quote(meta_time(client.clock.now(), client.company.zone))
 
 
 async def cdc(client: DataClient, entities: str, since: str) -> Any:
@@ -85,7 +85,7 @@ async def test_changes_are_oldest_first_and_deletions_come_last(client: DataClie
         "status": "Deleted",
         "domain": "QBO",
         "Id": made[1]["Id"],
-        "MetaData": {"LastUpdatedTime": meta_time(client.clock.now(), client.company.offset)},
+        "MetaData": {"LastUpdatedTime": meta_time(client.clock.now(), client.company.zone)},
     }
 
 

@@ -41,7 +41,7 @@ def ctx(path: str = INVOICES, method: str = "POST") -> RequestContext:
         HttpRequest(method=method, url=f"http://emulator.invalid{path}?minorversion=75"),
         now=T0,
         tid="1-00000000-000000000000000000000000",
-        offset=UTC,
+        zone=UTC,
     )
 
 

@@ -334,7 +334,7 @@ async def test_invoice_create_computes_lines_totals_and_numbers(empty: DataClien
     assert first["Line"][2]["DetailType"] == "SubTotalLineDetail"
     assert (first["TotalAmt"], first["Balance"]) == (358.0, 358.0)
     assert int(second["DocNumber"]) == int(first["DocNumber"]) + 1
-    assert first["TxnDate"] == "2025-12-31"  # FakeClock 2026-01-01T00:00Z at -07:00
+    assert first["TxnDate"] == "2025-12-31"  # 2026-01-01T00:00Z is 16:00 on the 31st, -08:00
     assert first["DueDate"] == "2026-01-15"
     assert first["CustomerRef"] == {"value": customer["Id"], "name": "Buyer"}
     assert first["LinkedTxn"] == []

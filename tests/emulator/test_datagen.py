@@ -8,9 +8,10 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -29,7 +30,7 @@ from qbo_adapters.emulator.datagen import (
 NOW = datetime(2026, 3, 1, 17, 30, tzinfo=UTC)
 REALM = "9341453123456789"
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo-recorded"
-TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}-07:00$")
+TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}-0[78]:00$")
 TRANSACTIONS = CANONICAL_ENTITY_NAMES[9:]
 
 # Top-level keys the generator uses that the recordings happen not to show, each documented
@@ -269,15 +270,19 @@ def test_transaction_dates_follow_create_time() -> None:
             assert obj["TxnDate"] == obj["MetaData"]["CreateTime"][:10]
 
 
-def test_offset_is_the_companys() -> None:
-    """Times carry the requested UTC offset and convert back to moments before `now`."""
-    generated = generate_company(seed=5, size="small", realm_id=REALM, now=NOW, utc_offset="-05:00")
+def test_times_carry_the_offset_of_their_instant_in_the_companys_zone() -> None:
+    """Times are written in the requested zone with each instant's own offset (daylight
+    saving included), convert back to moments before `now`, and both offsets occur."""
+    zone = ZoneInfo("America/New_York")
+    generated = generate_company(
+        seed=5, size="small", realm_id=REALM, now=NOW, time_zone="America/New_York"
+    )
     created = [o["MetaData"]["CreateTime"] for o in generated.entities["Invoice"]]
-    assert all(text.endswith("-05:00") for text in created)
-    assert max(datetime.fromisoformat(text) for text in created) <= NOW
-    assert datetime.fromisoformat(created[0]).utcoffset() == timezone(
-        timedelta(hours=-5)
-    ).utcoffset(None)
+    moments = [datetime.fromisoformat(text) for text in created]
+    assert max(moments) <= NOW
+    for moment in moments:
+        assert moment.utcoffset() == moment.astimezone(zone).utcoffset()
+    assert {text[-6:] for text in created} == {"-05:00", "-04:00"}
 
 
 def test_money_is_numbers_and_refs_are_strings() -> None:
@@ -317,12 +322,12 @@ def test_company_info_and_preferences_look_like_qbo() -> None:
     [
         ({"size": "huge"}, "unknown size"),
         ({"now": datetime(2026, 1, 1)}, "timezone-aware"),
-        ({"utc_offset": "PST"}, "utc_offset"),
+        ({"time_zone": "Pacific/Atlantis"}, "time zone"),
         ({"realm_id": ""}, "realm_id"),
     ],
 )
 def test_bad_arguments_are_refused(kwargs: dict[str, Any], message: str) -> None:
-    """An unknown size, a naive `now`, a malformed offset or an empty realm raise ValueError."""
+    """An unknown size, a naive `now`, an unknown zone or an empty realm raise ValueError."""
     arguments: dict[str, Any] = {"seed": 1, "size": "small", "realm_id": REALM, "now": NOW}
     arguments.update(kwargs)
     with pytest.raises(ValueError, match=message):

@@ -85,7 +85,7 @@ class Harness:
         url = f"{self.host.base_url}{path}" + (f"?{urlencode(query)}" if query else "")
         request = HttpRequest(method=method, url=url, headers=headers or [], body=body)
         tid = f"1-{next(self._tids):08x}-{0:024x}"
-        return RequestContext.build(request, now=self.clock.now(), tid=tid, offset=UTC)
+        return RequestContext.build(request, now=self.clock.now(), tid=tid, zone=UTC)
 
     def send(self, method: str, path: str, **kwargs: Any) -> HttpResponse:
         response = self.server.handle(self.ctx(method, path, **kwargs))

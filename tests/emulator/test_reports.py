@@ -210,7 +210,7 @@ def recorded_gl_company(client: DataClient, gl: dict[str, Any]) -> None:
     base = client.company
     client.emulator.companies[client.realm] = Company(
         realm_id=client.realm,
-        offset=base.offset,
+        zone=base.zone,
         settings=base.settings,
         company_info=base.company_info,
         preferences=base.preferences,

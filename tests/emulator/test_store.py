@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -17,7 +18,7 @@ from qbo_adapters.emulator.store import Company, ReplayMemory
 from qbo_core.http import HttpResponse
 
 NOW = datetime(2026, 3, 1, 18, 0, tzinfo=UTC)
-OFFSET = timezone(timedelta(hours=-7))
+PACIFIC = ZoneInfo("America/Los_Angeles")
 
 
 def company(size: str = "empty") -> Company:
@@ -26,7 +27,7 @@ def company(size: str = "empty") -> Company:
         seed=7,
         size=size,
         now=NOW,
-        offset=OFFSET,
+        zone=PACIFIC,
         settings=EmulatorSettings(),
     )
 

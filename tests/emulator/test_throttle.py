@@ -28,7 +28,7 @@ def ctx_at(seconds: float) -> RequestContext:
         HttpRequest(method="GET", url=f"http://emulator.invalid/v3/company/{REALM}/query"),
         now=T0 + timedelta(seconds=seconds),
         tid="1-00000000-000000000000000000000000",
-        offset=UTC,
+        zone=UTC,
     )
 
 
