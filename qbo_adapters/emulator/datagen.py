@@ -401,8 +401,10 @@ def _usd() -> Obj:
     return {"value": "USD", "name": "United States Dollar"}
 
 
-def _money(amount_cents: int) -> float:
-    return amount_cents / 100
+def _money(amount_cents: int) -> int | float:
+    """Cents as QBO writes money: `275` when whole, else `87.5` (`entities.money`)."""
+    whole, rest = divmod(amount_cents, 100)
+    return whole if rest == 0 else amount_cents / 100
 
 
 # Vendor kinds' expense roles -> chart roles to try, in order.

@@ -735,13 +735,23 @@ def to_cents(value: Any, prop: str) -> int:
     return int((number * 100).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
 
 
-def money(cents: int) -> float:
-    """Integer cents as the JSON number QBO sends (`100.0`, `87.5`)."""
-    return cents / 100
+def money(cents: int) -> int | float:
+    """Integer cents as the JSON number QBO sends: a whole amount as an integer (`275`),
+    any other as its shortest decimal (`87.5`, `0.01`).
+
+    Facts file section 11 ("Numbers", responses recorded 2024-2026): whole amounts are
+    written as integers, fractional ones as decimals. (The 2020 recordings wrote money
+    with two decimals, `"TotalAmt":100.00`, `"Amount":337.50` in `create/invoice.json`,
+    `all/sales_receipts.json`: the same JSON numbers, written differently.)
+    """
+    whole, rest = divmod(cents, 100)
+    return whole if rest == 0 else cents / 100
 
 
 def number_out(number: Decimal) -> int | float:
-    """A `Decimal` as a JSON-ready number: `int` when whole, else `float`."""
+    """A `Decimal` as a JSON-ready number: `int` when whole, else `float` (quantities,
+    unit prices and rates, as recorded: `"Qty":4`, `"Qty":2.5`, `"UnitPrice":12.75` in
+    `cdc/basic.json`; whole amounts as integers as `money` writes them)."""
     if number == number.to_integral_value():
         return int(number)
     return float(number)

@@ -11,7 +11,12 @@ validation), `query_where` (matching), `query_values` (numbers, times), `query_o
 
 from __future__ import annotations
 
-from qbo_adapters.emulator.query_defaults import default_order_for, hides_inactive
+from qbo_adapters.emulator.query_defaults import (
+    carries_total_count,
+    default_order_for,
+    hides_inactive,
+    left_out_of_star,
+)
 from qbo_adapters.emulator.query_eval import QueryResult, execute, to_response
 from qbo_adapters.emulator.query_lexer import QueryFault
 from qbo_adapters.emulator.query_model import (
@@ -39,9 +44,11 @@ __all__ = [
     "Selection",
     "Value",
     "ValueKind",
+    "carries_total_count",
     "default_order_for",
     "execute",
     "hides_inactive",
+    "left_out_of_star",
     "parse",
     "quote",
     "to_response",

@@ -1,14 +1,17 @@
-"""What QBO does per entity type when a query does not say: order, and inactive objects.
+"""What QBO does per entity type when a query does not say: order, inactive objects,
+`totalCount` on a page, and properties `SELECT *` leaves out.
 
-Both come from recorded sandbox traffic (`../shared/fixtures/qbo-recorded`, 2020-09-29);
-where a rule is extended to entity types that were not recorded, the docstring says so.
+Order and inactive objects come from recorded sandbox traffic
+(`../shared/fixtures/qbo-recorded`, 2020-09-29), `totalCount` and `Sku` from the facts
+file (section 11, responses recorded 2024-2026); where a rule is extended to entity types
+that were not recorded, the docstring says so.
 """
 
 from __future__ import annotations
 
 from qbo_adapters.emulator.query_model import OrderKey
 
-__all__ = ["default_order_for", "hides_inactive"]
+__all__ = ["carries_total_count", "default_order_for", "hides_inactive", "left_out_of_star"]
 
 _BY_FULL_NAME = ("Customer", "Account", "Item", "Class", "Department")
 _BY_DISPLAY_NAME = ("Vendor", "Employee")
@@ -64,6 +67,40 @@ def default_order_for(entity: str) -> tuple[OrderKey, ...]:
     SalesReceipt. Any other entity: `()`, which `execute` reads as by Id.
     """
     return _DEFAULT_ORDERS.get(entity.lower(), ())
+
+
+_WITH_TOTAL_COUNT = frozenset(
+    name.lower()
+    for name in ("Bill", "BillPayment", "Deposit", "Invoice", "JournalEntry", "PurchaseOrder")
+)
+
+
+def carries_total_count(entity: str) -> bool:
+    """Whether a page of `entity` rows carries `totalCount` beside `startPosition` and
+    `maxResults` (a `COUNT(*)` answer always does; an empty page never).
+
+    Facts file section 11: QBO sends it for Invoice, Bill, BillPayment, Deposit,
+    JournalEntry and PurchaseOrder queries and not for Customer, Vendor, Item, Account,
+    Payment, Purchase, Estimate or CreditMemo; the 2020 recordings agree for Customer and
+    Vendor (`all/customers.json`, `all/vendors_by_5.json`) and show none for SalesReceipt
+    and Employee (`all/sales_receipts.json`, `all/employees_including_active.json`).
+    Entities no source names are left without it.
+    """
+    return entity.lower() in _WITH_TOTAL_COUNT
+
+
+_LEFT_OUT_OF_STAR: dict[str, frozenset[str]] = {"item": frozenset({"sku"})}
+
+
+def left_out_of_star(entity: str) -> frozenset[str]:
+    """The properties of `entity` (lower-case) that `SELECT *` leaves out unless the
+    select list names them after the star (`SELECT *, Sku FROM Item`).
+
+    Facts file section 11: `SELECT *, Sku FROM Item` is how clients get `Sku`, which
+    `SELECT *` leaves out. Only Item's `Sku` is known; reads by Id, CDC and write
+    responses carry it as stored.
+    """
+    return _LEFT_OUT_OF_STAR.get(entity.lower(), frozenset())
 
 
 def hides_inactive(entity: str) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from qbo_adapters.emulator.query_defaults import carries_total_count, left_out_of_star
 from qbo_adapters.emulator.query_lexer import QueryFault
 from qbo_adapters.emulator.query_model import OrderKey, Query, Selection
 from qbo_adapters.emulator.query_order import BY_ID, ordered
@@ -28,8 +29,9 @@ Entity = Mapping[str, Any]
 class QueryResult:
     """What a query found: `total` matches before paging, `items` the requested page.
 
-    `items` holds the caller's own mappings for `SELECT *` (not copies), new projected
-    mappings for a property list, and nothing for `COUNT(*)`.
+    `items` holds the caller's own mappings for `SELECT *` (not copies; a copy only where
+    a property `SELECT *` leaves out was taken away), new projected mappings for a
+    property list, and nothing for `COUNT(*)`.
     """
 
     total: int
@@ -79,24 +81,37 @@ def execute(
     page = ordered(matches, order, end, columns)[first:end]
     if query.selection is Selection.FIELDS:
         page = [_project(entity, query.fields) for entity in page]
+    elif hidden := left_out_of_star(entity_name or query.entity) - {
+        field.lower() for field in query.fields
+    }:
+        page = [_without(entity, hidden) for entity in page]
     return QueryResult(total=total, items=tuple(page))
 
 
 def to_response(query: Query, result: QueryResult, entity_name: str) -> dict[str, Any]:
     """The `QueryResponse` object QBO sends for `result` (the envelope adds `time`).
 
-    `{"<entity_name>": [...], "startPosition": n, "maxResults": <items returned>}`,
+    `{"<entity_name>": [...], "startPosition": n, "maxResults": <items returned>}`, plus
+    `"totalCount"` for the entities that carry it (`query_defaults.carries_total_count`);
     `{}` for an empty page, `{"totalCount": n}` for `COUNT(*)`.
+
+    On a page `totalCount` is the number of rows on that page, like `maxResults`, not the
+    number of matches: Intuit's Bill query sample (`select * from bill maxresults 2`)
+    answers `"totalCount": 2`. QBO documents neither; the count of all matches is
+    `COUNT(*)`'s.
     """
     if query.selection is Selection.COUNT:
         return {"totalCount": result.total}
     if not result.items:
         return {}
-    return {
+    page: dict[str, Any] = {
         entity_name: list(result.items),
         "startPosition": query.start_position,
         "maxResults": len(result.items),
     }
+    if carries_total_count(entity_name):
+        page["totalCount"] = len(result.items)
+    return page
 
 
 def _check_names(query: Query, known_fields: Collection[str], entity: str) -> None:
@@ -110,6 +125,18 @@ def _check_names(query: Query, known_fields: Collection[str], entity: str) -> No
         segments = name.lower().split(".")
         if not any(".".join(segments[:i]) in known for i in range(1, len(segments) + 1)):
             raise QueryFault.invalid(f"Property {name} not found for Entity {entity}")
+
+
+def _without(entity: Entity, hidden: frozenset[str]) -> Entity:
+    """`entity` less its properties whose lower-case names are in `hidden` (itself when
+    it has none of them)."""
+    if not any(isinstance(key, str) and key.lower() in hidden for key in entity):
+        return entity
+    return {
+        key: value
+        for key, value in entity.items()
+        if not (isinstance(key, str) and key.lower() in hidden)
+    }
 
 
 def _project(entity: Entity, fields: Sequence[str]) -> Entity:

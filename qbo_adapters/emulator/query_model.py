@@ -108,8 +108,9 @@ class Query:
     """A parsed, validated query.
 
     `start_position` is 1-based (a written `STARTPOSITION 0` is stored as 1);
-    `max_results` is 1..1000, 100 when absent. `fields` is set only for
-    `Selection.FIELDS`. `conditions` are AND'ed.
+    `max_results` is 1..1000, 100 when absent. `fields` lists the selected properties
+    for `Selection.FIELDS`, and for `Selection.ALL` those named after `*`
+    (`SELECT *, Sku`); it is empty for `COUNT(*)`. `conditions` are AND'ed.
     """
 
     entity: str
