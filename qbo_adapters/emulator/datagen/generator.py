@@ -4,7 +4,7 @@
 shaped as QBO's v3 JSON API returns it (string `Id` and `SyncToken`, money as numbers,
 `domain` "QBO", `sparse` false, `MetaData` times without milliseconds and with the company's
 UTC offset), plus `CompanyInfo` and `Preferences`. The emulator loads `entities` into its
-store as they are.
+store as they are. Size "empty" is built by `empty.py`; the presets below by this module.
 
 Determinism: all randomness comes from one `random.Random` seeded with a SHA-256 of
 (seed, realm_id, size); equal inputs (and `now`, `utc_offset`) give byte-identical
@@ -50,7 +50,7 @@ Bills and bill payments mirror invoices and payments. Journal entries: one openi
 entry, then payroll, depreciation, loan payments, credit-card payments, owner's draws and
 transfers to savings, sampled down to the size's budget.
 
-Consistency (checked by `validate_integrity`): references resolve, line amounts are
+Consistency (checked by `integrity.validate_integrity`): references resolve, line amounts are
 Qty x UnitPrice, totals add up, open balances follow the payments applied, customer and vendor
 balances sum their open documents, journal entries balance, balance-sheet accounts carry the
 balances their postings give, and DisplayNames are unique across customers, vendors and
@@ -71,73 +71,26 @@ import bisect
 import functools
 import gc
 import hashlib
-import json
 import math
 import random
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any, Final, Literal, TypeVar
 
-from qbo_adapters.emulator import datagen_words as words
-from qbo_adapters.emulator.datagen_integrity import (
-    CANONICAL_ENTITY_NAMES,
-    classification_of,
-    validate_integrity,
-)
+from qbo_adapters.emulator.books import CANONICAL_ENTITY_NAMES, classification_of
+from qbo_adapters.emulator.datagen import words
+from qbo_adapters.emulator.datagen.company import CompanySize, GeneratedCompany, Obj, tax_code
+from qbo_adapters.emulator.datagen.empty import EMPTY, empty_company
 
-__all__ = [
-    "CANONICAL_ENTITY_NAMES",
-    "SIZES",
-    "CompanySize",
-    "GeneratedCompany",
-    "SizeName",
-    "generate_company",
-    "validate_integrity",
-]
+__all__ = ["SIZES", "SizeName", "generate_company"]
 
-Obj = dict[str, Any]
 T = TypeVar("T")
-SizeName = Literal["small", "medium", "large"]
+SizeName = Literal["empty", "small", "medium", "large"]
 
 DAY: Final = 86_400
 HISTORY_DAYS: Final = 730
-
-
-@dataclass(frozen=True, kw_only=True)
-class CompanySize:
-    """How many of each object to generate. Payments, bill payments and deposits follow.
-
-    `chart` picks the chart of accounts: 0 base (45 accounts), 1 adds 15, 2 adds 30 more.
-    `journal_entries` is a budget for the recurring entries (the opening entry is extra).
-    """
-
-    name: str
-    customers: int
-    vendors: int
-    employees: int
-    items: int
-    classes: int
-    departments: int
-    chart: int
-    invoices: int
-    estimates: int
-    sales_receipts: int
-    credit_memos: int
-    bills: int
-    purchases: int
-    journal_entries: int
-
-    def __post_init__(self) -> None:
-        for name, value in vars(self).items():
-            if name != "name" and (not isinstance(value, int) or value < 0):
-                raise ValueError(f"CompanySize.{name} must be a non-negative int")
-        if self.customers < 1 or self.vendors < 1 or self.items < 1:
-            raise ValueError("a company needs at least one customer, vendor and item")
-        if self.chart not in (0, 1, 2):
-            raise ValueError("CompanySize.chart must be 0, 1 or 2")
 
 
 SIZES: Final = {
@@ -195,41 +148,6 @@ SIZES: Final = {
 }
 
 
-@dataclass(frozen=True, kw_only=True)
-class GeneratedCompany:
-    """One realm's data. `entities` maps each name in `CANONICAL_ENTITY_NAMES` to its objects,
-    in Id order. The dicts are fresh and unshared: a store may keep and mutate them."""
-
-    realm_id: str
-    seed: int
-    size: CompanySize
-    now: datetime
-    company_info: Obj
-    preferences: Obj
-    entities: dict[str, list[Obj]]
-
-    def counts(self) -> dict[str, int]:
-        """Objects per entity type."""
-        return {name: len(objs) for name, objs in self.entities.items()}
-
-    def object_count(self) -> int:
-        """All objects in `entities` (CompanyInfo and Preferences not included)."""
-        return sum(len(objs) for objs in self.entities.values())
-
-    def to_json(self) -> str:
-        """Canonical JSON (sorted keys, no spaces): equal inputs give equal bytes."""
-        return json.dumps(
-            {
-                "realm_id": self.realm_id,
-                "company_info": self.company_info,
-                "preferences": self.preferences,
-                "entities": self.entities,
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-        )
-
-
 _OFFSET_RE: Final = re.compile(r"^([+-])(\d{2}):(\d{2})$")
 
 
@@ -246,10 +164,11 @@ def generate_company(
     Raises `ValueError` for an unknown size name, a naive `now`, an empty `realm_id` or an
     offset not like "-07:00".
     """
+    spec: CompanySize | None
     if isinstance(size, str):
-        if size not in SIZES:
-            raise ValueError(f"unknown size {size!r}; expected one of {sorted(SIZES)}")
-        spec = SIZES[size]
+        if size not in SIZES and size != EMPTY:
+            raise ValueError(f"unknown size {size!r}; expected one of {[EMPTY, *SIZES]}")
+        spec = SIZES.get(size)
     else:
         spec = size
     if now.tzinfo is None or now.utcoffset() is None:
@@ -261,6 +180,13 @@ def generate_company(
         raise ValueError(f"utc_offset must look like '-07:00', not {utc_offset!r}")
     sign = -1 if match[1] == "-" else 1
     offset_seconds = sign * (int(match[2]) * 3600 + int(match[3]) * 60)
+    if spec is None:
+        return empty_company(
+            seed=seed,
+            realm_id=realm_id,
+            now=now,
+            offset=timezone(timedelta(seconds=offset_seconds)),
+        )
     digest = hashlib.sha256(f"{seed}\x00{realm_id}\x00{spec!r}".encode()).digest()
     rng = random.Random(int.from_bytes(digest[:16], "big"))  # test data, not secrets
     builder = _Builder(rng, spec, int(now.timestamp()), offset_seconds, utc_offset)
@@ -732,26 +658,7 @@ class _Builder:
         county = f"{self.city[0]} County"
         tax_rows = []
         for n, name in enumerate((f"{state} Sales Tax", county), start=1):
-            tax_rows.append(
-                {
-                    "Name": name,
-                    "Description": name,
-                    "Active": True,
-                    "Hidden": False,
-                    "Taxable": True,
-                    "TaxGroup": True,
-                    "SalesTaxRateList": {
-                        "TaxRateDetail": [
-                            {
-                                "TaxRateRef": {"value": str(n), "name": name},
-                                "TaxTypeApplicable": "TaxOnAmount",
-                                "TaxOrder": 0,
-                            }
-                        ]
-                    },
-                    "PurchaseTaxRateList": {"TaxRateDetail": []},
-                }
-            )
+            tax_rows.append(tax_code(n, name))
         self.tax_codes = self.simple_list("TaxCode", tax_rows, self.start + 500)
 
     def make_classes_and_departments(self) -> None:
