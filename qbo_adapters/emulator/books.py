@@ -24,22 +24,28 @@ checker, the reports); it reads no other emulator module. What it holds:
   payment debits A/P and credits the bank or card; a purchase credits its payment
   account; a deposit debits its bank and credits the account each line came from; a
   journal entry posts its lines. Estimates post nothing. A rule's missing A/R, A/P or
-  Undeposited Funds account is the company's default (`default_accounts`).
+  Undeposited Funds account is the company's default (`default_accounts`);
+  `NAME_BALANCE_RULES` says which documents move a customer's or vendor's balance.
 
 How to add an entity (say `VendorCredit`):
 
 1. here: its name in `TRANSACTIONS` (or `NAME_LISTS`), its `LinkedTxn.TxnType` in
    `TXN_TYPES` if documents link it, server-kept links in `SERVER_LINKS`, and its posting
-   rule in `POSTING_RULES` (a function `(obj, index, defaults) -> postings`; the rule's
-   position is where reports list it within a day). A transaction that posts nothing
-   (PurchaseOrder) gets no rule;
-2. `entity_registry.py`: one `_spec(...)` with the properties QBO accepts, what a create
-   requires and its normalizer (`entity_transactions.py` or `entity_name_lists.py`:
-   the server's defaults and computed fields);
-3. `datagen/`: the generator's entries for each size (`datagen/generator.py`) and any
-   consistency rule the checker should hold (`datagen/integrity.py`).
+   rule in `POSTING_RULES` (a function `(obj, index, defaults) -> postings`; its place in
+   the dict is where reports list it within a day). One that posts nothing
+   (PurchaseOrder) gets no rule. If it moves a customer's or vendor's balance, an entry
+   in `NAME_BALANCE_RULES`;
+2. `entity_registry.py`: one `_spec(...)` with the properties QBO accepts and what a
+   create requires, and its name out of `OTHER_QBO_ENTITIES`; its normalizer (the
+   server's defaults and computed fields) in `entity_transactions.py`'s
+   `TRANSACTION_NORMALIZERS` (or `entity_name_lists.py`'s `NAME_LIST_NORMALIZERS`), lines
+   through `entity_lines.py`;
+3. `datagen/`: the generator's entries for each size (`generator.py`) and any consistency
+   rule the checker should hold (`integrity.py`).
 
-The store, CDC, batch, queries and reports then serve it with no further change.
+The store, CDC, batch, queries and reports then serve it with no further change (a
+document that payments apply to, like a bill, also needs the store's application
+bookkeeping: `store.py`'s `_OPEN_DOCUMENTS` and `_applications`).
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ __all__ = [
     "BALANCE_SHEET",
     "CANONICAL_ENTITY_NAMES",
     "CONTROL_ACCOUNTS",
+    "NAME_BALANCE_RULES",
     "NAME_LISTS",
     "NATURAL_DEBIT",
     "POSTING_ENTITIES",
@@ -464,6 +471,16 @@ def _deposit(obj: Obj, index: Index, defaults: Mapping[str, str]) -> list[Postin
             out.append((_ref(detail, "AccountRef"), -amount))
     return out
 
+
+#: What a transaction adds to its customer's or vendor's `Balance`: (the name's entity,
+#: sign, the field whose amount it adds). Open invoices raise a customer's balance; open
+#: credit memos and unapplied payments lower it; open bills raise a vendor's.
+NAME_BALANCE_RULES: Final[dict[str, tuple[str, int, str]]] = {
+    "Invoice": ("Customer", 1, "Balance"),
+    "CreditMemo": ("Customer", -1, "Balance"),
+    "Payment": ("Customer", -1, "UnappliedAmt"),
+    "Bill": ("Vendor", 1, "Balance"),
+}
 
 #: Each posting transaction's rule, in the order reports list a day's transactions.
 POSTING_RULES: Final[dict[str, PostingRule]] = {

@@ -54,6 +54,7 @@ from datetime import UTC, datetime, timezone
 from typing import Any, Final
 
 from qbo_adapters.emulator.books import (
+    NAME_BALANCE_RULES,
     TXN_TYPES,
     default_accounts,
     ref_display,
@@ -947,16 +948,10 @@ class Company:
     def _contribution(entity: str, obj: Mapping[str, Any] | None) -> tuple[str, str, int] | None:
         if obj is None:
             return None
-        if entity == "Invoice":
-            owner, sign, field = "Customer", 1, "Balance"
-        elif entity == "CreditMemo":
-            owner, sign, field = "Customer", -1, "Balance"
-        elif entity == "Payment":
-            owner, sign, field = "Customer", -1, "UnappliedAmt"
-        elif entity == "Bill":
-            owner, sign, field = "Vendor", 1, "Balance"
-        else:
+        rule = NAME_BALANCE_RULES.get(entity)
+        if rule is None:
             return None
+        owner, sign, field = rule
         owner_id = ref_value(obj, f"{owner}Ref")
         if owner_id is None:
             return None

@@ -79,7 +79,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, Final, Literal, TypeVar
 
-from qbo_adapters.emulator.books import CANONICAL_ENTITY_NAMES, classification_of
+from qbo_adapters.emulator.books import (
+    CANONICAL_ENTITY_NAMES,
+    NAME_LISTS,
+    TAX_CODES,
+    classification_of,
+)
 from qbo_adapters.emulator.datagen import words
 from qbo_adapters.emulator.datagen.company import CompanySize, GeneratedCompany, Obj, tax_code
 from qbo_adapters.emulator.datagen.empty import EMPTY, empty_company
@@ -1741,17 +1746,7 @@ class _Builder:
         for item in self.items:
             if item.kind == "Inventory":
                 item.named.obj["QtyOnHand"] = item.qty
-        for etype in (
-            "Customer",
-            "Vendor",
-            "Employee",
-            "Item",
-            "Class",
-            "Department",
-            "Term",
-            "TaxCode",
-            "Account",
-        ):
+        for etype in (*NAME_LISTS, *TAX_CODES):
             entities[etype] = [named.obj for named in self.names[etype]]
         balances = self.ledger
         by_id = {acct["Id"]: acct for acct in self.accounts}
