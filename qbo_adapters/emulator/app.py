@@ -136,6 +136,11 @@ class QBOEmulator:
         self.request_log.clear()
         self.internal_errors.clear()
 
+    def reseed(self, seed: int) -> None:
+        """Restart the random draws (tids, fault draws) from `seed`; data and rules stay."""
+        self.rng = random.Random(seed)
+        self.chaos.reseed(seed)
+
     @property
     def realm_ids(self) -> list[str]:
         return list(self.companies)

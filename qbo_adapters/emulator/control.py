@@ -33,10 +33,9 @@ from __future__ import annotations
 import copy
 import json
 import math
-import random
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import attrs
 
@@ -56,12 +55,79 @@ from qbo_adapters.memory.clock import FakeClock
 from qbo_core.http import HttpResponse
 
 if TYPE_CHECKING:
-    from qbo_adapters.emulator.app import LoggedRequest, QBOEmulator
+    from qbo_adapters.emulator.app import LoggedRequest
+    from qbo_adapters.emulator.chaos import FaultInjector
+    from qbo_adapters.emulator.oauth import OAuthServer
+    from qbo_adapters.emulator.throttle import Throttle
+    from qbo_core.ports.clock import Clock
 
-__all__ = ["ControlAPI", "ControlError"]
+__all__ = ["ControlAPI", "ControlError", "ControlHost"]
 
 PREFIX: Final = "/_emulator"
 DEFAULT_LOG_LIMIT: Final = 100
+
+
+class ControlHost(Protocol):
+    """What the control API reads and moves in the emulator (`QBOEmulator` is one).
+
+    Each part is read anew on every call: after `reset` the control API acts on the new
+    ones. Nothing here raises; the control API turns bad input into `ControlError`.
+    """
+
+    @property
+    def settings(self) -> EmulatorSettings:
+        """The settings in force; `seed` is the one the companies were generated from."""
+        ...
+
+    @property
+    def base_url(self) -> str:
+        """Where the emulator is served (no trailing slash)."""
+        ...
+
+    @property
+    def clock(self) -> Clock:
+        """The emulator's time; only a `FakeClock` can be advanced."""
+        ...
+
+    @property
+    def companies(self) -> Mapping[str, Company]:
+        """Each realm's company, by realm Id."""
+        ...
+
+    @property
+    def chaos(self) -> FaultInjector:
+        """The fault rules, their counters and the injection history."""
+        ...
+
+    @property
+    def oauth(self) -> OAuthServer:
+        """The authorization server: grants and tokens."""
+        ...
+
+    @property
+    def throttle(self) -> Throttle:
+        """The per-realm request windows."""
+        ...
+
+    @property
+    def request_log(self) -> Sequence[LoggedRequest]:
+        """The requests served, oldest first (bounded)."""
+        ...
+
+    @property
+    def internal_errors(self) -> Sequence[BaseException]:
+        """Unexpected exceptions raised while serving (emulator bugs), oldest first."""
+        ...
+
+    def reset(self, *, seed: int | None = None) -> None:
+        """Regenerate every company from `seed` (None: the current one); forget tokens,
+        fault rules, throttle windows and logs."""
+        ...
+
+    def reseed(self, seed: int) -> None:
+        """Restart the random draws (transaction ids, fault draws) from `seed`; companies,
+        tokens and fault rules stay. Idempotent for a given seed."""
+        ...
 
 
 class ControlError(Exception):
@@ -182,13 +248,13 @@ _Handler = Callable[[RequestContext, "re.Match[str]"], tuple[int, Any]]
 
 
 class ControlAPI:
-    """Serves `/_emulator/...` for one `QBOEmulator`; see the module docstring.
+    """Serves `/_emulator/...` for one emulator (a `ControlHost`); see the module docstring.
 
     It always acts on the emulator's current parts (`emulator.chaos`, `.throttle`,
     `.oauth`, ...), so a reference kept across `emulator.reset()` stays valid.
     """
 
-    def __init__(self, emulator: QBOEmulator) -> None:
+    def __init__(self, emulator: ControlHost) -> None:
         self.emulator = emulator
         self._routes: list[tuple[re.Pattern[str], dict[str, _Handler]]] = [
             (re.compile(r"/state"), {"GET": self._get_state}),
@@ -363,8 +429,7 @@ class ControlAPI:
         Unlike `reset`, companies, tokens, fault rules and their counters stay; a run
         from here on is reproducible.
         """
-        self.emulator.rng = random.Random(seed)
-        self.emulator.chaos.reseed(seed)
+        self.emulator.reseed(seed)
 
     def faults(self) -> list[dict[str, Any]]:
         """The installed fault rules in priority order, with their counters."""

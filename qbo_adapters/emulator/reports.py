@@ -7,10 +7,10 @@ else (no top-level `time`): `{"Header": {...}, "Columns": {"Column": [...]}, "Ro
 the reports not recorded, as Intuit's reference samples show them.
 
 Where the numbers come from: every transaction's ledger postings (`Company.posted`, the
-rules of `datagen_integrity.transaction_postings`: the same postings that move the
-accounts' `CurrentBalance`), dated by `TxnDate`. Estimates post nothing. Amounts are shown
-in each account's natural sign (assets and expenses debit-positive; liabilities, equity and
-income credit-positive), as QBO shows them.
+posting rules of `books`: the same postings that move the accounts' `CurrentBalance`),
+dated by `TxnDate`. Estimates post nothing. Amounts are shown in each account's natural
+sign (assets and expenses debit-positive; liabilities, equity and income credit-positive),
+as QBO shows them; accounts are listed in `books.ACCOUNT_TYPES` order.
 
 - **ProfitAndLoss**: income (Income), cost of goods sold, expenses, other income and other
   expenses over the period; Gross Profit, Net Operating Income, Net Other Income and Net
@@ -70,6 +70,15 @@ from typing import Any, Final, NamedTuple
 
 import attrs
 
+from qbo_adapters.emulator.books import (
+    ACCOUNT_TYPES,
+    BALANCE_SHEET,
+    NATURAL_DEBIT,
+    POSTING_ENTITIES,
+    PROFIT_AND_LOSS,
+    ref_value,
+    stored_cents,
+)
 from qbo_adapters.emulator.context import RequestContext
 from qbo_adapters.emulator.faults import QBOFault, invalid_value, unsupported_operation
 from qbo_adapters.emulator.store import Company
@@ -131,40 +140,6 @@ _NOT_SERVED: Final = frozenset(
 _DATE_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MONTHS: Final = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 
-#: Transaction entities that post, in the order a day's transactions are listed.
-_POSTING_ENTITIES: Final = (
-    "JournalEntry",
-    "Invoice",
-    "SalesReceipt",
-    "CreditMemo",
-    "Payment",
-    "Bill",
-    "BillPayment",
-    "Purchase",
-    "Deposit",
-)
-
-#: Account types in the order QBO lists them (General Ledger, and within each section).
-_TYPE_ORDER: Final = (
-    "Bank",
-    "Accounts Receivable",
-    "Other Current Asset",
-    "Fixed Asset",
-    "Other Asset",
-    "Accounts Payable",
-    "Credit Card",
-    "Other Current Liability",
-    "Long Term Liability",
-    "Equity",
-    "Income",
-    "Cost of Goods Sold",
-    "Expense",
-    "Other Income",
-    "Other Expense",
-)
-_NATURAL_DEBIT: Final = frozenset({"Asset", "Expense"})
-_BALANCE_SHEET: Final = frozenset({"Asset", "Liability", "Equity"})
-_PROFIT_AND_LOSS: Final = frozenset({"Revenue", "Expense"})
 
 _SUMMARIES_SERVED: Final = ("Total", "Month", "Quarter", "Year", "Customers", "Vendors")
 _SUMMARIES_QBO: Final = frozenset(
@@ -324,18 +299,7 @@ class Entry(NamedTuple):
 
 
 def _ref(obj: Mapping[str, Any] | None, key: str) -> str:
-    if not isinstance(obj, Mapping):
-        return ""
-    ref = obj.get(key)
-    if isinstance(ref, Mapping) and isinstance(ref.get("value"), str):
-        return str(ref["value"])
-    return ""
-
-
-def _cents(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return 0
-    return round(value * 100)
+    return ref_value(obj, key) or ""
 
 
 def _parse_day(value: Any) -> date | None:
@@ -496,7 +460,7 @@ def _cash_postings(
             for a, c in company.posted(str(doc_type), doc)
             if not _is_type(accounts, a, control)
         ]
-        out += _allocate(share, _cents(line.get("Amount")), _cents(doc.get("TotalAmt")))
+        out += _allocate(share, stored_cents(line.get("Amount")), stored_cents(doc.get("TotalAmt")))
     residual = -sum(amount for _, amount in out)
     if residual and control_account:
         out.append((control_account, residual))
@@ -518,7 +482,7 @@ def ledger_entries(company: Company, *, cash: bool = False) -> list[Entry]:
 def _ledger_entries(company: Company, *, cash: bool) -> list[Entry]:
     accounts = {str(a["Id"]): a for a in company.all("Account")}
     out: list[tuple[date, int, int, Entry]] = []
-    for rank, entity in enumerate(_POSTING_ENTITIES):
+    for rank, entity in enumerate(POSTING_ENTITIES):
         for obj in company.all(entity):
             day = _parse_day(obj.get("TxnDate"))
             if day is None:
@@ -598,7 +562,7 @@ class _Chart:
 
     def _order_key(self, account_id: str) -> tuple[int, str, str]:
         kind = self.type_of(account_id)
-        rank = _TYPE_ORDER.index(kind) if kind in _TYPE_ORDER else len(_TYPE_ORDER)
+        rank = ACCOUNT_TYPES.index(kind) if kind in ACCOUNT_TYPES else len(ACCOUNT_TYPES)
         return (rank, *self._name_key(account_id))
 
     def type_of(self, account_id: str) -> str:
@@ -609,7 +573,7 @@ class _Chart:
 
     def sign(self, account_id: str) -> int:
         """+1 where a debit shows positive (assets, expenses), -1 elsewhere."""
-        return 1 if self.classification(account_id) in _NATURAL_DEBIT else -1
+        return 1 if self.classification(account_id) in NATURAL_DEBIT else -1
 
     def name(self, account_id: str) -> str:
         return str(self.accounts[account_id].get("Name", ""))
@@ -668,7 +632,7 @@ def _fiscal_month(company: Company) -> int:
 def _span(company: Company, today: date) -> tuple[date, date]:
     days = [
         day
-        for entity in _POSTING_ENTITIES
+        for entity in POSTING_ENTITIES
         for obj in company.all(entity)
         if (day := _parse_day(obj.get("TxnDate"))) is not None
     ]
@@ -927,7 +891,7 @@ def _profit_and_loss(ctx: RequestContext, company: Company) -> dict[str, Any]:
         e
         for e in ledger_entries(company, cash=request.cash)
         if request.period.start <= e.txn.day <= request.period.end
-        and chart.classification(e.account) in _PROFIT_AND_LOSS
+        and chart.classification(e.account) in PROFIT_AND_LOSS
         and _keep(request, e)
     ]
     columns, key_of = _pl_columns(by, request, company, entries)
@@ -1103,9 +1067,9 @@ def _balance_sheet(ctx: RequestContext, company: Company) -> dict[str, Any]:
             continue
         seen = True
         classification = chart.classification(entry.account)
-        if classification in _BALANCE_SHEET:
+        if classification in BALANCE_SHEET:
             grid.add(entry.account, "total", chart.sign(entry.account) * entry.amount)
-        elif classification in _PROFIT_AND_LOSS:
+        elif classification in PROFIT_AND_LOSS:
             if entry.txn.day < year_start:
                 prior_income -= entry.amount
             else:
@@ -1218,7 +1182,7 @@ def _general_ledger(ctx: RequestContext, company: Company) -> dict[str, Any]:
         natural = chart.sign(account) * entry.amount
         if entry.txn.day >= start:
             moves[account].append(entry)
-        elif chart.classification(account) in _BALANCE_SHEET or entry.txn.day >= year_start:
+        elif chart.classification(account) in BALANCE_SHEET or entry.txn.day >= year_start:
             opening[account] += natural  # P&L accounts open with the fiscal year to date
         elif retained is not None:
             opening[retained] -= entry.amount
@@ -1325,7 +1289,7 @@ def _applications(
             doc_type = links[0].get("TxnType")
             if doc_type in documents:
                 key = (str(doc_type), str(links[0].get("TxnId")))
-                found[key].append((day, _cents(line.get("Amount"))))
+                found[key].append((day, stored_cents(line.get("Amount"))))
     return found
 
 
@@ -1356,7 +1320,7 @@ def _aging(ctx: RequestContext, company: Company, receivable: bool) -> dict[str,
             paid = sum(
                 c for when, c in applied.get((entity, str(doc.get("Id"))), ()) if when <= as_of
             )
-            open_cents = _cents(doc.get("TotalAmt")) - paid
+            open_cents = stored_cents(doc.get("TotalAmt")) - paid
             due = _parse_day(doc.get("DueDate")) if sign > 0 else None
             items.append((_ref(doc, owner_key), due or day, sign * open_cents))
     if receivable:
@@ -1364,7 +1328,7 @@ def _aging(ctx: RequestContext, company: Company, receivable: bool) -> dict[str,
             day = _parse_day(payment.get("TxnDate"))
             if day is not None and day <= as_of:
                 items.append(
-                    (_ref(payment, "CustomerRef"), day, -_cents(payment.get("UnappliedAmt")))
+                    (_ref(payment, "CustomerRef"), day, -stored_cents(payment.get("UnappliedAmt")))
                 )
     buckets: dict[str, list[int]] = defaultdict(lambda: [0] * (count + 1))
     for owner, aging_day, amount in items:

@@ -16,7 +16,7 @@ What a write keeps consistent (`validate_integrity` checks the same rules):
   payments; `BalanceWithJobs` adds the jobs' (sub-customers'); `Vendor.Balance` = open
   bills. A balance change bumps the name's `LastUpdatedTime` but not its `SyncToken`, as
   QBO does (`all/customers.json`: Amy's Bird Sanctuary changed when her invoice was deleted).
-- **the ledger**: each transaction's postings (`datagen_integrity.transaction_postings`)
+- **the ledger**: each transaction's postings (`books.transaction_postings`)
   move the balance-sheet accounts' `CurrentBalance` and their parents'
   `CurrentBalanceWithSubAccounts`.
 - **links**: an invoice made from an estimate closes it (the estimate lists the invoice);
@@ -50,30 +50,33 @@ from __future__ import annotations
 import copy
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Final
 
-from qbo_adapters.emulator import datagen_words as words
+from qbo_adapters.emulator.books import (
+    NAME_BALANCE_RULES,
+    TXN_TYPES,
+    default_accounts,
+    ref_display,
+    ref_value,
+    stored_cents,
+    transaction_postings,
+)
 from qbo_adapters.emulator.context import meta_time
-from qbo_adapters.emulator.datagen import generate_company
-from qbo_adapters.emulator.datagen_integrity import transaction_postings
+from qbo_adapters.emulator.datagen import EMPTY, SIZES, generate_company
 from qbo_adapters.emulator.entities import (
     ATTACHABLE_FIELDS,
     REGISTRY,
-    TXN_TYPES,
     EntitySpec,
-    Obj,
-    applied_cents,
-    business,
     check_required,
-    classification_of,
     coerce_body,
     money,
     normalize,
-    ref_display,
-    ref_target,
-    voided,
 )
+from qbo_adapters.emulator.entity_faults import business
+from qbo_adapters.emulator.entity_refs import ref_target
+from qbo_adapters.emulator.entity_spec import Obj
+from qbo_adapters.emulator.entity_transactions import applied_cents, voided
 from qbo_adapters.emulator.faults import (
     QBOFault,
     invalid_id,
@@ -186,21 +189,6 @@ def _parse_time(text: Any) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _ref_value(obj: Mapping[str, Any] | None, key: str) -> str | None:
-    if not isinstance(obj, Mapping):
-        return None
-    ref = obj.get(key)
-    if isinstance(ref, Mapping) and isinstance(ref.get("value"), str):
-        return str(ref["value"])
-    return None
-
-
-def _cents(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return 0
-    return round(value * 100)
-
-
 def _fields(obj: Mapping[str, Any]) -> Obj:
     return {key: value for key, value in obj.items() if key not in _ENVELOPE}
 
@@ -266,10 +254,8 @@ class Company:
         zone: tzinfo,
         settings: EmulatorSettings,
     ) -> Company:
-        """A company from the seeded generator, or a minimal one for size "empty"."""
-        if size == "empty":
-            return cls.empty(realm_id=realm_id, now=now, zone=zone, settings=settings)
-        if size not in ("small", "medium", "large"):
+        """A company from the seeded generator (size "empty", "small", "medium" or "large")."""
+        if size != EMPTY and size not in SIZES:
             raise ValueError(f"unknown company size {size!r}")
         generated = generate_company(
             seed=seed,
@@ -285,114 +271,6 @@ class Company:
             company_info=generated.company_info,
             preferences=generated.preferences,
             entities=generated.entities,
-            now=now,
-        )
-
-    @classmethod
-    def empty(
-        cls, *, realm_id: str, now: datetime, zone: tzinfo, settings: EmulatorSettings
-    ) -> Company:
-        """CompanyInfo, Preferences, a small chart of accounts and two tax codes; no more."""
-        created = meta_time(now - timedelta(days=1), zone)
-        meta = {"CreateTime": created, "LastUpdatedTime": created}
-        usd = {"value": "USD", "name": "United States Dollar"}
-        accounts: list[Obj] = []
-        roles = {"bank:checking", "ar", "uf", "inventory", "ap", "cc", "income:services"}
-        roles |= {"income:products", "cogs", "expense:supplies", "equity:opening"}
-        for role, name, account_type, sub_type, parent in words.BASE_CHART:
-            wanted = role in roles or sub_type == "DiscountsRefundsGiven"
-            if not wanted or parent:
-                continue
-            accounts.append(
-                {
-                    "Name": name,
-                    "SubAccount": False,
-                    "FullyQualifiedName": name,
-                    "Active": True,
-                    "Classification": classification_of(account_type),
-                    "AccountType": account_type,
-                    "AccountSubType": sub_type,
-                    "CurrentBalance": 0,
-                    "CurrentBalanceWithSubAccounts": 0,
-                    "CurrencyRef": dict(usd),
-                    "domain": "QBO",
-                    "sparse": False,
-                    "Id": str(len(accounts) + 1),
-                    "SyncToken": "0",
-                    "MetaData": dict(meta),
-                }
-            )
-        by_role = {
-            acct["AccountSubType"]: acct["Id"]
-            for acct in accounts
-            if acct["AccountSubType"] in ("AccountsReceivable", "AccountsPayable")
-            or acct["AccountSubType"] == "UndepositedFunds"
-        }
-        tax_codes = [
-            {
-                "Name": name,
-                "Description": name,
-                "Active": True,
-                "Hidden": False,
-                "Taxable": True,
-                "TaxGroup": True,
-                "SalesTaxRateList": {
-                    "TaxRateDetail": [
-                        {
-                            "TaxRateRef": {"value": str(n), "name": name},
-                            "TaxTypeApplicable": "TaxOnAmount",
-                            "TaxOrder": 0,
-                        }
-                    ]
-                },
-                "PurchaseTaxRateList": {"TaxRateDetail": []},
-                "domain": "QBO",
-                "sparse": False,
-                "Id": str(n),
-                "SyncToken": "0",
-                "MetaData": dict(meta),
-            }
-            for n, name in enumerate(("California", "San Mateo County"), start=1)
-        ]
-        company_info: Obj = {
-            "CompanyName": "Emulator Company",
-            "LegalName": "Emulator Company LLC",
-            "CompanyAddr": {"Id": "1", "Line1": "1 Main St.", "City": "Mountain View"},
-            "Country": "US",
-            "FiscalYearStartMonth": "January",
-            "SupportedLanguages": "en",
-            "DefaultTimeZone": "America/Los_Angeles",
-            "NameValue": [],
-            "domain": "QBO",
-            "sparse": False,
-            "Id": "1",
-            "SyncToken": "0",
-            "MetaData": dict(meta),
-        }
-        preferences: Obj = {
-            "SalesFormsPrefs": {"CustomTxnNumbers": False, "AllowDeposit": True},
-            "VendorAndPurchasesPrefs": {},
-            "CurrencyPrefs": {"MultiCurrencyEnabled": False, "HomeCurrency": {"value": "USD"}},
-            "OtherPrefs": {
-                "NameValue": [
-                    {"Name": "UndepositedFundsAccountId", "Value": by_role["UndepositedFunds"]},
-                    {"Name": "ARAccountId", "Value": by_role["AccountsReceivable"]},
-                    {"Name": "APAccountId", "Value": by_role["AccountsPayable"]},
-                ]
-            },
-            "domain": "QBO",
-            "sparse": False,
-            "Id": "1",
-            "SyncToken": "0",
-            "MetaData": dict(meta),
-        }
-        return cls(
-            realm_id=realm_id,
-            zone=zone,
-            settings=settings,
-            company_info=company_info,
-            preferences=preferences,
-            entities={"Account": accounts, "TaxCode": tax_codes},
             now=now,
         )
 
@@ -515,7 +393,7 @@ class Company:
 
     def home_currency(self) -> Obj:
         prefs = self.preferences.get("CurrencyPrefs")
-        code = _ref_value(prefs, "HomeCurrency") or "USD"
+        code = ref_value(prefs, "HomeCurrency") or "USD"
         return {"value": code, "name": _CURRENCY_NAMES.get(code, code)}
 
     def next_doc_number(self, entity: str) -> str:
@@ -546,7 +424,7 @@ class Company:
 
     def default_term_id(self, kind: str) -> str | None:
         section = "SalesFormsPrefs" if kind == "sales" else "VendorAndPurchasesPrefs"
-        term = _ref_value(self.preferences.get(section), "DefaultTerms")
+        term = ref_value(self.preferences.get(section), "DefaultTerms")
         return term if term is not None and term in self.objects.get("Term", {}) else None
 
     def default_item_id(self) -> str | None:
@@ -820,9 +698,9 @@ class Company:
             return
         if fields is None:
             raise deposited_fault()
-        if _ref_value(fields, "DepositToAccountRef") != _ref_value(previous, "DepositToAccountRef"):
+        if ref_value(fields, "DepositToAccountRef") != ref_value(previous, "DepositToAccountRef"):
             raise deposited_fault()
-        if _cents(fields.get("TotalAmt")) != _cents(previous.get("TotalAmt")):
+        if stored_cents(fields.get("TotalAmt")) != stored_cents(previous.get("TotalAmt")):
             raise deposited_fault()
 
     def _check_links(self, entity: str, previous: Obj | None, new: Obj | None) -> None:
@@ -847,18 +725,18 @@ class Company:
                 estimate = self.get("Estimate", est_id)
                 if estimate is None:
                     raise not_found()
-                if _ref_value(estimate, "CustomerRef") != _ref_value(new, "CustomerRef"):
+                if ref_value(estimate, "CustomerRef") != ref_value(new, "CustomerRef"):
                     raise business("The estimate is for another customer", element="LinkedTxn")
             if (
                 previous is not None
                 and new is not None
                 and self._server_links(previous, {"Payment"})
-                and _ref_value(previous, "CustomerRef") != _ref_value(new, "CustomerRef")
+                and ref_value(previous, "CustomerRef") != ref_value(new, "CustomerRef")
             ):
                 raise business("An invoice with payments applied cannot change customer")
         elif entity in ("Bill", "CreditMemo") and previous is not None and new is not None:
             owner = "VendorRef" if entity == "Bill" else "CustomerRef"
-            if applied_cents(previous) and _ref_value(previous, owner) != _ref_value(new, owner):
+            if applied_cents(previous) and ref_value(previous, owner) != ref_value(new, owner):
                 raise business(f"A {entity.lower()} with payments applied cannot change owner")
         elif entity == "Deposit":
             self._check_deposit(previous, new)
@@ -877,24 +755,24 @@ class Company:
             if target is None:
                 continue
             key = (target, str(links[0].get("TxnId")))
-            out[key] = out.get(key, 0) + _cents(line.get("Amount"))
+            out[key] = out.get(key, 0) + stored_cents(line.get("Amount"))
         return out
 
     def _check_applications(self, entity: str, previous: Obj | None, new: Obj | None) -> None:
         old = self._applications(entity, previous)
         fresh = self._applications(entity, new)
         owner_key = "CustomerRef" if entity == "Payment" else "VendorRef"
-        owner = _ref_value(new, owner_key)
+        owner = ref_value(new, owner_key)
         for key, amount in fresh.items():
             doc = self.get(*key)
             if doc is None:
                 raise not_found()
-            if _ref_value(doc, owner_key) != owner:
+            if ref_value(doc, owner_key) != owner:
                 raise business(
                     f"{key[0]} {key[1]} belongs to another {owner_key[:-3].lower()}",
                     element="Line.LinkedTxn",
                 )
-            available = _cents(doc.get("Balance")) + old.get(key, 0)
+            available = stored_cents(doc.get("Balance")) + old.get(key, 0)
             if amount > available:
                 raise business(
                     f"The amount applied to {key[0]} {key[1]} exceeds its open balance "
@@ -925,7 +803,7 @@ class Company:
                 txn_type = links[0].get("TxnType")
                 if txn_type in ("Payment", "SalesReceipt"):
                     key = (str(txn_type), str(links[0].get("TxnId")))
-                    out[key] = _cents(line.get("Amount"))
+                    out[key] = stored_cents(line.get("Amount"))
         return out
 
     def _check_deposit(self, previous: Obj | None, new: Obj | None) -> None:
@@ -939,12 +817,12 @@ class Company:
             holder = self._deposited.get(key)
             if holder is not None and holder != own_id:
                 raise business(f"{key[0]} {key[1]} is already deposited", element="Line.LinkedTxn")
-            if key not in old and _ref_value(source, "DepositToAccountRef") != undeposited:
+            if key not in old and ref_value(source, "DepositToAccountRef") != undeposited:
                 raise business(
                     f"{key[0]} {key[1]} is not held in Undeposited Funds",
                     element="Line.LinkedTxn",
                 )
-            if amount != _cents(source.get("TotalAmt")):
+            if amount != stored_cents(source.get("TotalAmt")):
                 raise business(
                     f"The deposit line must carry the full amount of {key[0]} {key[1]}",
                     element="Line.Amount",
@@ -1003,7 +881,7 @@ class Company:
             before = copy.deepcopy(doc)
             delta = fresh.get(doc_key, 0) - old.get(doc_key, 0)
             if delta:
-                balance = _cents(doc.get("Balance")) - delta
+                balance = stored_cents(doc.get("Balance")) - delta
                 doc["Balance"] = money(balance)
                 if doc_key[0] == "CreditMemo":
                     doc["RemainingCredit"] = money(balance)
@@ -1062,20 +940,14 @@ class Company:
     def _contribution(entity: str, obj: Mapping[str, Any] | None) -> tuple[str, str, int] | None:
         if obj is None:
             return None
-        if entity == "Invoice":
-            owner, sign, field = "Customer", 1, "Balance"
-        elif entity == "CreditMemo":
-            owner, sign, field = "Customer", -1, "Balance"
-        elif entity == "Payment":
-            owner, sign, field = "Customer", -1, "UnappliedAmt"
-        elif entity == "Bill":
-            owner, sign, field = "Vendor", 1, "Balance"
-        else:
+        rule = NAME_BALANCE_RULES.get(entity)
+        if rule is None:
             return None
-        owner_id = _ref_value(obj, f"{owner}Ref")
+        owner, sign, field = rule
+        owner_id = ref_value(obj, f"{owner}Ref")
         if owner_id is None:
             return None
-        return owner, owner_id, sign * _cents(obj.get(field))
+        return owner, owner_id, sign * stored_cents(obj.get(field))
 
     def _contribute(
         self,
@@ -1099,14 +971,14 @@ class Company:
         obj = self.get(owner, owner_id)
         if obj is None:
             return
-        obj["Balance"] = money(_cents(obj.get("Balance")) + delta)
+        obj["Balance"] = money(stored_cents(obj.get("Balance")) + delta)
         if owner == "Customer":
             node: Obj | None = obj
             depth = 0
             while node is not None and depth < 100:
-                node["BalanceWithJobs"] = money(_cents(node.get("BalanceWithJobs")) + delta)
+                node["BalanceWithJobs"] = money(stored_cents(node.get("BalanceWithJobs")) + delta)
                 self._touch("Customer", node, now)
-                parent = _ref_value(node, "ParentRef")
+                parent = ref_value(node, "ParentRef")
                 node = self.get("Customer", parent) if parent is not None else None
                 depth += 1
         else:
@@ -1114,19 +986,10 @@ class Company:
 
     def _ledger_defaults(self) -> dict[str, str]:
         """The A/R, A/P and Undeposited Funds accounts postings default to: the first of
-        each by Id, as `datagen_integrity` picks them (cached until an account changes)."""
-        if self._defaults is not None:
-            return self._defaults
-        defaults = {"ar": "", "ap": "", "uf": ""}
-        for acct_id, acct in self.objects.get("Account", {}).items():
-            if not defaults["ar"] and acct.get("AccountType") == "Accounts Receivable":
-                defaults["ar"] = acct_id
-            if not defaults["ap"] and acct.get("AccountType") == "Accounts Payable":
-                defaults["ap"] = acct_id
-            if not defaults["uf"] and acct.get("AccountSubType") == "UndepositedFunds":
-                defaults["uf"] = acct_id
-        self._defaults = defaults
-        return defaults
+        each by Id, as `books.default_accounts` picks them (cached until an account changes)."""
+        if self._defaults is None:
+            self._defaults = default_accounts(self.objects.get("Account", {}))
+        return self._defaults
 
     def _postings_of(self, entity: str, obj: Mapping[str, Any] | None) -> list[tuple[str, int]]:
         if obj is None:
@@ -1175,14 +1038,14 @@ class Company:
             delta = -debit
         else:
             return
-        account["CurrentBalance"] = money(_cents(account.get("CurrentBalance")) + delta)
+        account["CurrentBalance"] = money(stored_cents(account.get("CurrentBalance")) + delta)
         node: Obj | None = account
         depth = 0
         while node is not None and depth < 100:
             node["CurrentBalanceWithSubAccounts"] = money(
-                _cents(node.get("CurrentBalanceWithSubAccounts")) + delta
+                stored_cents(node.get("CurrentBalanceWithSubAccounts")) + delta
             )
-            parent = _ref_value(node, "ParentRef")
+            parent = ref_value(node, "ParentRef")
             node = self.get("Account", parent) if parent is not None else None
             depth += 1
 
@@ -1193,15 +1056,15 @@ class Company:
     ) -> None:
         if previous is None or new is None:
             return
-        old_parent = _ref_value(previous, "ParentRef")
-        new_parent = _ref_value(new, "ParentRef")
+        old_parent = ref_value(previous, "ParentRef")
+        new_parent = ref_value(new, "ParentRef")
         if old_parent != new_parent:
             if entity == "Customer":
-                amount = _cents(new.get("BalanceWithJobs"))
+                amount = stored_cents(new.get("BalanceWithJobs"))
                 self._move_tree("Customer", old_parent, -amount, "BalanceWithJobs", now)
                 self._move_tree("Customer", new_parent, amount, "BalanceWithJobs", now)
             elif entity == "Account":
-                amount = _cents(new.get("CurrentBalanceWithSubAccounts"))
+                amount = stored_cents(new.get("CurrentBalanceWithSubAccounts"))
                 self._move_tree(
                     "Account", old_parent, -amount, "CurrentBalanceWithSubAccounts", None
                 )
@@ -1218,10 +1081,10 @@ class Company:
         node = self.get(entity, start) if start is not None else None
         depth = 0
         while node is not None and delta and depth < 100:
-            node[field] = money(_cents(node.get(field)) + delta)
+            node[field] = money(stored_cents(node.get(field)) + delta)
             if now is not None:
                 self._touch(entity, node, now)
-            parent = _ref_value(node, "ParentRef")
+            parent = ref_value(node, "ParentRef")
             node = self.get(entity, parent) if parent is not None else None
             depth += 1
 
@@ -1231,7 +1094,7 @@ class Company:
         parent_id = str(parent["Id"])
         base_key = "DisplayName" if entity == "Customer" else "Name"
         for child in list(self.objects.get(entity, {}).values()):
-            if _ref_value(child, "ParentRef") != parent_id:
+            if ref_value(child, "ParentRef") != parent_id:
                 continue
             full = f"{parent.get('FullyQualifiedName')}:{child.get(base_key)}"
             if child.get("FullyQualifiedName") == full:

@@ -104,6 +104,38 @@ def test_generated_times_have_the_pacific_offset_of_their_instant(now: datetime)
     assert {text[-6:] for text in texts} == {"-08:00", "-07:00"}
 
 
+@pytest.mark.parametrize(
+    ("now", "offset"),
+    [
+        (datetime(2026, 1, 15, 18, tzinfo=UTC), "-08:00"),
+        (datetime(2026, 7, 15, 18, tzinfo=UTC), "-07:00"),
+        # A day after the spring change: created the day before, still in -08:00.
+        (datetime(2026, 3, 9, 9, 30, tzinfo=UTC), "-08:00"),
+        (datetime(2026, 3, 9, 10, 30, tzinfo=UTC), "-07:00"),
+    ],
+)
+def test_empty_company_times_have_the_pacific_offset_of_their_instant(
+    now: datetime, offset: str
+) -> None:
+    """Size "empty" writes its times (a day before `now`) with that instant's Pacific
+    offset, not one fixed offset; another zone is honoured too."""
+    generated = generate_company(seed=0, size="empty", realm_id="1", now=now)
+    texts = [
+        *written_times(generated.entities),
+        *written_times(generated.company_info),
+        *written_times(generated.preferences),
+    ]
+    assert len(texts) >= 10
+    for text in texts:
+        assert_pacific(text)
+    assert {text[-6:] for text in texts} == {offset}
+    eastern = generate_company(
+        seed=0, size="empty", realm_id="1", now=now, time_zone="America/New_York"
+    )
+    created = (now - timedelta(days=1)).astimezone(ZoneInfo("America/New_York"))
+    assert {text[-6:] for text in written_times(eastern.entities)} == {created.isoformat()[-6:]}
+
+
 def test_offset_table_agrees_with_the_zone_every_quarter_hour() -> None:
     """`UtcOffsets` answers what the zone answers, inside its range and outside it."""
     first = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp())

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from qbo_adapters.emulator.app import QBOEmulator
-from qbo_adapters.emulator.datagen_integrity import validate_integrity
+from qbo_adapters.emulator.datagen import validate_integrity
 from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_adapters.emulator.transport import EmulatorTransport
 from qbo_adapters.memory.clock import FakeClock

@@ -12,8 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from qbo_adapters.emulator.app import QBOEmulator
-from qbo_adapters.emulator.datagen_integrity import transaction_postings
-from qbo_adapters.emulator.entities import classification_of
+from qbo_adapters.emulator.books import classification_of, transaction_postings
 from qbo_adapters.emulator.reports import format_money, macro_period
 from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_adapters.emulator.store import Company

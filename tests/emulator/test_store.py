@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qbo_adapters.emulator.datagen_integrity import validate_integrity
+from qbo_adapters.emulator.datagen import validate_integrity
 from qbo_adapters.emulator.faults import QBOFault
 from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_adapters.emulator.store import Company, ReplayMemory

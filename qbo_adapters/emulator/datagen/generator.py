@@ -4,8 +4,8 @@
 shaped as QBO's v3 JSON API returns it (string `Id` and `SyncToken`, money as numbers,
 `domain` "QBO", `sparse` false, `MetaData` times without milliseconds and with the offset
 their instant has in the company's time zone, daylight saving included: `company_time`),
-plus `CompanyInfo` and `Preferences`. The emulator loads `entities` into its
-store as they are.
+plus `CompanyInfo` and `Preferences`. The emulator loads `entities` into its store as they
+are. Size "empty" is built by `empty.py`; the presets below by this module.
 
 Determinism: all randomness comes from one `random.Random` seeded with a SHA-256 of
 (seed, realm_id, size); equal inputs (and `now`, `time_zone`) give byte-identical
@@ -51,7 +51,7 @@ Bills and bill payments mirror invoices and payments. Journal entries: one openi
 entry, then payroll, depreciation, loan payments, credit-card payments, owner's draws and
 transfers to savings, sampled down to the size's budget.
 
-Consistency (checked by `validate_integrity`): references resolve, line amounts are
+Consistency (checked by `integrity.validate_integrity`): references resolve, line amounts are
 Qty x UnitPrice, totals add up, open balances follow the payments applied, customer and vendor
 balances sum their open documents, journal entries balance, balance-sheet accounts carry the
 balances their postings give, and DisplayNames are unique across customers, vendors and
@@ -72,79 +72,38 @@ import bisect
 import functools
 import gc
 import hashlib
-import json
 import math
 import random
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any, Final, Literal, TypeVar
 
-from qbo_adapters.emulator import datagen_words as words
+from qbo_adapters.emulator.books import (
+    CANONICAL_ENTITY_NAMES,
+    NAME_LISTS,
+    TAX_CODES,
+    classification_of,
+)
 from qbo_adapters.emulator.company_time import (
     DEFAULT_TIME_ZONE,
     UtcOffsets,
     company_zone,
     offset_text,
 )
-from qbo_adapters.emulator.datagen_integrity import (
-    CANONICAL_ENTITY_NAMES,
-    classification_of,
-    validate_integrity,
-)
+from qbo_adapters.emulator.datagen import words
+from qbo_adapters.emulator.datagen.company import CompanySize, GeneratedCompany, Obj, tax_code
+from qbo_adapters.emulator.datagen.empty import EMPTY, empty_company
+from qbo_adapters.emulator.entity_numbers import money
 
-__all__ = [
-    "CANONICAL_ENTITY_NAMES",
-    "SIZES",
-    "CompanySize",
-    "GeneratedCompany",
-    "SizeName",
-    "generate_company",
-    "validate_integrity",
-]
+__all__ = ["SIZES", "SizeName", "generate_company"]
 
-Obj = dict[str, Any]
 T = TypeVar("T")
-SizeName = Literal["small", "medium", "large"]
+SizeName = Literal["empty", "small", "medium", "large"]
 
 DAY: Final = 86_400
 HISTORY_DAYS: Final = 730
-
-
-@dataclass(frozen=True, kw_only=True)
-class CompanySize:
-    """How many of each object to generate. Payments, bill payments and deposits follow.
-
-    `chart` picks the chart of accounts: 0 base (45 accounts), 1 adds 15, 2 adds 30 more.
-    `journal_entries` is a budget for the recurring entries (the opening entry is extra).
-    """
-
-    name: str
-    customers: int
-    vendors: int
-    employees: int
-    items: int
-    classes: int
-    departments: int
-    chart: int
-    invoices: int
-    estimates: int
-    sales_receipts: int
-    credit_memos: int
-    bills: int
-    purchases: int
-    journal_entries: int
-
-    def __post_init__(self) -> None:
-        for name, value in vars(self).items():
-            if name != "name" and (not isinstance(value, int) or value < 0):
-                raise ValueError(f"CompanySize.{name} must be a non-negative int")
-        if self.customers < 1 or self.vendors < 1 or self.items < 1:
-            raise ValueError("a company needs at least one customer, vendor and item")
-        if self.chart not in (0, 1, 2):
-            raise ValueError("CompanySize.chart must be 0, 1 or 2")
 
 
 SIZES: Final = {
@@ -202,41 +161,6 @@ SIZES: Final = {
 }
 
 
-@dataclass(frozen=True, kw_only=True)
-class GeneratedCompany:
-    """One realm's data. `entities` maps each name in `CANONICAL_ENTITY_NAMES` to its objects,
-    in Id order. The dicts are fresh and unshared: a store may keep and mutate them."""
-
-    realm_id: str
-    seed: int
-    size: CompanySize
-    now: datetime
-    company_info: Obj
-    preferences: Obj
-    entities: dict[str, list[Obj]]
-
-    def counts(self) -> dict[str, int]:
-        """Objects per entity type."""
-        return {name: len(objs) for name, objs in self.entities.items()}
-
-    def object_count(self) -> int:
-        """All objects in `entities` (CompanyInfo and Preferences not included)."""
-        return sum(len(objs) for objs in self.entities.values())
-
-    def to_json(self) -> str:
-        """Canonical JSON (sorted keys, no spaces): equal inputs give equal bytes."""
-        return json.dumps(
-            {
-                "realm_id": self.realm_id,
-                "company_info": self.company_info,
-                "preferences": self.preferences,
-                "entities": self.entities,
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-        )
-
-
 def generate_company(
     *,
     seed: int,
@@ -251,10 +175,11 @@ def generate_company(
     Raises `ValueError` for an unknown size name, a naive `now`, an empty `realm_id` or an
     unknown time zone name.
     """
+    spec: CompanySize | None
     if isinstance(size, str):
-        if size not in SIZES:
-            raise ValueError(f"unknown size {size!r}; expected one of {sorted(SIZES)}")
-        spec = SIZES[size]
+        if size not in SIZES and size != EMPTY:
+            raise ValueError(f"unknown size {size!r}; expected one of {[EMPTY, *SIZES]}")
+        spec = SIZES.get(size)
     else:
         spec = size
     if now.tzinfo is None or now.utcoffset() is None:
@@ -262,6 +187,8 @@ def generate_company(
     if not isinstance(realm_id, str) or not realm_id:
         raise ValueError("realm_id must be a non-empty string")
     zone = company_zone(time_zone) if isinstance(time_zone, str) else time_zone
+    if spec is None:
+        return empty_company(seed=seed, realm_id=realm_id, now=now, zone=zone)
     digest = hashlib.sha256(f"{seed}\x00{realm_id}\x00{spec!r}".encode()).digest()
     rng = random.Random(int.from_bytes(digest[:16], "big"))  # test data, not secrets
     builder = _Builder(rng, spec, int(now.timestamp()), zone)
@@ -399,12 +326,6 @@ class _Settle:
 
 def _usd() -> Obj:
     return {"value": "USD", "name": "United States Dollar"}
-
-
-def _money(amount_cents: int) -> int | float:
-    """Cents as QBO writes money: `275` when whole, else `87.5` (`entities.money`)."""
-    whole, rest = divmod(amount_cents, 100)
-    return whole if rest == 0 else amount_cents / 100
 
 
 # Vendor kinds' expense roles -> chart roles to try, in order.
@@ -746,26 +667,7 @@ class _Builder:
         county = f"{self.city[0]} County"
         tax_rows = []
         for n, name in enumerate((f"{state} Sales Tax", county), start=1):
-            tax_rows.append(
-                {
-                    "Name": name,
-                    "Description": name,
-                    "Active": True,
-                    "Hidden": False,
-                    "Taxable": True,
-                    "TaxGroup": True,
-                    "SalesTaxRateList": {
-                        "TaxRateDetail": [
-                            {
-                                "TaxRateRef": {"value": str(n), "name": name},
-                                "TaxTypeApplicable": "TaxOnAmount",
-                                "TaxOrder": 0,
-                            }
-                        ]
-                    },
-                    "PurchaseTaxRateList": {"TaxRateDetail": []},
-                }
-            )
+            tax_rows.append(tax_code(n, name))
         self.tax_codes = self.simple_list("TaxCode", tax_rows, self.start + 500)
 
     def make_classes_and_departments(self) -> None:
@@ -826,7 +728,7 @@ class _Builder:
                 "Active": True,
                 "FullyQualifiedName": name,
                 "Taxable": kind != "Service",
-                "UnitPrice": _money(price),
+                "UnitPrice": money(price),
                 "Type": kind,
                 "IncomeAccountRef": self.acct_ref(
                     self.choice(services if kind == "Service" else products)
@@ -837,7 +739,7 @@ class _Builder:
                 obj["TrackQtyOnHand"] = False
             else:
                 obj["PurchaseDesc"] = desc
-                obj["PurchaseCost"] = _money(cost)
+                obj["PurchaseCost"] = money(cost)
                 obj["ExpenseAccountRef"] = self.acct_ref(cogs)
                 if kind == "Inventory":
                     obj["AssetAccountRef"] = self.acct_ref(inventory)
@@ -1108,7 +1010,7 @@ class _Builder:
                 amount = price * int(qty)
             detail: Obj = {
                 "ItemRef": self.ref(item.named),
-                "UnitPrice": _money(price),
+                "UnitPrice": money(price),
                 "Qty": qty,
                 "TaxCodeRef": {"value": "NON"},
             }
@@ -1119,7 +1021,7 @@ class _Builder:
                     "Id": str(n),
                     "LineNum": n,
                     "Description": item.desc,
-                    "Amount": _money(amount),
+                    "Amount": money(amount),
                     "DetailType": "SalesItemLineDetail",
                     "SalesItemLineDetail": detail,
                 }
@@ -1127,7 +1029,7 @@ class _Builder:
             total += amount
             self.move(item, ts, qty, amount, stock)
         lines.append(
-            {"Amount": _money(total), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
+            {"Amount": money(total), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
         )
         return lines, total
 
@@ -1199,7 +1101,7 @@ class _Builder:
             term = self.net30 if rng.random() < 0.6 else self.choice(self.terms)
             obj["SalesTermRef"] = {"value": term.id}
             obj["DueDate"] = self.date(self.day(ts) + int(term.obj["DueDays"]))
-        obj["TotalAmt"] = _money(total)
+        obj["TotalAmt"] = money(total)
         obj["ApplyTaxAfterDiscount"] = False
         email = cust.email if cust is not None else None
         delivery = cust.obj["PreferredDeliveryMethod"] if cust is not None else "None"
@@ -1214,7 +1116,7 @@ class _Builder:
             if email:
                 obj["BillEmail"] = {"Address": email}
         if etype != "Estimate":
-            obj["Balance"] = _money(total) if etype != "SalesReceipt" else 0
+            obj["Balance"] = money(total) if etype != "SalesReceipt" else 0
         return obj
 
     def estimate_status(self, ts: int) -> str:
@@ -1376,7 +1278,7 @@ class _Builder:
             obj: Obj = {
                 "CustomerRef": self.ref(cust),
                 "DepositToAccountRef": {"value": (self.uf if to_uf else self.checking)["Id"]},
-                "TotalAmt": _money(total),
+                "TotalAmt": money(total),
                 "UnappliedAmt": 0,
                 "ProcessPayment": False,
             }
@@ -1413,7 +1315,7 @@ class _Builder:
         self.fixups.append((ref_value, "Value", doc.obj, "DocNumber"))
         balance_value: Obj = {"Name": "txnOpenBalance", "Value": f"{open_before / 100:.2f}"}
         return {
-            "Amount": _money(amount),
+            "Amount": money(amount),
             "LinkedTxn": [self.link(txn_type, doc.obj)],
             "LineEx": {"any": [self.line_ex(v) for v in (id_value, balance_value, ref_value)]},
         }
@@ -1477,7 +1379,7 @@ class _Builder:
                     {
                         "Id": str(n),
                         "LineNum": n,
-                        "Amount": _money(amount),
+                        "Amount": money(amount),
                         "LinkedTxn": [self.link(txn_type, source, line_id=True)],
                     }
                 )
@@ -1490,7 +1392,7 @@ class _Builder:
                         "Id": str(n),
                         "LineNum": n,
                         "Description": "Interest",
-                        "Amount": _money(extra),
+                        "Amount": money(extra),
                         "DetailType": "DepositLineDetail",
                         "DepositLineDetail": {"AccountRef": self.acct_ref(other_income[0])},
                     }
@@ -1498,7 +1400,7 @@ class _Builder:
                 total += extra
                 self.post(other_income[0]["Id"], -extra)
             self.post(bank["Id"], total)
-            obj: Obj = {"DepositToAccountRef": self.acct_ref(bank), "TotalAmt": _money(total)}
+            obj: Obj = {"DepositToAccountRef": self.acct_ref(bank), "TotalAmt": money(total)}
             self.envelope(obj, "")
             obj["TxnDate"] = self.date(self.day(when))
             obj["CurrencyRef"] = _usd()
@@ -1526,11 +1428,11 @@ class _Builder:
                 qty = self.randint(5, 40) + min(max(-item.qty, 0), 160)
                 amount = item.cost * qty
                 line["Description"] = item.desc
-                line["Amount"] = _money(amount)
+                line["Amount"] = money(amount)
                 line["DetailType"] = "ItemBasedExpenseLineDetail"
                 line["ItemBasedExpenseLineDetail"] = {
                     "ItemRef": self.ref(item.named),
-                    "UnitPrice": _money(item.cost),
+                    "UnitPrice": money(item.cost),
                     "Qty": qty,
                     "BillableStatus": "NotBillable",
                     "TaxCodeRef": {"value": "NON"},
@@ -1549,7 +1451,7 @@ class _Builder:
                 amount = max(100, round(rng.lognormvariate(mu + self.spend, 0.9) * 100))
                 if rng.random() < 0.4:
                     line["Description"] = account["Name"]
-                line["Amount"] = _money(amount)
+                line["Amount"] = money(amount)
                 line["DetailType"] = "AccountBasedExpenseLineDetail"
                 detail: Obj = {"AccountRef": self.acct_ref(account)}
                 if self.classes and rng.random() < 0.3:
@@ -1575,7 +1477,7 @@ class _Builder:
             lines, total = self.expense_lines(
                 ts, vendor, self.choice((1, 1, 1, 2, 2, 3)), 5.4, True
             )
-            obj: Obj = {"DueDate": self.date(self.day(ts) + due_days), "Balance": _money(total)}
+            obj: Obj = {"DueDate": self.date(self.day(ts) + due_days), "Balance": money(total)}
             self.envelope(obj, "")
             if rng.random() < 0.6:
                 obj["DocNumber"] = str(self.randint(1000, 999_999))
@@ -1585,7 +1487,7 @@ class _Builder:
             obj["Line"] = lines
             obj["VendorRef"] = self.ref(vendor)
             obj["APAccountRef"] = self.acct_ref(ap)
-            obj["TotalAmt"] = _money(total)
+            obj["TotalAmt"] = money(total)
             obj["SalesTermRef"] = {"value": term.id}
             if self.departments and rng.random() < 0.2:
                 obj["DepartmentRef"] = self.ref(self.choice(self.departments))
@@ -1619,7 +1521,7 @@ class _Builder:
                 }
                 self.post(bank["Id"], -total)
             self.post(ap["Id"], total)
-            obj["TotalAmt"] = _money(total)
+            obj["TotalAmt"] = money(total)
             self.envelope(obj, "")
             obj["APAccountRef"] = self.acct_ref(ap)
             if not by_card:
@@ -1627,7 +1529,7 @@ class _Builder:
             obj["TxnDate"] = self.date(self.day(settle.ts))
             obj["CurrencyRef"] = _usd()
             obj["Line"] = [
-                {"Amount": _money(amount), "LinkedTxn": [self.link("Bill", doc.obj)]}
+                {"Amount": money(amount), "LinkedTxn": [self.link("Bill", doc.obj)]}
                 for doc, amount in settle.docs
             ]
             self.add_txn("BillPayment", settle.ts, obj, "" if by_card else "check")
@@ -1659,7 +1561,7 @@ class _Builder:
             if kind == "CreditCard":
                 obj["Credit"] = False
                 self.cc_charges.append((ts, account["Id"], total))
-            obj["TotalAmt"] = _money(total)
+            obj["TotalAmt"] = money(total)
             if kind == "Check":
                 obj["PrintStatus"] = "NotSet"
             self.envelope(obj, "")
@@ -1684,7 +1586,7 @@ class _Builder:
                 {
                     "Id": str(n),
                     "Description": note,
-                    "Amount": _money(abs(amount)),
+                    "Amount": money(abs(amount)),
                     "DetailType": "JournalEntryLineDetail",
                     "JournalEntryLineDetail": {
                         "PostingType": "Debit" if amount > 0 else "Credit",
@@ -1826,39 +1728,29 @@ class _Builder:
             obj["SyncToken"] = str(txn.sync)
             obj["MetaData"] = self.meta(txn.ts, txn.last)
             if txn.etype in ("Invoice", "Bill", "CreditMemo"):
-                obj["Balance"] = _money(txn.balance)
+                obj["Balance"] = money(txn.balance)
                 if txn.etype == "CreditMemo":
-                    obj["RemainingCredit"] = _money(txn.balance)
+                    obj["RemainingCredit"] = money(txn.balance)
                 assert txn.owner is not None
                 txn.owner.balance += txn.balance if txn.etype != "CreditMemo" else -txn.balance
         # Name lists: balances, edits, deactivations.
         for cust in self.customers:
-            cust.obj["Balance"] = _money(cust.balance)
+            cust.obj["Balance"] = money(cust.balance)
         with_jobs = {id(cust): cust.balance for cust in self.customers}
         for cust in self.customers:
             if cust.parent is not None:
                 with_jobs[id(cust.parent)] += cust.balance
         for cust in self.customers:
-            cust.obj["BalanceWithJobs"] = _money(with_jobs[id(cust)])
+            cust.obj["BalanceWithJobs"] = money(with_jobs[id(cust)])
         for vendor in self.vendors:
-            vendor.obj["Balance"] = _money(vendor.balance)
+            vendor.obj["Balance"] = money(vendor.balance)
         for etype in ("Customer", "Vendor", "Employee", "Item", "Class", "Department"):
             for named in self.names[etype]:
                 self.finish_named(etype, named)
         for item in self.items:
             if item.kind == "Inventory":
                 item.named.obj["QtyOnHand"] = item.qty
-        for etype in (
-            "Customer",
-            "Vendor",
-            "Employee",
-            "Item",
-            "Class",
-            "Department",
-            "Term",
-            "TaxCode",
-            "Account",
-        ):
+        for etype in (*NAME_LISTS, *TAX_CODES):
             entities[etype] = [named.obj for named in self.names[etype]]
         balances = self.ledger
         by_id = {acct["Id"]: acct for acct in self.accounts}
@@ -1875,8 +1767,8 @@ class _Builder:
             if parent is not None:
                 with_subs[parent["value"]] += with_subs[acct["Id"]]
         for acct_id, acct in by_id.items():
-            acct["CurrentBalance"] = _money(own[acct_id])
-            acct["CurrentBalanceWithSubAccounts"] = _money(with_subs[acct_id])
+            acct["CurrentBalance"] = money(own[acct_id])
+            acct["CurrentBalanceWithSubAccounts"] = money(with_subs[acct_id])
         return entities
 
     def finish_named(self, etype: str, named: _Named) -> None:

@@ -26,19 +26,12 @@ and on an emulator's store after writes. The rules, each one a QBO behaviour:
   for its full amount, and a deposited sales receipt lists the deposit;
 - with `chronology`: `TxnDate` is not after the local date of `CreateTime`, `DueDate` not before
   `TxnDate`, and a payment, bill payment or deposit is not dated before what it settles;
-- with `ledger`: each transaction posts balanced debits and credits (`ledger_balances`), each
-  balance-sheet account's `CurrentBalance` equals its postings (QBO reports 0 for income and
-  expense accounts), `CurrentBalanceWithSubAccounts` adds the sub-accounts, and the
-  receivable and payable accounts agree with the customer and vendor balances.
+- with `ledger`: each transaction posts balanced debits and credits (the posting rules of
+  `books`), each balance-sheet account's `CurrentBalance` equals its postings (QBO reports 0
+  for income and expense accounts), `CurrentBalanceWithSubAccounts` adds the sub-accounts,
+  and the receivable and payable accounts agree with the customer and vendor balances.
 
-Posting rules (`ledger_balances`, amounts in cents, debit positive): an invoice debits A/R and
-credits each item's income account; inventory items also move `Qty x PurchaseCost` from the
-item's asset account to its expense (cost of goods) account. A sales receipt debits its
-deposit account instead of A/R; a credit memo reverses an invoice; a payment debits its
-deposit account and credits A/R. A bill credits A/P and debits each line's account (an
-inventory item's asset account, another item's expense account); a bill payment debits A/P
-and credits the bank or card; a purchase credits its payment account; a deposit debits its
-bank and credits the account each line came from; a journal entry posts its lines.
+Entity names, account classification, reference tables and posting rules are `books`'s.
 """
 
 from __future__ import annotations
@@ -47,81 +40,37 @@ import gc
 import itertools
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from qbo_adapters.emulator.entities import PSEUDO_TAX_CODES, REF_TARGETS, TXN_TYPES
-
-if TYPE_CHECKING:
-    from qbo_adapters.emulator.datagen import GeneratedCompany
-
-__all__ = [
-    "CANONICAL_ENTITY_NAMES",
-    "Entities",
-    "ledger_balances",
-    "validate_integrity",
-]
-
-CANONICAL_ENTITY_NAMES: Final = (
-    "Account",
-    "Customer",
-    "Vendor",
-    "Employee",
-    "Item",
-    "Class",
-    "Department",
-    "Term",
-    "TaxCode",
-    "Invoice",
-    "Payment",
-    "Bill",
-    "BillPayment",
-    "SalesReceipt",
-    "Estimate",
-    "CreditMemo",
-    "JournalEntry",
-    "Purchase",
-    "Deposit",
+from qbo_adapters.emulator.books import (
+    CANONICAL_ENTITY_NAMES,
+    PSEUDO_TAX_CODES,
+    REF_TARGETS,
+    SALES_FORMS,
+    TRANSACTIONS,
+    TXN_TYPES,
+    Entities,
+    cents,
+    classification_of,
+    default_accounts,
+    ref_display,
+    ref_value,
+    transaction_postings,
 )
 
-Entities = Mapping[str, Sequence[Mapping[str, Any]]]
+if TYPE_CHECKING:
+    from qbo_adapters.emulator.datagen.company import GeneratedCompany
+
+__all__ = ["MAX_PROBLEMS", "validate_integrity"]
+
 Obj = Mapping[str, Any]
 
 MAX_PROBLEMS: Final = 200
 
 _TIME_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
 _DATE_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-SALES_FORMS: Final = ("Invoice", "SalesReceipt", "Estimate", "CreditMemo")
-
-_CLASSIFICATION_OF_TYPE: Final = {
-    "Bank": "Asset",
-    "Accounts Receivable": "Asset",
-    "Other Current Asset": "Asset",
-    "Fixed Asset": "Asset",
-    "Other Asset": "Asset",
-    "Accounts Payable": "Liability",
-    "Credit Card": "Liability",
-    "Other Current Liability": "Liability",
-    "Long Term Liability": "Liability",
-    "Equity": "Equity",
-    "Income": "Revenue",
-    "Other Income": "Revenue",
-    "Expense": "Expense",
-    "Other Expense": "Expense",
-    "Cost of Goods Sold": "Expense",
-}
-
-
-def classification_of(account_type: str) -> str:
-    """The `Classification` QBO gives an `AccountType` ("Asset", "Liability", ...)."""
-    return _CLASSIFICATION_OF_TYPE[account_type]
-
-
-def cents(value: Any) -> int:
-    """A money amount as integer cents (QBO sends numbers like 100.0 or 87.5)."""
-    return round(float(value) * 100)
 
 
 class _Problems:
@@ -147,155 +96,17 @@ def _entities_of(company: GeneratedCompany | Entities) -> Entities:
     return company.entities
 
 
-def _ref_display(target: Obj) -> Any:
-    for key in ("FullyQualifiedName", "DisplayName", "Name"):
-        if key in target:
-            return target[key]
-    return None
-
-
 def _by_id(entities: Entities) -> dict[str, dict[str, Obj]]:
     return {etype: {str(obj.get("Id")): obj for obj in objs} for etype, objs in entities.items()}
 
 
-def _default_account(index: Mapping[str, Mapping[str, Obj]], field: str, value: str) -> str:
-    for acct_id, acct in index.get("Account", {}).items():
-        if acct.get(field) == value:
-            return acct_id
-    return ""
-
-
 def _ref_value(obj: Obj | None, key: str) -> str:
-    if not obj:
-        return ""
-    ref = obj.get(key)
-    if isinstance(ref, Mapping):
-        return str(ref.get("value", ""))
-    return ""
+    return ref_value(obj, key) or ""
 
 
 def _linked(line: Obj) -> Iterator[tuple[str, str]]:
     for link in line.get("LinkedTxn") or ():
         yield str(link.get("TxnType", "")), str(link.get("TxnId", ""))
-
-
-def _sales_postings(
-    obj: Obj, items: Mapping[str, Obj], sign: int, out: list[tuple[str, int]]
-) -> None:
-    """Credit income (`sign` +1) or debit it (-1, a credit memo) for each sales line."""
-    for line in obj.get("Line") or ():
-        detail_type = line.get("DetailType")
-        if detail_type == "SalesItemLineDetail":
-            detail = line.get("SalesItemLineDetail") or {}
-            item = items.get(_ref_value(detail, "ItemRef"))
-            amount = cents(line.get("Amount", 0))
-            income = _ref_value(item, "IncomeAccountRef")
-            out.append((income, -sign * amount))
-            if item is not None and item.get("Type") == "Inventory":
-                cost = round(float(detail.get("Qty", 0)) * cents(item.get("PurchaseCost", 0)))
-                out.append((_ref_value(item, "ExpenseAccountRef"), sign * cost))
-                out.append((_ref_value(item, "AssetAccountRef"), -sign * cost))
-        elif detail_type == "DiscountLineDetail":
-            detail = line.get("DiscountLineDetail") or {}
-            out.append((_ref_value(detail, "DiscountAccountRef"), sign * cents(line["Amount"])))
-
-
-def _expense_postings(
-    obj: Obj, items: Mapping[str, Obj], sign: int, out: list[tuple[str, int]]
-) -> None:
-    """Debit (`sign` +1) each expense line's account: the account, or the item's account."""
-    for line in obj.get("Line") or ():
-        amount = cents(line.get("Amount", 0))
-        detail_type = line.get("DetailType")
-        if detail_type == "AccountBasedExpenseLineDetail":
-            detail = line.get("AccountBasedExpenseLineDetail") or {}
-            out.append((_ref_value(detail, "AccountRef"), sign * amount))
-        elif detail_type == "ItemBasedExpenseLineDetail":
-            detail = line.get("ItemBasedExpenseLineDetail") or {}
-            item = items.get(_ref_value(detail, "ItemRef"))
-            if item is not None and item.get("Type") == "Inventory":
-                out.append((_ref_value(item, "AssetAccountRef"), sign * amount))
-            else:
-                out.append((_ref_value(item, "ExpenseAccountRef"), sign * amount))
-
-
-def transaction_postings(
-    etype: str, obj: Obj, index: Mapping[str, Mapping[str, Obj]], defaults: Mapping[str, str]
-) -> list[tuple[str, int]]:
-    """The (account Id, cents, debit positive) postings of one transaction; [] for estimates."""
-    items = index.get("Item", {})
-    out: list[tuple[str, int]] = []
-    total = cents(obj.get("TotalAmt", 0))
-    if etype == "Invoice":
-        out.append((_ref_value(obj, "ARAccountRef") or defaults["ar"], total))
-        _sales_postings(obj, items, 1, out)
-    elif etype == "SalesReceipt":
-        out.append((_ref_value(obj, "DepositToAccountRef") or defaults["uf"], total))
-        _sales_postings(obj, items, 1, out)
-    elif etype == "CreditMemo":
-        out.append((_ref_value(obj, "ARAccountRef") or defaults["ar"], -total))
-        _sales_postings(obj, items, -1, out)
-    elif etype == "Payment":
-        out.append((_ref_value(obj, "DepositToAccountRef") or defaults["uf"], total))
-        out.append((_ref_value(obj, "ARAccountRef") or defaults["ar"], -total))
-    elif etype == "Bill":
-        out.append((_ref_value(obj, "APAccountRef") or defaults["ap"], -total))
-        _expense_postings(obj, items, 1, out)
-    elif etype == "BillPayment":
-        out.append((_ref_value(obj, "APAccountRef") or defaults["ap"], total))
-        if obj.get("PayType") == "CreditCard":
-            paid_from = _ref_value(obj.get("CreditCardPayment"), "CCAccountRef")
-        else:
-            paid_from = _ref_value(obj.get("CheckPayment"), "BankAccountRef")
-        out.append((paid_from, -total))
-    elif etype == "Purchase":
-        sign = -1 if obj.get("Credit") is True else 1
-        out.append((_ref_value(obj, "AccountRef"), -sign * total))
-        _expense_postings(obj, items, sign, out)
-    elif etype == "Deposit":
-        out.append((_ref_value(obj, "DepositToAccountRef"), total))
-        for line in obj.get("Line") or ():
-            amount = cents(line.get("Amount", 0))
-            links = list(_linked(line))
-            if links:
-                txn_type, txn_id = links[0]
-                source = index.get(TXN_TYPES.get(txn_type, ""), {}).get(txn_id)
-                out.append((_ref_value(source, "DepositToAccountRef") or defaults["uf"], -amount))
-            else:
-                detail = line.get("DepositLineDetail") or {}
-                out.append((_ref_value(detail, "AccountRef"), -amount))
-    elif etype == "JournalEntry":
-        for line in obj.get("Line") or ():
-            detail = line.get("JournalEntryLineDetail") or {}
-            amount = cents(line.get("Amount", 0))
-            if detail.get("PostingType") == "Credit":
-                amount = -amount
-            out.append((_ref_value(detail, "AccountRef"), amount))
-    return out
-
-
-def _defaults(index: Mapping[str, Mapping[str, Obj]]) -> dict[str, str]:
-    return {
-        "ar": _default_account(index, "AccountType", "Accounts Receivable"),
-        "ap": _default_account(index, "AccountType", "Accounts Payable"),
-        "uf": _default_account(index, "AccountSubType", "UndepositedFunds"),
-    }
-
-
-def ledger_balances(entities: Entities) -> dict[str, int]:
-    """Each account's posted balance in cents, debit positive, from all transactions.
-
-    Accounts nothing posts to are absent. A balance-sheet account's `CurrentBalance` is this
-    value for assets and its negation for liabilities and equity.
-    """
-    index = _by_id(entities)
-    defaults = _defaults(index)
-    balances: dict[str, int] = defaultdict(int)
-    for etype in CANONICAL_ENTITY_NAMES[9:]:
-        for obj in entities.get(etype, ()):
-            for account_id, amount in transaction_postings(etype, obj, index, defaults):
-                balances[account_id] += amount
-    return dict(balances)
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -449,10 +260,10 @@ class _Checker:
         if target is None:
             self.add(f"{label}: {key} points at missing {target_type} {value!r}")
             return
-        if self.ref_names and "name" in ref and ref["name"] != _ref_display(target):
+        if self.ref_names and "name" in ref and ref["name"] != ref_display(target):
             self.add(
                 f"{label}: {key} name {ref['name']!r} is not {target_type} {value}'s "
-                f"name {_ref_display(target)!r}"
+                f"name {ref_display(target)!r}"
             )
 
     def _check_link(self, link: Any, label: str) -> None:
@@ -717,7 +528,7 @@ class _Checker:
 
     def check_dates(self) -> None:
         txn_dates: dict[tuple[str, str], str] = {}
-        for etype in CANONICAL_ENTITY_NAMES[9:]:
+        for etype in TRANSACTIONS:
             for obj in self.entities.get(etype, ()):
                 obj_id = str(obj.get("Id"))
                 label = f"{etype} {obj_id}"
@@ -747,10 +558,10 @@ class _Checker:
     # -- ledger ------------------------------------------------------------
 
     def check_ledger(self) -> None:
-        defaults = _defaults(self.index)
+        defaults = default_accounts(self.index.get("Account", {}))
         balances: dict[str, int] = defaultdict(int)
         accounts = self.index.get("Account", {})
-        for etype in CANONICAL_ENTITY_NAMES[9:]:
+        for etype in TRANSACTIONS:
             for obj in self.entities.get(etype, ()):
                 postings = transaction_postings(etype, obj, self.index, defaults)
                 if sum(amount for _, amount in postings) != 0:
@@ -784,7 +595,7 @@ class _Checker:
 
         for acct_id, acct in accounts.items():
             account_type = acct.get("AccountType")
-            if _CLASSIFICATION_OF_TYPE.get(str(account_type)) != acct.get("Classification"):
+            if classification_of(str(account_type)) != acct.get("Classification"):
                 self.add(f"Account {acct_id}: Classification does not match {account_type}")
             if cents(acct.get("CurrentBalance", 0)) != expected(acct_id):
                 self.add(
