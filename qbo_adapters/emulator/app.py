@@ -14,8 +14,10 @@ The order for one request:
 4. render any `QBOFault` / `GatewayFault` in QBO's own shapes.
 
 An unexpected exception inside a handler is an emulator bug: the client gets QBO's
-`SystemFault` (HTTP 500) and the exception is kept in `internal_errors` so that tests
-can insist there were none.
+`SystemFault` (HTTP 500) and a summary of the exception (type, message, route, the
+traceback's text; never the exception itself, whose frames hold the request body) is kept
+in `internal_errors`, the last `MAX_INTERNAL_ERRORS` of them, so that tests can insist
+there were none.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import traceback
 from collections import deque
 from datetime import datetime
 from typing import Any, Literal
@@ -54,10 +57,15 @@ from qbo_adapters.memory.clock import SystemClock
 from qbo_core.http import Headers, HttpRequest, HttpResponse
 from qbo_core.ports.clock import Clock
 
-__all__ = ["DropConnection", "LoggedRequest", "QBOEmulator"]
+__all__ = ["DropConnection", "InternalError", "LoggedRequest", "QBOEmulator"]
 
 #: Injected faults that replace the answer before the request reaches its handler.
 _ANSWERED_EARLY = frozenset({"refuse", "reset", "status", "html", "xml"})
+
+#: How many internal errors `QBOEmulator.internal_errors` keeps (the newest).
+MAX_INTERNAL_ERRORS = 100
+#: How much of an internal error's message and traceback text is kept.
+_MAX_ERROR_TEXT = 4000
 
 _COMPANY_PATH = re.compile(r"^/v3/company/(?P<realm>[^/]+)(?P<rest>/.*)?$")
 
@@ -92,6 +100,33 @@ class LoggedRequest:
     injected: str | None
 
 
+@attrs.frozen(kw_only=True)
+class InternalError:
+    """An emulator bug met while serving a request: what was raised, and where.
+
+    Only text is kept (no exception object, so no frame holds the request's body).
+    """
+
+    type: str
+    message: str
+    method: str
+    path: str
+    traceback: str
+
+    @classmethod
+    def of(cls, exc: BaseException, *, method: str, path: str) -> InternalError:
+        return cls(
+            type=type(exc).__name__,
+            message=str(exc)[:_MAX_ERROR_TEXT],
+            method=method,
+            path=path[:_MAX_ERROR_TEXT],
+            traceback="".join(traceback.format_exception(exc))[-_MAX_ERROR_TEXT:],
+        )
+
+    def __str__(self) -> str:
+        return f"{self.type}: {self.message} ({self.method} {self.path})"
+
+
 class QBOEmulator:
     """A stateful fake QuickBooks Online. See the module docstring for the request flow."""
 
@@ -107,7 +142,7 @@ class QBOEmulator:
         self.base_url = base_url.rstrip("/")
         self.offset = parse_offset(self.settings.utc_offset)
         self.request_log: deque[LoggedRequest] = deque(maxlen=10_000)
-        self.internal_errors: list[BaseException] = []
+        self.internal_errors: deque[InternalError] = deque(maxlen=MAX_INTERNAL_ERRORS)
         self.reset(seed=self.settings.seed)
 
     # -- state ---------------------------------------------------------------
@@ -209,7 +244,8 @@ class QBOEmulator:
         except DropConnection:
             raise
         except Exception as exc:  # an emulator bug: answer like QBO would, keep the evidence
-            self.internal_errors.append(exc)
+            self.internal_errors.append(InternalError.of(exc, method=ctx.method, path=ctx.path))
+            del exc  # the traceback's frames hold the request: let them go now
             return self.render_fault(
                 ctx,
                 QBOFault.single(

@@ -31,7 +31,6 @@ the same status and code as the HTTP answer would carry.
 from __future__ import annotations
 
 import copy
-import json
 import math
 import random
 import re
@@ -50,6 +49,7 @@ from qbo_adapters.emulator.chaos import (
     rule_to_json,
 )
 from qbo_adapters.emulator.context import RequestContext, json_response
+from qbo_adapters.emulator.jsonbody import loads_bounded
 from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_adapters.emulator.store import Company
 from qbo_adapters.memory.clock import FakeClock
@@ -87,8 +87,8 @@ def _body(ctx: RequestContext) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = loads_bounded(raw)
+    except ValueError as exc:
         raise _bad("invalid_json", f"the body is not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise _bad("invalid_json", f"the body must be a JSON object, got {type(data).__name__}")
@@ -349,7 +349,7 @@ class ControlAPI:
             "requests_logged": len(emulator.request_log),
             "internal_errors": len(emulator.internal_errors),
             "internal_error_messages": [
-                f"{type(exc).__name__}: {exc}" for exc in emulator.internal_errors[-20:]
+                str(error) for error in list(emulator.internal_errors)[-20:]
             ],
         }
 

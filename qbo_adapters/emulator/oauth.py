@@ -69,6 +69,7 @@ import attrs
 
 from qbo_adapters.emulator.context import RequestContext
 from qbo_adapters.emulator.faults import GatewayFault
+from qbo_adapters.emulator.jsonbody import loads_bounded
 from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_core.http import Headers, HttpResponse
 from qbo_core.ports.clock import Clock
@@ -944,8 +945,8 @@ def _revoke_params(ctx: RequestContext) -> dict[str, str]:
     if _media_type(ctx) == "application/x-www-form-urlencoded":
         return _form(ctx)
     try:
-        payload = json.loads(ctx.request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+        payload = loads_bounded(ctx.request.body or b"{}")
+    except ValueError:
         raise _OAuthError(400, "invalid_request", "the body is not JSON") from None
     if not isinstance(payload, dict):
         raise _OAuthError(400, "invalid_request", "the body must be a JSON object")

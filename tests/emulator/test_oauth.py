@@ -917,7 +917,7 @@ async def test_through_the_emulator_an_expired_token_renders_the_recorded_401() 
     body = json.loads(response.body)
     assert list(body) == RECORDED_401_KEYS
     assert body["fault"]["error"][0]["detail"] == f"Token expired: {access[:50]}"
-    assert emulator.internal_errors == []
+    assert not emulator.internal_errors
 
 
 async def test_through_the_emulator_the_code_flow_yields_a_token_that_is_realm_bound() -> None:
@@ -971,4 +971,4 @@ async def test_through_the_emulator_the_code_flow_yields_a_token_that_is_realm_b
     assert refused.status == 403
     error = json.loads(refused.body)["fault"]["error"][0]
     assert error["code"] == "3100"
-    assert emulator.internal_errors == []
+    assert not emulator.internal_errors
