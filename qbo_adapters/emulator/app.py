@@ -1,7 +1,9 @@
 """`QBOEmulator`: the sans-I/O handler at the heart of the emulator.
 
 `handle(HttpRequest) -> HttpResponse` does no I/O: state is in memory, time comes from
-the `Clock` port (injected latency sleeps on it), randomness from the seed. The doors
+the `Clock` port (injected latency sleeps on it), randomness from the seed. Companies
+are generated up to `anchor` (00:00 UTC of `settings.anchor`, or of the clock's day),
+never up to the clock's exact time, so the same seed gives the same bytes. The doors
 (`EmulatorTransport` in-process, `qbo emulator` over HTTP) only move bytes.
 
 The order for one request:
@@ -50,7 +52,7 @@ from qbo_adapters.emulator.faults import (
     xml_fault,
 )
 from qbo_adapters.emulator.oauth import OAuthServer
-from qbo_adapters.emulator.settings import EmulatorSettings
+from qbo_adapters.emulator.settings import EmulatorSettings, anchor_time
 from qbo_adapters.emulator.store import Company
 from qbo_adapters.emulator.throttle import Throttle
 from qbo_adapters.memory.clock import SystemClock
@@ -153,7 +155,8 @@ class QBOEmulator:
             self.settings = attrs.evolve(self.settings, seed=seed)
         self.rng = random.Random(self.settings.seed)
         self.companies: dict[str, Company] = {}
-        now = self.clock.now()
+        now = anchor_time(self.settings.anchor, self.clock.now())
+        self.anchor = now
         for realm_id in realm_ids(self.settings.seed, self.settings.realms):
             self.companies[realm_id] = Company.generate(
                 realm_id=realm_id,

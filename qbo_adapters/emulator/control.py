@@ -35,6 +35,7 @@ import math
 import random
 import re
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -123,6 +124,8 @@ def _limit(ctx: RequestContext) -> int:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, tuple | list):
         return [_jsonable(v) for v in value]
     if isinstance(value, dict):
@@ -336,6 +339,7 @@ class ControlAPI:
         return {
             "now": clock.now().isoformat(),
             "clock": type(clock).__name__,
+            "anchor": emulator.anchor.isoformat(),
             "base_url": emulator.base_url,
             "seed": emulator.settings.seed,
             "realms": [
