@@ -21,6 +21,7 @@ __all__ = [
     "new_tid",
     "parse_offset",
     "qbo_time",
+    "split_target",
     "text_response",
 ]
 
@@ -77,7 +78,7 @@ class RequestContext:
     def build(
         cls, request: HttpRequest, *, now: datetime, tid: str, offset: timezone
     ) -> RequestContext:
-        parts = _split_target(request.url)
+        parts = split_target(request.url)
         return cls(
             request=request,
             path=unquote(parts.path) or "/",
@@ -110,7 +111,7 @@ class RequestContext:
         return "xml" in accept and "json" not in accept
 
 
-def _split_target(url: str) -> SplitResult:
+def split_target(url: str) -> SplitResult:
     """`url` split; a malformed authority (`http://[/x`, from a `Host: [` header) is
     ignored, since only the path and query string route a request."""
     try:

@@ -2,9 +2,11 @@
 operations as Python methods.
 
 Every answer is JSON. Errors are `{"error": "<code>", "detail": "<what is wrong>"}` with
-HTTP 400 (a bad body or parameter), 404 (no such endpoint, fault, realm or object),
-405 (wrong method; `Allow` lists the right ones) or 409 (not possible in this state,
-e.g. advancing a real clock).
+HTTP 400 (a bad body or parameter, or one nested deeper than `jsonbody.MAX_DEPTH`), 404
+(no such endpoint, fault, realm or object), 405 (wrong method; `Allow` lists the right
+ones), 409 (not possible in this state, e.g. advancing a real clock) or 415 (a body, or
+a declared Content-Type, other than `application/json`). Over HTTP the door's guard
+(`guard.py`) also asks for the control token (`X-Emulator-Token`) and a local `Host`.
 
     GET    /_emulator/state                       realms, clock, settings, throttle, errors
     POST   /_emulator/reset          {"seed"?}    regenerate everything (optionally re-seeded)
@@ -94,6 +96,25 @@ def _body(ctx: RequestContext) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise _bad("invalid_json", f"the body must be a JSON object, got {type(data).__name__}")
     return data
+
+
+def _check_media_type(ctx: RequestContext) -> None:
+    """A control request with a body (or a declared type) must be `application/json`.
+
+    So a web page cannot drive the API with a "simple" cross-origin `text/plain` POST,
+    which browsers send without a preflight.
+    """
+    declared = ctx.request.headers.get("content-type")
+    if ctx.method in ("GET", "HEAD") or (declared is None and not ctx.request.body):
+        return
+    media = (declared or "").split(";", 1)[0].strip().lower()
+    if media != "application/json":
+        raise ControlError(
+            415,
+            "unsupported_media_type",
+            f"control request bodies are JSON: send Content-Type: application/json, "
+            f"not {declared!r}",
+        )
 
 
 def _optional_int(data: Mapping[str, Any], key: str) -> int | None:
@@ -230,6 +251,7 @@ class ControlAPI:
             return serve_file(ctx, self.emulator.companies.values())
         rest = rest.rstrip("/") or "/"
         try:
+            _check_media_type(ctx)
             for pattern, methods in self._routes:
                 match = pattern.fullmatch(rest)
                 if match is None:
