@@ -313,6 +313,8 @@ async def serve_for_parent() -> None:
         "base_url": server.base_url,
         "realm": realm,
         "token": emulator.oauth.mint_tokens(realm)["access_token"],
+        # The control API over HTTP needs this in X-Emulator-Token (guard.py).
+        "control_token": server.control_token,
         "ids": customer_ids(emulator.companies[realm]),
     }
     print(json.dumps(info), flush=True)

@@ -7,6 +7,7 @@ stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import datetime
 import ipaddress
 import json
 import os
@@ -74,6 +75,17 @@ def _realms(text: str) -> int:
     return realms
 
 
+def _anchor(text: str) -> str:
+    if text.strip().lower() == "today":
+        return "today"
+    try:
+        return datetime.date.fromisoformat(text.strip()).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a date YYYY-MM-DD or 'today', got {text!r}"
+        ) from None
+
+
 def _seed(text: str) -> int:
     try:
         return int(text)
@@ -132,6 +144,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="do not enforce Intuit's rate limits (500/min, 10/s per realm and app)",
     )
+    emu.add_argument(
+        "--now",
+        dest="anchor",
+        type=_anchor,
+        help="the day generated data ends at, YYYY-MM-DD or 'today' (default 2026-01-01): "
+        "the same seed and day give byte-identical data",
+    )
+    emu.add_argument(
+        "--fake-clock",
+        action="store_true",
+        help="run on a fake clock starting at --now, moved only by POST /_emulator/clock/advance",
+    )
+    emu.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests whose Host is NAME (e.g. a Docker service name); repeatable",
+    )
     emu.set_defaults(handler=_emulator)
     return parser
 
@@ -153,9 +184,17 @@ def _emulator(args: argparse.Namespace) -> int:
         "size": args.size,
         "realms": args.realms,
         "throttle": args.throttle,
+        "anchor": args.anchor,
     }
     given = {key: value for key, value in flags.items() if value is not None}
-    return run_emulator(host=args.host, port=args.port, emulator=given, file=args.file)
+    return run_emulator(
+        host=args.host,
+        port=args.port,
+        emulator=given,
+        file=args.file,
+        fake_clock=args.fake_clock,
+        allowed_hosts=[_host(name) for name in args.allow_host],
+    )
 
 
 def _silence_stdout() -> None:

@@ -7,13 +7,19 @@ import contextlib
 import errno
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from dependency_injector import providers
+
 from qbo_adapters.emulator.app import QBOEmulator
+from qbo_adapters.emulator.guard import CONTROL_TOKEN_HEADER, is_loopback
 from qbo_adapters.emulator.server import serve_emulator
+from qbo_adapters.emulator.settings import anchor_time
+from qbo_adapters.memory.clock import FakeClock, SystemClock
 from qbo_container.container import build_container
+from qbo_container.settings import emulator_settings
 
 __all__ = ["CommandError", "run_emulator", "serve_until_stopped"]
 
@@ -29,9 +35,11 @@ async def serve_until_stopped(
     port: int,
     out: TextIO = sys.stdout,
     stop: asyncio.Event | None = None,
+    allowed_hosts: Sequence[str] = (),
 ) -> None:
-    """Serve `emulator`, print how to reach it, and wait for `stop` or SIGINT / SIGTERM."""
-    server = await serve_emulator(emulator, host=host, port=port)
+    """Serve `emulator`, print how to reach it (control token included), and wait for
+    `stop` or SIGINT / SIGTERM."""
+    server = await serve_emulator(emulator, host=host, port=port, allowed_hosts=allowed_hosts)
     try:
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -41,11 +49,19 @@ async def serve_until_stopped(
                 loop.add_signal_handler(signum, stop.set)
         settings = emulator.settings
         base = server.base_url
+        clock = (
+            "fake (advance it: POST /_emulator/clock/advance)"
+            if isinstance(emulator.clock, FakeClock)
+            else "real"
+        )
+        hosts = ", ".join(["the bound address", *allowed_hosts])
         lines = [
             f"QBO emulator serving at {base}",
             f"  data API base URL : {base}  (e.g. {base}/v3/company/<realm>/customer/1)",
             f"  realm ids         : {', '.join(emulator.realm_ids)}",
             f"  company size      : {settings.size} (seed {settings.seed})",
+            f"  data as of        : {emulator.anchor.date().isoformat()} 00:00 UTC (--now)",
+            f"  clock             : {clock}, now {emulator.clock.now().isoformat()}",
             f"  throttling        : {'on' if settings.throttle else 'off'}",
             f"  client id         : {settings.client_id}",
             f"  client secret     : {settings.client_secret}",
@@ -53,8 +69,16 @@ async def serve_until_stopped(
             f"  authorize         : {base}/connect/oauth2",
             f"  token             : {base}/oauth2/v1/tokens/bearer",
             f"  control API       : {base}/_emulator/state",
+            f"  control token     : {server.control_token}  (header {CONTROL_TOKEN_HEADER})",
+            f"  Host accepted     : {hosts}",
             "Press Ctrl-C to stop.",
         ]
+        if not is_loopback(host):
+            lines.insert(
+                1,
+                f"WARNING: listening on {host or 'every interface'}, not loopback: other "
+                "machines can reach the emulator (the control API still needs the token)",
+            )
         print("\n".join(lines), file=out, flush=True)
         await stop.wait()
     finally:
@@ -69,18 +93,28 @@ def run_emulator(
     file: str | Path | None = None,
     environ: Mapping[str, str] | None = None,
     out: TextIO = sys.stdout,
+    fake_clock: bool = False,
+    allowed_hosts: Sequence[str] = (),
 ) -> int:
     """The body of `qbo emulator`; returns the exit status.
 
     The emulator is the container's, built from the settings (`emulator` section of
     the defaults, `file`, `QBO_EMULATOR__*` variables), with `emulator` (the command
-    line's flags) winning over them. Raises `ConfigurationError` for a bad setting and
+    line's flags) winning over them. With `fake_clock` it runs on a `FakeClock` that
+    starts at the data's anchor and moves only when the control API advances it (and
+    through injected latency). Raises `ConfigurationError` for a bad setting and
     `CommandError` when the address cannot be served.
     """
     container = build_container({"emulator": dict(emulator or {})}, file=file, environ=environ)
+    if fake_clock:
+        anchor = emulator_settings(container.config()).anchor
+        start = anchor_time(anchor, SystemClock().now())
+        container.clock.override(providers.Object(FakeClock(start)))
     served = container.emulator()
     try:
-        asyncio.run(serve_until_stopped(served, host=host, port=port, out=out))
+        asyncio.run(
+            serve_until_stopped(served, host=host, port=port, out=out, allowed_hosts=allowed_hosts)
+        )
     except OSError as exc:
         if isinstance(exc, BrokenPipeError):
             raise

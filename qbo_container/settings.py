@@ -15,7 +15,8 @@ Settings are one nested mapping with a section per concern::
                  api.client_id is set, else the in-process emulator)
     emulator     the embedded emulator, and `qbo emulator`: client_id, client_secret,
                  seed, size (empty | small | medium | large), realms (1-1000),
-                 throttle (true | false), auto_consent (true | false)
+                 throttle (true | false), auto_consent (true | false), anchor (the
+                 day generated data ends at: YYYY-MM-DD, default 2026-01-01, or today)
 
 Later sources win: defaults < TOML file < environment < explicit mapping. An
 environment variable `QBO_<SECTION>__<KEY>` sets `<section>.<key>` (lower-cased),
@@ -40,9 +41,12 @@ field by field.
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import difflib
 import logging
 import os
+import re
 import tomllib
 import typing
 from collections.abc import Callable, Mapping
@@ -134,6 +138,20 @@ def _integer(name: str, raw: object) -> int:
         except ValueError:
             pass
     raise _bad(name, "must be a whole number", raw)
+
+
+def _anchor(name: str, raw: object) -> str:
+    """An emulator anchor day: `YYYY-MM-DD` (a TOML date too), or `today`."""
+    if isinstance(raw, datetime.date) and not isinstance(raw, datetime.datetime):
+        return raw.isoformat()
+    if isinstance(raw, str):
+        text = raw.strip().lower()
+        if text == "today":
+            return text
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            with contextlib.suppress(ValueError):
+                return datetime.date.fromisoformat(text).isoformat()
+    raise _bad(name, "must be a date YYYY-MM-DD or 'today'", raw)
 
 
 def _whole(minimum: int | None = None, maximum: int | None = None) -> Coerce:
@@ -282,6 +300,7 @@ _SCHEMA: Mapping[str, Mapping[str, _Key]] = {
         "realms": _Key(_whole(1, _MAX_REALMS), _EMULATOR.realms),
         "throttle": _Key(_flag, _EMULATOR.throttle),
         "auto_consent": _Key(_flag, _EMULATOR.auto_consent),
+        "anchor": _Key(_anchor, _EMULATOR.anchor.isoformat() if _EMULATOR.anchor else "today"),
     },
 }
 
@@ -432,6 +451,9 @@ def emulator_settings(settings: Mapping[str, Mapping[str, Any]]) -> EmulatorSett
         realms=emulator["realms"],
         throttle=emulator["throttle"],
         auto_consent=emulator["auto_consent"],
+        anchor=None
+        if emulator["anchor"] == "today"
+        else datetime.date.fromisoformat(emulator["anchor"]),
     )
 
 

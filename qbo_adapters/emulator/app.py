@@ -1,7 +1,9 @@
 """`QBOEmulator`: the sans-I/O handler at the heart of the emulator.
 
 `handle(HttpRequest) -> HttpResponse` does no I/O: state is in memory, time comes from
-the `Clock` port (injected latency sleeps on it), randomness from the seed. The doors
+the `Clock` port (injected latency sleeps on it), randomness from the seed. Companies
+are generated up to `anchor` (00:00 UTC of `settings.anchor`, or of the clock's day),
+never up to the clock's exact time, so the same seed gives the same bytes. The doors
 (`EmulatorTransport` in-process, `qbo emulator` over HTTP) only move bytes.
 
 The order for one request:
@@ -14,8 +16,10 @@ The order for one request:
 4. render any `QBOFault` / `GatewayFault` in QBO's own shapes.
 
 An unexpected exception inside a handler is an emulator bug: the client gets QBO's
-`SystemFault` (HTTP 500) and the exception is kept in `internal_errors` so that tests
-can insist there were none.
+`SystemFault` (HTTP 500) and a summary of the exception (type, message, route, the
+traceback's text; never the exception itself, whose frames hold the request body) is kept
+in `internal_errors`, the last `MAX_INTERNAL_ERRORS` of them, so that tests can insist
+there were none.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import traceback
 from collections import deque
 from datetime import datetime
 from typing import Any, Literal
@@ -47,17 +52,22 @@ from qbo_adapters.emulator.faults import (
     xml_fault,
 )
 from qbo_adapters.emulator.oauth import OAuthServer
-from qbo_adapters.emulator.settings import EmulatorSettings
+from qbo_adapters.emulator.settings import EmulatorSettings, anchor_time
 from qbo_adapters.emulator.store import Company
 from qbo_adapters.emulator.throttle import Throttle
 from qbo_adapters.memory.clock import SystemClock
 from qbo_core.http import Headers, HttpRequest, HttpResponse
 from qbo_core.ports.clock import Clock
 
-__all__ = ["DropConnection", "LoggedRequest", "QBOEmulator"]
+__all__ = ["DropConnection", "InternalError", "LoggedRequest", "QBOEmulator"]
 
 #: Injected faults that replace the answer before the request reaches its handler.
 _ANSWERED_EARLY = frozenset({"refuse", "reset", "status", "html", "xml"})
+
+#: How many internal errors `QBOEmulator.internal_errors` keeps (the newest).
+MAX_INTERNAL_ERRORS = 100
+#: How much of an internal error's message and traceback text is kept.
+_MAX_ERROR_TEXT = 4000
 
 _COMPANY_PATH = re.compile(r"^/v3/company/(?P<realm>[^/]+)(?P<rest>/.*)?$")
 
@@ -92,6 +102,33 @@ class LoggedRequest:
     injected: str | None
 
 
+@attrs.frozen(kw_only=True)
+class InternalError:
+    """An emulator bug met while serving a request: what was raised, and where.
+
+    Only text is kept (no exception object, so no frame holds the request's body).
+    """
+
+    type: str
+    message: str
+    method: str
+    path: str
+    traceback: str
+
+    @classmethod
+    def of(cls, exc: BaseException, *, method: str, path: str) -> InternalError:
+        return cls(
+            type=type(exc).__name__,
+            message=str(exc)[:_MAX_ERROR_TEXT],
+            method=method,
+            path=path[:_MAX_ERROR_TEXT],
+            traceback="".join(traceback.format_exception(exc))[-_MAX_ERROR_TEXT:],
+        )
+
+    def __str__(self) -> str:
+        return f"{self.type}: {self.message} ({self.method} {self.path})"
+
+
 class QBOEmulator:
     """A stateful fake QuickBooks Online. See the module docstring for the request flow."""
 
@@ -107,7 +144,7 @@ class QBOEmulator:
         self.base_url = base_url.rstrip("/")
         self.zone = company_zone(self.settings.time_zone)
         self.request_log: deque[LoggedRequest] = deque(maxlen=10_000)
-        self.internal_errors: list[BaseException] = []
+        self.internal_errors: deque[InternalError] = deque(maxlen=MAX_INTERNAL_ERRORS)
         self.reset(seed=self.settings.seed)
 
     # -- state ---------------------------------------------------------------
@@ -118,7 +155,8 @@ class QBOEmulator:
             self.settings = attrs.evolve(self.settings, seed=seed)
         self.rng = random.Random(self.settings.seed)
         self.companies: dict[str, Company] = {}
-        now = self.clock.now()
+        now = anchor_time(self.settings.anchor, self.clock.now())
+        self.anchor = now
         for realm_id in realm_ids(self.settings.seed, self.settings.realms):
             self.companies[realm_id] = Company.generate(
                 realm_id=realm_id,
@@ -214,7 +252,8 @@ class QBOEmulator:
         except DropConnection:
             raise
         except Exception as exc:  # an emulator bug: answer like QBO would, keep the evidence
-            self.internal_errors.append(exc)
+            self.internal_errors.append(InternalError.of(exc, method=ctx.method, path=ctx.path))
+            del exc  # the traceback's frames hold the request: let them go now
             return self.render_fault(
                 ctx,
                 QBOFault.single(

@@ -31,7 +31,11 @@ part's Content-Type, else a guess from the name.
 
 Links: `TempDownloadUri` and the `/download` answer point at the emulator itself,
 `{base_url}/_emulator/files/{token}`, and expire 15 minutes (`LINK_LIFETIME`) later on
-the emulator's clock; every read of the Attachable mints a fresh one, as QBO does.
+the emulator's clock; every read of the Attachable mints a fresh one, as QBO does. A
+link's token is `secrets.token_urlsafe` (256 random bits, not derived from the seed, the
+time or the Id): like a pre-signed S3 URL, holding the link is the only credential. The
+in-process door (`EmulatorTransport`) fetches these links too: any URL it is given goes to
+the emulator.
 
 Choices where QBO's answer is UNCONFIRMED:
 
@@ -41,6 +45,8 @@ Choices where QBO's answer is UNCONFIRMED:
 - per file: metadata that is not a JSON object, or has an unknown property, is a 2010
   Fault entry; metadata without its content part is 2020 naming `file_content_NN`; a
   missing name is 2020 `FileName`; a link to an object that does not exist is 6000;
+- a `ContentType` with a control character (CR, LF, ...) is 2010: it could never be sent
+  back as a header;
 - parts named otherwise are ignored; file types are not restricted;
 - an expired link answers 403 and an unknown one 404, with S3's XML error bodies.
 """
@@ -50,11 +56,10 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
-import hashlib
-import json
 import mimetypes
 import quopri
 import re
+import secrets
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from email.message import Message
@@ -76,6 +81,7 @@ from qbo_adapters.emulator.faults import (
     stale_object,
     unsupported_media_type,
 )
+from qbo_adapters.emulator.jsonbody import loads_bounded
 from qbo_adapters.emulator.store import Company
 from qbo_core.http import Headers, HttpResponse
 
@@ -101,6 +107,8 @@ LINK_LIFETIME: Final = timedelta(minutes=15)
 #: The first Attachable Id the emulator hands out.
 FIRST_ID: Final = 5_000_000_000_000_000_001
 FILES_PREFIX: Final = "/_emulator/files/"
+#: Random bytes in a download link's token (`secrets.token_urlsafe`: 256 bits).
+LINK_TOKEN_BYTES: Final = 32
 
 ENTITY: Final = "Attachable"
 _SERVER_OWNED: Final = frozenset(
@@ -115,6 +123,7 @@ _SERVER_OWNED: Final = frozenset(
 _ENVELOPE: Final = frozenset({"Id", "SyncToken", "MetaData", "domain", "sparse", "status"})
 _PART_NAME: Final = re.compile(r"^file_(metadata|content)_(\w+)$", re.IGNORECASE)
 _MAX_LINKS: Final = 10_000
+_CONTROL_CHARS: Final = re.compile(r"[\x00-\x1f\x7f]")
 
 
 # --------------------------------------------------------------------------- faults
@@ -259,7 +268,15 @@ def _clean(body: Any, company: Company) -> dict[str, Any]:
         value = clean.get(key)
         if value is not None and not isinstance(value, str):
             raise _bad_body(f"Can not construct instance of String from {value!r} ({key})")
+    _check_content_type(clean.get("ContentType"))
     return clean
+
+
+def _check_content_type(kind: str | None) -> None:
+    """A `ContentType` becomes a response header when the file is downloaded, so one
+    holding a control character (CR, LF, ...) is refused (2010) rather than stored."""
+    if kind is not None and _CONTROL_CHARS.search(kind):
+        raise _bad_body(f"ContentType {kind!r} holds a control character (ContentType)")
 
 
 def _links(value: Any, company: Company) -> list[dict[str, Any]]:
@@ -327,8 +344,9 @@ def _mint_link(company: Company, attachable_id: str, now: datetime, base_url: st
         del links[token]
     while len(links) >= _MAX_LINKS:
         del links[next(iter(links))]
-    seed = f"{company.realm_id}|{attachable_id}|{now.isoformat()}|{len(links)}"
-    token = hashlib.sha256(seed.encode()).hexdigest()[:40]
+    token = secrets.token_urlsafe(LINK_TOKEN_BYTES)  # unguessable: the link is the credential
+    while token in links:
+        token = secrets.token_urlsafe(LINK_TOKEN_BYTES)
     links[token] = (attachable_id, now + LINK_LIFETIME)
     return f"{base_url}{FILES_PREFIX}{token}"
 
@@ -366,8 +384,8 @@ def _file_entry(
         fields: dict[str, Any] = {}
         if metadata is not None:
             try:
-                decoded = json.loads(metadata.data.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+                decoded = loads_bounded(metadata.data.decode("utf-8"))
+            except ValueError as exc:
                 raise _bad_body(f"Can not parse file_metadata_{index}: {exc}") from None
             fields = {k: v for k, v in _clean(decoded, company).items() if k not in _ENVELOPE}
         if content is None:
@@ -381,6 +399,7 @@ def _file_entry(
             or mimetypes.guess_type(name)[0]
             or "application/octet-stream"
         )
+        _check_content_type(kind)
         obj_id = _next_id(company)
         stamp = meta_time(ctx.now, ctx.zone)
         file_fields = {

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 import attrs
 
@@ -19,8 +20,12 @@ __all__ = [
     "meta_time",
     "new_tid",
     "qbo_time",
+    "split_target",
     "text_response",
 ]
+
+#: A URL's scheme and authority, whatever they hold.
+_AUTHORITY = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
 
 #: The headers QBO sends with every data-service response.
 STANDARD_HEADERS: tuple[tuple[str, str], ...] = (
@@ -66,7 +71,7 @@ class RequestContext:
     def build(
         cls, request: HttpRequest, *, now: datetime, tid: str, zone: tzinfo
     ) -> RequestContext:
-        parts = urlsplit(request.url)
+        parts = split_target(request.url)
         return cls(
             request=request,
             path=unquote(parts.path) or "/",
@@ -97,6 +102,15 @@ class RequestContext:
     def wants_xml(self) -> bool:
         accept = (self.request.headers.get("accept") or "").lower()
         return "xml" in accept and "json" not in accept
+
+
+def split_target(url: str) -> SplitResult:
+    """`url` split; a malformed authority (`http://[/x`, from a `Host: [` header) is
+    ignored, since only the path and query string route a request."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return urlsplit(_AUTHORITY.sub("", url, count=1))
 
 
 def json_response(

@@ -2,9 +2,11 @@
 operations as Python methods.
 
 Every answer is JSON. Errors are `{"error": "<code>", "detail": "<what is wrong>"}` with
-HTTP 400 (a bad body or parameter), 404 (no such endpoint, fault, realm or object),
-405 (wrong method; `Allow` lists the right ones) or 409 (not possible in this state,
-e.g. advancing a real clock).
+HTTP 400 (a bad body or parameter, or one nested deeper than `jsonbody.MAX_DEPTH`), 404
+(no such endpoint, fault, realm or object), 405 (wrong method; `Allow` lists the right
+ones), 409 (not possible in this state, e.g. advancing a real clock) or 415 (a body, or
+a declared Content-Type, other than `application/json`). Over HTTP the door's guard
+(`guard.py`) also asks for the control token (`X-Emulator-Token`) and a local `Host`.
 
     GET    /_emulator/state                       realms, clock, settings, throttle, errors
     POST   /_emulator/reset          {"seed"?}    regenerate everything (optionally re-seeded)
@@ -31,10 +33,10 @@ the same status and code as the HTTP answer would carry.
 from __future__ import annotations
 
 import copy
-import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import attrs
@@ -49,13 +51,14 @@ from qbo_adapters.emulator.chaos import (
     rule_to_json,
 )
 from qbo_adapters.emulator.context import RequestContext, json_response
+from qbo_adapters.emulator.jsonbody import loads_bounded
 from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_adapters.emulator.store import Company
 from qbo_adapters.memory.clock import FakeClock
 from qbo_core.http import HttpResponse
 
 if TYPE_CHECKING:
-    from qbo_adapters.emulator.app import LoggedRequest
+    from qbo_adapters.emulator.app import InternalError, LoggedRequest
     from qbo_adapters.emulator.chaos import FaultInjector
     from qbo_adapters.emulator.oauth import OAuthServer
     from qbo_adapters.emulator.throttle import Throttle
@@ -115,8 +118,13 @@ class ControlHost(Protocol):
         ...
 
     @property
-    def internal_errors(self) -> Sequence[BaseException]:
-        """Unexpected exceptions raised while serving (emulator bugs), oldest first."""
+    def internal_errors(self) -> Sequence[InternalError]:
+        """Unexpected exceptions met while serving (emulator bugs), oldest first, bounded."""
+        ...
+
+    @property
+    def anchor(self) -> datetime:
+        """The instant generated data is built up to (00:00 UTC of the anchor day)."""
         ...
 
     def reset(self, *, seed: int | None = None) -> None:
@@ -153,12 +161,31 @@ def _body(ctx: RequestContext) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = loads_bounded(raw)
+    except ValueError as exc:
         raise _bad("invalid_json", f"the body is not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise _bad("invalid_json", f"the body must be a JSON object, got {type(data).__name__}")
     return data
+
+
+def _check_media_type(ctx: RequestContext) -> None:
+    """A control request with a body (or a declared type) must be `application/json`.
+
+    So a web page cannot drive the API with a "simple" cross-origin `text/plain` POST,
+    which browsers send without a preflight.
+    """
+    declared = ctx.request.headers.get("content-type")
+    if ctx.method in ("GET", "HEAD") or (declared is None and not ctx.request.body):
+        return
+    media = (declared or "").split(";", 1)[0].strip().lower()
+    if media != "application/json":
+        raise ControlError(
+            415,
+            "unsupported_media_type",
+            f"control request bodies are JSON: send Content-Type: application/json, "
+            f"not {declared!r}",
+        )
 
 
 def _optional_int(data: Mapping[str, Any], key: str) -> int | None:
@@ -189,6 +216,8 @@ def _limit(ctx: RequestContext) -> int:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, tuple | list):
         return [_jsonable(v) for v in value]
     if isinstance(value, dict):
@@ -293,6 +322,7 @@ class ControlAPI:
             return serve_file(ctx, self.emulator.companies.values())
         rest = rest.rstrip("/") or "/"
         try:
+            _check_media_type(ctx)
             for pattern, methods in self._routes:
                 match = pattern.fullmatch(rest)
                 if match is None:
@@ -402,6 +432,7 @@ class ControlAPI:
         return {
             "now": clock.now().isoformat(),
             "clock": type(clock).__name__,
+            "anchor": emulator.anchor.isoformat(),
             "base_url": emulator.base_url,
             "seed": emulator.settings.seed,
             "realms": [
@@ -415,7 +446,7 @@ class ControlAPI:
             "requests_logged": len(emulator.request_log),
             "internal_errors": len(emulator.internal_errors),
             "internal_error_messages": [
-                f"{type(exc).__name__}: {exc}" for exc in emulator.internal_errors[-20:]
+                str(error) for error in list(emulator.internal_errors)[-20:]
             ],
         }
 

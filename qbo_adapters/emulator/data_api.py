@@ -45,7 +45,6 @@ Request rules, and the choices made where QBO's behaviour is UNCONFIRMED:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
@@ -65,6 +64,7 @@ from qbo_adapters.emulator.faults import (
     unsupported_media_type,
     unsupported_operation,
 )
+from qbo_adapters.emulator.jsonbody import loads_bounded
 from qbo_adapters.emulator.pdf import render_pdf
 from qbo_adapters.emulator.query import (
     QueryFault,
@@ -122,8 +122,8 @@ def decode_json(body: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise malformed_json("Invalid UTF-8 start byte") from exc
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
+        return loads_bounded(text, parse_float=Decimal, parse_constant=_reject_constant)
+    except ValueError as exc:
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         raise malformed_json(f"Unexpected character ({reason})") from exc
 

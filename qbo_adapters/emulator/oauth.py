@@ -5,9 +5,10 @@ Routes (all under the emulator's base URL, which is read at request time):
 - `GET /.well-known/openid_configuration` and `.../openid_sandbox_configuration`:
   the discovery document, every endpoint pointing at the emulator;
 - `GET /connect/oauth2`: authorize. An unknown client or a redirect URI that is neither
-  registered nor (when allowed) a loopback URI gets an HTML error page, never a
-  redirect. Other errors redirect with `error=...&state=...`. Without auto-consent the
-  user sees a consent page whose form `POST`s back to `/connect/oauth2`; with
+  registered (compared exactly) nor (when allowed) an unambiguous loopback URI
+  (`redirect_uri.py`) gets an HTML error page, never a redirect. Other errors redirect
+  with `error=...&state=...`. Without auto-consent the user sees a consent page whose
+  form `POST`s back to `/connect/oauth2`; with
   `settings.auto_consent`, or a `realmId` hint (an emulator extension for tests), the
   answer is a 302 straight to the redirect URI with `code`, `state` and `realmId`;
 - `POST /oauth2/v1/tokens/bearer`: the token endpoint (client authentication by HTTP
@@ -69,6 +70,8 @@ import attrs
 
 from qbo_adapters.emulator.context import RequestContext
 from qbo_adapters.emulator.faults import GatewayFault
+from qbo_adapters.emulator.jsonbody import loads_bounded
+from qbo_adapters.emulator.redirect_uri import redirect_allowed
 from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_core.http import Headers, HttpResponse
 from qbo_core.ports.clock import Clock
@@ -428,19 +431,10 @@ class OAuthServer:
         )
 
     def _redirect_allowed(self, uri: str) -> bool:
-        if uri in self._settings.redirect_uris:
-            return True
-        if not self._settings.allow_any_loopback_redirect:
-            return False
-        try:
-            parts = urlsplit(uri)
-            _ = parts.port  # raises ValueError on a bad port
-        except ValueError:
-            return False
-        return (
-            parts.scheme in ("http", "https")
-            and not parts.fragment
-            and parts.hostname in ("127.0.0.1", "localhost", "::1")
+        return redirect_allowed(
+            uri,
+            self._settings.redirect_uris,
+            any_loopback=self._settings.allow_any_loopback_redirect,
         )
 
     def _consent_page(
@@ -944,8 +938,8 @@ def _revoke_params(ctx: RequestContext) -> dict[str, str]:
     if _media_type(ctx) == "application/x-www-form-urlencoded":
         return _form(ctx)
     try:
-        payload = json.loads(ctx.request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+        payload = loads_bounded(ctx.request.body or b"{}")
+    except ValueError:
         raise _OAuthError(400, "invalid_request", "the body is not JSON") from None
     if not isinstance(payload, dict):
         raise _OAuthError(400, "invalid_request", "the body must be a JSON object")

@@ -25,6 +25,12 @@ __all__ = [
 DEFAULT_MAX_RESULTS = 100
 #: The largest MAXRESULTS QBO accepts; more is 4001.
 MAX_MAX_RESULTS = 1000
+#: The most values one IN list may hold; more is 4001. QBO documents no limit: this is
+#: the emulator's, so that one statement cannot hold the server for seconds.
+MAX_IN_VALUES = 1000
+#: The longest statement the emulator parses, in characters; longer is 4001. QBO
+#: documents none (a GET query string is bounded by the URL anyway).
+MAX_QUERY_LENGTH = 100_000
 
 
 class Operator(enum.Enum):

@@ -29,6 +29,10 @@ Decisions, with their evidence:
   `MAXRESULTS` above 1000 (`value 1500 is too large. Max allowed value is 1000.`,
   quickbooks-ruby #24) or below 1; `STARTPOSITION` below 0; an operator other than `=`
   or `IN` on `Id` (Intuit's query docs); LIKE with a non-string value.
+- Bounds of the emulator's own (QBO documents none), so that one statement cannot hold
+  the server: a statement over `MAX_QUERY_LENGTH` characters (100,000) or an IN list
+  over `MAX_IN_VALUES` values (1000) is 4001, the IN list refused as soon as its
+  1001st value comes.
 - `STARTPOSITION 0` is accepted and means 1: a real `StartPosition 0 MaxResults 500`
   query got past validation to a 4002 (QuickBooks-V3-DotNET-SDK #111).
 - A 4000 detail reproduces QBO's (JavaCC's) layout: the token met, its line and column
@@ -51,7 +55,9 @@ from qbo_adapters.emulator.query_lexer import (
 )
 from qbo_adapters.emulator.query_model import (
     DEFAULT_MAX_RESULTS,
+    MAX_IN_VALUES,
     MAX_MAX_RESULTS,
+    MAX_QUERY_LENGTH,
     Condition,
     Operator,
     OrderKey,
@@ -98,6 +104,10 @@ def parse(text: str) -> Query:
     tokens that could have come next) and 4001 when it parses but is invalid (see the
     module docstring). Never raises anything else.
     """
+    if len(text) > MAX_QUERY_LENGTH:
+        raise QueryFault.invalid(
+            f"query is {len(text)} characters long. Max allowed length is {MAX_QUERY_LENGTH}."
+        )
     return _Parser(text).query()
 
 
@@ -209,6 +219,11 @@ class _Parser:
             self.take(Kind.LPAREN)
             values = [self.value()]
             while self.take(Kind.COMMA, Kind.RPAREN).kind is Kind.COMMA:
+                if len(values) >= MAX_IN_VALUES:  # refused before the rest is even read
+                    raise QueryFault.invalid(
+                        f"IN list of {field.image} is too long. Max allowed number of "
+                        f"values is {MAX_IN_VALUES}."
+                    )
                 values.append(self.value())
             operator = Operator.IN
         else:

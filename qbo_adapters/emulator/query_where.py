@@ -17,6 +17,7 @@ Rules (QBO documents that values are case-insensitive; the rest are choices):
   queryable" (4001, QBO's answer for `PrimaryEmailAddr`, quickbooks-ruby #403). A path
   through a list matches when any element does.
 - LIKE: `%` matches any run of characters, everything else is literal; case-insensitive;
+  matched without backtracking (`like.py`);
   a stored number or boolean is matched in its JSON text form.
 - `CURRENT_DATE` is the `today` given to `execute`.
 """
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from functools import partial
@@ -33,6 +33,7 @@ from itertools import compress
 from operator import itemgetter
 from typing import Any
 
+from qbo_adapters.emulator.like import like_matcher
 from qbo_adapters.emulator.query_lexer import QueryFault
 from qbo_adapters.emulator.query_model import Condition, Operator, Value, ValueKind
 from qbo_adapters.emulator.query_paths import MISSING, Many, Path, reference_of
@@ -347,22 +348,6 @@ def _in_scalar(values: Sequence[Value], field: str, today: dt.date | None) -> _S
 
 
 def _like(pattern: str) -> _Scalar:
-    """LIKE: `%` is any run of characters, the rest literal, case-insensitively."""
-    parts = pattern.casefold().split("%")
-    text: _Test
-    if len(parts) == 1:
-        whole = parts[0]
-        text = lambda value: value.casefold() == whole  # noqa: E731
-    elif len(parts) == 2 and not parts[1]:
-        prefix = parts[0]
-        text = lambda value: value.casefold().startswith(prefix)  # noqa: E731
-    elif len(parts) == 2 and not parts[0]:
-        suffix = parts[1]
-        text = lambda value: value.casefold().endswith(suffix)  # noqa: E731
-    elif len(parts) == 3 and not parts[0] and not parts[2]:
-        middle = parts[1]
-        text = lambda value: middle in value.casefold()  # noqa: E731
-    else:
-        matcher = re.compile(".*".join(re.escape(part) for part in parts), re.DOTALL).fullmatch
-        text = lambda value: matcher(value.casefold()) is not None  # noqa: E731
+    """LIKE: `%` is any run of characters, the rest literal, case-insensitively (`like.py`)."""
+    text: _Test = like_matcher(pattern)
     return _Scalar(text, lambda value: text(text_of(value)))

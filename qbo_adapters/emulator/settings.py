@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Literal
 
 import attrs
 
-__all__ = ["CompanySizeName", "EmulatorSettings"]
+__all__ = ["DEFAULT_ANCHOR", "CompanySizeName", "EmulatorSettings", "anchor_time"]
 
 CompanySizeName = Literal["empty", "small", "medium", "large"]
+
+#: The day generated data ends at unless `EmulatorSettings.anchor` says otherwise.
+DEFAULT_ANCHOR = date(2026, 1, 1)
 
 
 @attrs.frozen(kw_only=True)
@@ -23,6 +27,13 @@ class EmulatorSettings:
     `time_zone` (an IANA name) is the zone every time the emulator writes is in, with the
     offset of its own instant (daylight saving included); QBO writes US Pacific time
     (`company_time`). An unknown name is a `ValueError` when the emulator starts.
+
+    `anchor` is the day generated data is built up to: the company's history ends at
+    00:00 UTC that day (see `anchor_time`). It is a fixed date by default
+    (`DEFAULT_ANCHOR`, the `FakeClock`'s default start), so the same seed gives
+    byte-identical data on any machine, any day, whatever the clock; `None` anchors to
+    the clock's day (UTC) when the companies are generated instead (`qbo emulator
+    --now today`): data then looks recent, and is identical for a seed only within a day.
     """
 
     client_id: str = "emulator-client"
@@ -31,6 +42,7 @@ class EmulatorSettings:
     size: CompanySizeName = "small"
     realms: int = 1
     time_zone: str = "America/Los_Angeles"
+    anchor: date | None = DEFAULT_ANCHOR
 
     # OAuth
     access_token_lifetime: float = 3600.0
@@ -61,3 +73,9 @@ class EmulatorSettings:
     batch_per_minute_realm: int = 120
     throttle_format: Literal["json", "xml"] = "json"
     retry_after: float | None = None
+
+
+def anchor_time(anchor: date | None, now: datetime) -> datetime:
+    """The instant generated data ends at: 00:00 UTC of `anchor`, or of `now`'s UTC day."""
+    day = anchor if anchor is not None else now.astimezone(UTC).date()
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)

@@ -48,6 +48,11 @@ def _line(banner: list[str], label: str) -> str:
     return next(line for line in banner if line.strip().startswith(label)).split(":", 1)[1].strip()
 
 
+def _control(banner: list[str]) -> dict[str, str]:
+    """The header that carries the control token the banner printed."""
+    return {"X-Emulator-Token": _line(banner, "control token").split()[0]}
+
+
 def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [QBO, "emulator", *args],
@@ -105,7 +110,9 @@ async def test_emulator_command_serves_until_interrupted() -> None:
         assert "cli-secret" in text
         async with aiohttp.ClientSession() as session:
             async with session.post(
-                f"{base}/_emulator/tokens", json={"realm_id": realm_ids[1]}
+                f"{base}/_emulator/tokens",
+                json={"realm_id": realm_ids[1]},
+                headers=_control(banner),
             ) as minted:
                 token = (await minted.json())["access_token"]
             statuses = []
@@ -151,10 +158,12 @@ async def test_emulator_command_honours_the_emulator_settings_from_the_environme
         assert _line(banner, "throttling") == "off"
         base = banner[0].rsplit(" ", 1)[1]
         async with aiohttp.ClientSession() as session:
-            async with session.get(f"{base}/_emulator/state") as answer:
+            async with session.get(f"{base}/_emulator/state", headers=_control(banner)) as answer:
                 state = await answer.json()
             realm = state["realms"][0]["realm_id"]
-            async with session.post(f"{base}/_emulator/tokens", json={"realm_id": realm}) as minted:
+            async with session.post(
+                f"{base}/_emulator/tokens", json={"realm_id": realm}, headers=_control(banner)
+            ) as minted:
                 token = (await minted.json())["access_token"]
             statuses = []
             for _ in range(15):
@@ -214,3 +223,34 @@ def test_an_address_not_on_this_machine_is_one_line_and_exit_2() -> None:
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("qbo emulator: cannot listen on 203.0.113.7:0")
+
+
+async def test_emulator_command_guards_the_control_api_with_the_printed_token() -> None:
+    """The control API answers 401 without the banner's token and 200 with it."""
+    async with _serving("--size", "empty", env=_env()) as banner:
+        base = banner[0].rsplit(" ", 1)[1]
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{base}/_emulator/state") as refused:
+                assert refused.status == 401
+            async with session.get(f"{base}/_emulator/state", headers=_control(banner)) as ok:
+                assert ok.status == 200
+
+
+async def test_emulator_command_runs_on_a_fake_clock_from_the_now_date() -> None:
+    """`--now` anchors the data and starts `--fake-clock`, which only the control API moves;
+    both are in the banner."""
+    async with _serving(
+        "--size", "empty", "--now", "2025-03-04", "--fake-clock", env=_env()
+    ) as banner:
+        assert _line(banner, "data as of").startswith("2025-03-04 00:00 UTC")
+        assert _line(banner, "clock").startswith("fake")
+        base = banner[0].rsplit(" ", 1)[1]
+        async with aiohttp.ClientSession() as session:
+            async with session.post(
+                f"{base}/_emulator/clock/advance", json={"seconds": 90}, headers=_control(banner)
+            ) as advanced:
+                assert (await advanced.json())["now"] == "2025-03-04T00:01:30+00:00"
+            async with session.get(f"{base}/_emulator/state", headers=_control(banner)) as state:
+                body = await state.json()
+    assert body["anchor"] == "2025-03-04T00:00:00+00:00"
+    assert body["now"] == "2025-03-04T00:01:30+00:00"

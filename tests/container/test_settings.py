@@ -135,7 +135,7 @@ def raw_settings(config: QBOConfig) -> dict[str, object]:
         ({"emulator": {"throttle": "sometimes"}}, "emulator.throttle", "true or false"),
         ({"emulator": {"auto_consent": 3}}, "emulator.auto_consent", "true or false"),
         ({"emulator": {"client_id": ""}}, "emulator.client_id", "must not be empty"),
-        ({"emulator": {"speed": 1}}, "emulator.speed", "known: auto_consent"),
+        ({"emulator": {"speed": 1}}, "emulator.speed", "known: anchor, auto_consent"),
     ],
 )
 def test_every_bad_setting_fails_build_container_naming_its_field(

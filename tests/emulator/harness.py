@@ -90,7 +90,7 @@ class DataClient:
         response = await self.emulator.handle(
             HttpRequest(method=method, url=url, headers=headers, body=data)
         )
-        assert self.emulator.internal_errors == [], self.emulator.internal_errors
+        assert not self.emulator.internal_errors, list(self.emulator.internal_errors)
         return Reply(response.status, response.headers, response.body)
 
     async def get(self, path: str) -> Reply:

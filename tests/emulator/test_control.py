@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from qbo_adapters.emulator.app import QBOEmulator
+from qbo_adapters.emulator.app import InternalError, QBOEmulator
 from qbo_adapters.emulator.chaos import Effect, FaultRule, Route
 from qbo_adapters.emulator.control import ControlError
 from qbo_adapters.emulator.settings import EmulatorSettings
@@ -92,10 +92,12 @@ async def test_state_reports_realms_clock_settings_throttle_and_errors(
 
 async def test_state_counts_internal_errors(emulator: QBOEmulator) -> None:
     """Internal errors the emulator kept show up in the state's count and messages."""
-    emulator.internal_errors.append(RuntimeError("boom"))
+    emulator.internal_errors.append(
+        InternalError.of(RuntimeError("boom"), method="GET", path="/v3/company/1/x")
+    )
     state = payload(await call(emulator, "GET", "/_emulator/state"))
     assert state["internal_errors"] == 1
-    assert state["internal_error_messages"] == ["RuntimeError: boom"]
+    assert state["internal_error_messages"] == ["RuntimeError: boom (GET /v3/company/1/x)"]
 
 
 async def test_reset_regenerates_everything_under_a_new_seed(

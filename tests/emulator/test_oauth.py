@@ -400,6 +400,45 @@ def test_loopback_redirects_need_registration_when_not_allowed() -> None:
     assert harness.authorize(redirect_uri="https://app.example/cb").status == 302
 
 
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "http://evil.example\\@127.0.0.1/cb",  # Python: 127.0.0.1; a browser: evil.example
+        "http://127.0.0.1\\@evil.example/cb",
+        "http://user@127.0.0.1/cb",
+        "http://127.0.0.1:5000\\cb",
+        "http://127.1/cb",
+        "http://127.0.0.1:99999/cb",
+        "http://127.0.0.1/c b",
+        "http://127.0.0.1/cb#frag",
+        "http://127.0.0.1.evil.example/cb",
+        "javascript://127.0.0.1/%0aalert(1)",
+    ],
+)
+def test_authorize_refuses_ambiguous_loopback_redirects(redirect_uri: str) -> None:
+    """A URI that only looks like loopback to one parser (backslash, user info, odd host or
+    port, whitespace, fragment) gets the error page, never a redirect with the code."""
+    response = Harness(auto_consent=True).authorize(redirect_uri=redirect_uri)
+    assert response.status == 400
+    assert response.headers.get("Location") is None
+
+
+def test_registered_redirect_uris_are_compared_exactly() -> None:
+    """A registered URI matches only character for character, as QBO compares them."""
+    harness = Harness(
+        auto_consent=True,
+        allow_any_loopback_redirect=False,
+        redirect_uris=("https://app.example/cb",),
+    )
+    for near_miss in (
+        "https://app.example/cb/",
+        "https://APP.example/cb",
+        "https://app.example/cb?x=1",
+        "https://evil.example\\@app.example/cb",
+    ):
+        assert harness.authorize(redirect_uri=near_miss).status == 400, near_miss
+
+
 def test_authorize_with_unknown_client_gets_an_error_page() -> None:
     """An unknown client_id gets an HTML error page even with a valid redirect URI."""
     response = Harness(auto_consent=True).authorize(client_id="someone-else")
@@ -917,7 +956,7 @@ async def test_through_the_emulator_an_expired_token_renders_the_recorded_401() 
     body = json.loads(response.body)
     assert list(body) == RECORDED_401_KEYS
     assert body["fault"]["error"][0]["detail"] == f"Token expired: {access[:50]}"
-    assert emulator.internal_errors == []
+    assert not emulator.internal_errors
 
 
 async def test_through_the_emulator_the_code_flow_yields_a_token_that_is_realm_bound() -> None:
@@ -971,4 +1010,4 @@ async def test_through_the_emulator_the_code_flow_yields_a_token_that_is_realm_b
     assert refused.status == 403
     error = json.loads(refused.body)["fault"]["error"][0]
     assert error["code"] == "3100"
-    assert emulator.internal_errors == []
+    assert not emulator.internal_errors
