@@ -65,7 +65,15 @@ _OBJECT_PROPS: Final = names_in(
     BillEmailBcc OtherContactInfo
     """
 )
-_DATE_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: A date as QBO's reader takes it: `YYYY-MM-DD`, optionally with a zone (`2018-11-04Z`,
+#: `...-07:00`) or a time of day (`2018-11-04T10:00:00-07:00`); only the date is kept.
+_DATE_RE: Final = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})(?:Z|[+-]\d{2}:\d{2}|T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"
+    r"(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
+#: Line-detail properties that hold a number, and those that hold a date.
+_DETAIL_NUMBERS: Final = frozenset({"Qty", "UnitPrice", "DiscountPercent", "TaxInclusiveAmt"})
+_DETAIL_DATES: Final = frozenset({"ServiceDate"})
 
 
 def coerce_body(spec: EntitySpec, body: Any) -> dict[str, Any]:
@@ -90,6 +98,8 @@ def coerce_body(spec: EntitySpec, body: Any) -> dict[str, Any]:
 def _coerce_prop(key: str, value: Any, depth: int) -> Any:
     if value is None:
         return None
+    if _blank(value) and (key in _NUMBER_PROPS or key in _DATE_PROPS or key in _BOOL_PROPS):
+        return None  # QBO's reader takes "" for a number, date or boolean as null: unset
     if key in _STRING_PROPS:
         return _as_string(key, value)
     if key in _BOOL_PROPS:
@@ -97,14 +107,7 @@ def _coerce_prop(key: str, value: Any, depth: int) -> Any:
     if key in _NUMBER_PROPS:
         return number_out(to_decimal(value, key))
     if key in _DATE_PROPS:
-        text = _as_string(key, value)
-        try:
-            valid = bool(_DATE_RE.match(text)) and date.fromisoformat(text).year >= 1900
-        except ValueError:
-            valid = False
-        if not valid:
-            raise bad_value(key, value, "java.util.Date")
-        return text
+        return _as_date(key, value)
     if key.endswith("Ref"):
         return _as_ref(key, value, depth)
     if key == "Line":
@@ -126,6 +129,23 @@ def _coerce_prop(key: str, value: Any, depth: int) -> Any:
     return _clean(value, key, depth)
 
 
+def _blank(value: Any) -> bool:
+    return isinstance(value, str) and not value.strip()
+
+
+def _as_date(key: str, value: Any) -> str:
+    """A date property's `YYYY-MM-DD` (a zone or time of day sent with it is dropped)."""
+    text = _as_string(key, value).strip()
+    match = _DATE_RE.match(text)
+    try:
+        valid = match is not None and date.fromisoformat(match[1]).year >= 1900
+    except ValueError:
+        valid = False
+    if not valid or match is None:
+        raise bad_value(key, value, "java.util.Date")
+    return match[1]
+
+
 def _as_string(key: str, value: Any) -> str:
     if isinstance(value, str):
         return value
@@ -145,6 +165,8 @@ def _as_bool(key: str, value: Any) -> bool:
         return value
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
+    if isinstance(value, int):
+        return value != 0  # Jackson's reader takes an integer as a boolean: 0 is false
     raise bad_value(key, value, "java.lang.Boolean")
 
 
@@ -164,7 +186,7 @@ def _as_line(value: Any, depth: int) -> dict[str, Any]:
         raise bad_value("Line", value, "com.intuit.schema.finance.v3.Line")
     line: dict[str, Any] = {}
     for key, item in value.items():
-        if item is None:
+        if item is None or (_blank(item) and key in ("Amount", "LineNum")):
             continue
         if key in ("Id", "Description", "DetailType"):
             line[key] = _as_string(f"Line.{key}", item)
@@ -189,13 +211,15 @@ def _as_detail(name: str, value: Mapping[str, Any], depth: int) -> dict[str, Any
     detail: dict[str, Any] = {}
     for key, item in value.items():
         label = f"{name}.{key}"
-        if item is None:
+        if item is None or (_blank(item) and key in _DETAIL_NUMBERS | _DETAIL_DATES):
             continue
-        if key in ("Qty", "UnitPrice", "DiscountPercent", "TaxInclusiveAmt"):
+        if key in _DETAIL_NUMBERS:
             detail[key] = number_out(to_decimal(item, label, limit=MAX_QUANTITY))
+        elif key in _DETAIL_DATES:
+            detail[key] = _as_date(label, item)
         elif key.endswith("Ref"):
             detail[key] = _as_ref(label, item, depth)
-        elif key in ("PostingType", "BillableStatus", "ServiceDate"):
+        elif key in ("PostingType", "BillableStatus"):
             detail[key] = _as_string(label, item)
         elif key == "PercentBased":
             detail[key] = _as_bool(label, item)

@@ -484,16 +484,17 @@ class Company:
         clean = coerce_body(spec, body)
         obj_id = clean.get("Id")
         previous: Obj | None = None
+        sent = {k: v for k, v in _fields(clean).items() if v is not None}  # null: not sent
         if obj_id is None or obj_id == "":
-            fields = _fields(clean)
+            fields = sent
             obj_id = None
         else:
             previous = self._current(entity, str(obj_id))
             self._check_token(previous, clean)
             if clean.get("sparse") is True:
-                fields = {**_fields(previous), **_fields(clean)}
+                fields = {**_fields(previous), **sent}
             else:
-                fields = _fields(clean)
+                fields = sent
                 for key in spec.keep_on_full_update:
                     if key not in fields and key in previous:
                         fields[key] = previous[key]
