@@ -73,6 +73,7 @@ from qbo_adapters.emulator.entities import (
     money,
     normalize,
 )
+from qbo_adapters.emulator.entity_extras import modified_by
 from qbo_adapters.emulator.entity_faults import business
 from qbo_adapters.emulator.entity_refs import ref_target
 from qbo_adapters.emulator.entity_spec import Obj
@@ -632,6 +633,12 @@ class Company:
             obj_id = str(previous["Id"])
             meta = {**(previous.get("MetaData") or {}), "LastUpdatedTime": stamp}
             version = str(int(str(previous.get("SyncToken", "0"))) + 1)
+        if spec.is_transaction:  # who changed it, between the two times as QBO orders it
+            meta = {
+                "CreateTime": meta["CreateTime"],
+                "LastModifiedByRef": modified_by(self.realm_id),
+                "LastUpdatedTime": stamp,
+            }
         obj: Obj = {
             "domain": "QBO",
             "sparse": False,
