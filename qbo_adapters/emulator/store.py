@@ -627,7 +627,7 @@ class Company:
         stamp = meta_time(now, self.offset)
         if previous is None:
             obj_id = self._allocate_id(entity)
-            meta = {"CreateTime": stamp, "LastUpdatedTime": stamp}
+            meta: dict[str, Any] = {"CreateTime": stamp, "LastUpdatedTime": stamp}
             version = "0"
         else:
             obj_id = str(previous["Id"])
