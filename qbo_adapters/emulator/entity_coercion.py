@@ -3,6 +3,42 @@
 `coerce_body` turns a create/update body into a clean mapping or a 400 fault (2010 as
 QBO's JSON reader words it); `check_required` names what a create lacks (2020).
 `text_of` reads a non-blank string field of a clean mapping.
+
+QBO reads bodies with Jackson (its 2010 Detail is Jackson's "Can not construct instance of
+... from ..." wording), so the emulator takes what that reader takes and refuses what it
+refuses. The audit of every refusal of a body value and the source saying QBO refuses it
+too. Sources: R = `error/400_json.json` (the reader's 2010); F3, F4 = the facts file's
+sections 3 and 4; V = `error/validation.json`; P = QuickBooks-V3-PHP-SDK issue #185;
+C = none, the emulator's choice (reason given).
+
+| rule                                                       | QBO source    | emulator       |
+|------------------------------------------------------------|---------------|----------------|
+| body not a JSON object; unknown top-level property         | R, F3         | 2010           |
+| `""` or blanks for a number, date or boolean               | R (reads null)| accept: unset  |
+| null top-level value                                       | R (not set)   | accept: absent |
+| number/boolean for a string (`"SyncToken": 0`)             | R (coerces)   | accept as text |
+| numeric string for a number (`"100.00"`)                   | R (parses)    | accept         |
+| non-numeric string (`"1,000.00"`) or boolean for a number  | R             | 2010           |
+| `"true"`/`"false"`, integer 0/1 for a boolean              | R (coerces)   | accept         |
+| other string, float, object for a boolean (`"maybe"`)      | R             | 2010           |
+| date with a zone (`2018-11-04Z`) or a time of day          | P             | accept: date   |
+| malformed date (`yesterday`, `2024-02-30`, `01/02/2024`)   | R             | 2010           |
+| object/list for a string, ref, address, line; non-list Line| R             | 2010           |
+| date before 1900                                           | C: UI minimum | 2010           |
+| amount > 99,999,999,999.99, Qty/UnitPrice > 1e13, NaN, inf | C: 11 digits  | 2010           |
+| nesting deeper than 32 levels                              | C: stack      | 2010           |
+| required property missing or unset                         | F4 (2020)     | 2020           |
+| reference missing; reference inactive                      | F4, F3        | 2500; 610      |
+| duplicate name                                             | V             | 6240           |
+| stale SyncToken (string or number)                         | F3            | 5010           |
+| Amount not Qty x UnitPrice; US tax code not TAX/NON        | F4 error table| 6070; 6100     |
+| bad DetailType, PaymentType, PayType, Item Type            | F4 error table| 2170           |
+| unbalanced journal, negative total, over-applied payment   | F4 (6000)     | 6000           |
+| DocNumber over 21 characters; DueDate before TxnDate       | C: API limits | 6000           |
+| a read-only field sent (`V4IDPseudonym`, `Balance`)        | F1 (ignored)  | accept, ignore |
+
+`tests/emulator/test_accept.py` holds each leniency and `tests/emulator/test_refusals.py`
+each refusal that remains, naming its source.
 """
 
 from __future__ import annotations

@@ -34,9 +34,9 @@ CreditMemo         3       45     1,000
 Bill              17      520    11,700
 BillPayment      ~17     ~480   ~10,450
 Purchase          15      365     7,650
-Deposit          ~26     ~205      ~700
+Deposit          ~50     ~229      ~724
 JournalEntry       6       41       261
-total           ~305   ~5,050  ~100,600
+total           ~329   ~5,074  ~100,624
 ============  ======  =======  ========
 
 Payments, bill payments and deposits follow from the documents: an invoice is paid in full
@@ -45,7 +45,8 @@ past `now` is not made, so recent invoices are open. A customer's payments withi
 merge into one payment over several invoices; credit memos are applied on the customer's next
 payment (a payment line linking the credit memo) or stay open. About two thirds of payments
 and sales receipts go to Undeposited Funds and are swept into bank deposits (about six per
-deposit, every one to fourteen days).
+deposit, every one to fourteen days); savings earn monthly interest, a deposit of its own
+`DepositLineDetail` line.
 Bills and bill payments mirror invoices and payments. Journal entries: one opening-balance
 entry, then payroll, depreciation, loan payments, credit-card payments, owner's draws and
 transfers to savings, sampled down to the size's budget.
