@@ -3,6 +3,42 @@
 `coerce_body` turns a create/update body into a clean mapping or a 400 fault (2010 as
 QBO's JSON reader words it); `check_required` names what a create lacks (2020).
 `text_of` reads a non-blank string field of a clean mapping.
+
+QBO reads bodies with Jackson (its 2010 Detail is Jackson's "Can not construct instance of
+... from ..." wording), so the emulator takes what that reader takes and refuses what it
+refuses. The audit of every refusal of a body value and the source saying QBO refuses it
+too. Sources: R = `error/400_json.json` (the reader's 2010); F3, F4 = the facts file's
+sections 3 and 4; V = `error/validation.json`; P = QuickBooks-V3-PHP-SDK issue #185;
+C = none, the emulator's choice (reason given).
+
+| rule                                                       | QBO source    | emulator       |
+|------------------------------------------------------------|---------------|----------------|
+| body not a JSON object; unknown top-level property         | R, F3         | 2010           |
+| `""` or blanks for a number, date or boolean               | R (reads null)| accept: unset  |
+| null top-level value                                       | R (not set)   | accept: absent |
+| number/boolean for a string (`"SyncToken": 0`)             | R (coerces)   | accept as text |
+| numeric string for a number (`"100.00"`)                   | R (parses)    | accept         |
+| non-numeric string (`"1,000.00"`) or boolean for a number  | R             | 2010           |
+| `"true"`/`"false"`, integer 0/1 for a boolean              | R (coerces)   | accept         |
+| other string, float, object for a boolean (`"maybe"`)      | R             | 2010           |
+| date with a zone (`2018-11-04Z`) or a time of day          | P             | accept: date   |
+| malformed date (`yesterday`, `2024-02-30`, `01/02/2024`)   | R             | 2010           |
+| object/list for a string, ref, address, line; non-list Line| R             | 2010           |
+| date before 1900                                           | C: UI minimum | 2010           |
+| amount > 99,999,999,999.99, Qty/UnitPrice > 1e13, NaN, inf | C: 11 digits  | 2010           |
+| nesting deeper than 32 levels                              | C: stack      | 2010           |
+| required property missing or unset                         | F4 (2020)     | 2020           |
+| reference missing; reference inactive                      | F4, F3        | 2500; 610      |
+| duplicate name                                             | V             | 6240           |
+| stale SyncToken (string or number)                         | F3            | 5010           |
+| Amount not Qty x UnitPrice; US tax code not TAX/NON        | F4 error table| 6070; 6100     |
+| bad DetailType, PaymentType, PayType, Item Type            | F4 error table| 2170           |
+| unbalanced journal, negative total, over-applied payment   | F4 (6000)     | 6000           |
+| DocNumber over 21 characters; DueDate before TxnDate       | C: API limits | 6000           |
+| a read-only field sent (`V4IDPseudonym`, `Balance`)        | F1 (ignored)  | accept, ignore |
+
+`tests/emulator/test_accept.py` holds each leniency and `tests/emulator/test_refusals.py`
+each refusal that remains, naming its source.
 """
 
 from __future__ import annotations
@@ -65,7 +101,15 @@ _OBJECT_PROPS: Final = names_in(
     BillEmailBcc OtherContactInfo
     """
 )
-_DATE_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: A date as QBO's reader takes it: `YYYY-MM-DD`, optionally with a zone (`2018-11-04Z`,
+#: `...-07:00`) or a time of day (`2018-11-04T10:00:00-07:00`); only the date is kept.
+_DATE_RE: Final = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})(?:Z|[+-]\d{2}:\d{2}|T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"
+    r"(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
+#: Line-detail properties that hold a number, and those that hold a date.
+_DETAIL_NUMBERS: Final = frozenset({"Qty", "UnitPrice", "DiscountPercent", "TaxInclusiveAmt"})
+_DETAIL_DATES: Final = frozenset({"ServiceDate"})
 
 
 def coerce_body(spec: EntitySpec, body: Any) -> dict[str, Any]:
@@ -90,6 +134,8 @@ def coerce_body(spec: EntitySpec, body: Any) -> dict[str, Any]:
 def _coerce_prop(key: str, value: Any, depth: int) -> Any:
     if value is None:
         return None
+    if _blank(value) and (key in _NUMBER_PROPS or key in _DATE_PROPS or key in _BOOL_PROPS):
+        return None  # QBO's reader takes "" for a number, date or boolean as null: unset
     if key in _STRING_PROPS:
         return _as_string(key, value)
     if key in _BOOL_PROPS:
@@ -97,14 +143,7 @@ def _coerce_prop(key: str, value: Any, depth: int) -> Any:
     if key in _NUMBER_PROPS:
         return number_out(to_decimal(value, key))
     if key in _DATE_PROPS:
-        text = _as_string(key, value)
-        try:
-            valid = bool(_DATE_RE.match(text)) and date.fromisoformat(text).year >= 1900
-        except ValueError:
-            valid = False
-        if not valid:
-            raise bad_value(key, value, "java.util.Date")
-        return text
+        return _as_date(key, value)
     if key.endswith("Ref"):
         return _as_ref(key, value, depth)
     if key == "Line":
@@ -126,6 +165,23 @@ def _coerce_prop(key: str, value: Any, depth: int) -> Any:
     return _clean(value, key, depth)
 
 
+def _blank(value: Any) -> bool:
+    return isinstance(value, str) and not value.strip()
+
+
+def _as_date(key: str, value: Any) -> str:
+    """A date property's `YYYY-MM-DD` (a zone or time of day sent with it is dropped)."""
+    text = _as_string(key, value).strip()
+    match = _DATE_RE.match(text)
+    try:
+        valid = match is not None and date.fromisoformat(match[1]).year >= 1900
+    except ValueError:
+        valid = False
+    if not valid or match is None:
+        raise bad_value(key, value, "java.util.Date")
+    return match[1]
+
+
 def _as_string(key: str, value: Any) -> str:
     if isinstance(value, str):
         return value
@@ -145,6 +201,8 @@ def _as_bool(key: str, value: Any) -> bool:
         return value
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
+    if isinstance(value, int):
+        return value != 0  # Jackson's reader takes an integer as a boolean: 0 is false
     raise bad_value(key, value, "java.lang.Boolean")
 
 
@@ -164,7 +222,7 @@ def _as_line(value: Any, depth: int) -> dict[str, Any]:
         raise bad_value("Line", value, "com.intuit.schema.finance.v3.Line")
     line: dict[str, Any] = {}
     for key, item in value.items():
-        if item is None:
+        if item is None or (_blank(item) and key in ("Amount", "LineNum")):
             continue
         if key in ("Id", "Description", "DetailType"):
             line[key] = _as_string(f"Line.{key}", item)
@@ -189,13 +247,15 @@ def _as_detail(name: str, value: Mapping[str, Any], depth: int) -> dict[str, Any
     detail: dict[str, Any] = {}
     for key, item in value.items():
         label = f"{name}.{key}"
-        if item is None:
+        if item is None or (_blank(item) and key in _DETAIL_NUMBERS | _DETAIL_DATES):
             continue
-        if key in ("Qty", "UnitPrice", "DiscountPercent", "TaxInclusiveAmt"):
+        if key in _DETAIL_NUMBERS:
             detail[key] = number_out(to_decimal(item, label, limit=MAX_QUANTITY))
+        elif key in _DETAIL_DATES:
+            detail[key] = _as_date(label, item)
         elif key.endswith("Ref"):
             detail[key] = _as_ref(label, item, depth)
-        elif key in ("PostingType", "BillableStatus", "ServiceDate"):
+        elif key in ("PostingType", "BillableStatus"):
             detail[key] = _as_string(label, item)
         elif key == "PercentBased":
             detail[key] = _as_bool(label, item)

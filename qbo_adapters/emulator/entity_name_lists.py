@@ -23,6 +23,7 @@ from qbo_adapters.emulator.books import (
     type_of_sub_type,
 )
 from qbo_adapters.emulator.entity_coercion import text_of
+from qbo_adapters.emulator.entity_extras import pseudonym
 from qbo_adapters.emulator.entity_faults import (
     business,
     duplicate_name,
@@ -180,7 +181,19 @@ def _customer(fields: Obj, previous: Obj | None, obj_id: str | None, lookup: Loo
         out.pop("Level", None)
     if taxable and tax_code is not None and "DefaultTaxCodeRef" not in out:
         out["DefaultTaxCodeRef"] = {"value": tax_code}
+    out["IsProject"] = previous is not None and previous.get("IsProject") is True
+    out["ClientEntityId"] = str((previous or {}).get("ClientEntityId", "0"))
+    out["V4IDPseudonym"] = _pseudonym("Customer", display, previous, lookup)
     return out
+
+
+def _pseudonym(entity: str, display: str, previous: Obj | None, lookup: Lookup) -> str:
+    """A person's `V4IDPseudonym`: kept once given (it is read-only), else a new one."""
+    kept = (previous or {}).get("V4IDPseudonym")
+    if isinstance(kept, str) and kept:
+        return kept
+    company = str(lookup.company_info.get("CompanyName", ""))
+    return pseudonym(company, entity, display, lookup.today_text())
 
 
 def _vendor(fields: Obj, previous: Obj | None, obj_id: str | None, lookup: Lookup) -> Obj:
@@ -204,6 +217,7 @@ def _vendor(fields: Obj, previous: Obj | None, obj_id: str | None, lookup: Looku
         "DisplayName": display,
         "PrintOnCheckName": _print_name(fields, display),
         "Active": active,
+        "V4IDPseudonym": _pseudonym("Vendor", display, previous, lookup),
     }
 
 

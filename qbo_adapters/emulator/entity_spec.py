@@ -52,6 +52,9 @@ def names_in(text: str) -> frozenset[str]:
 class Lookup(Protocol):
     """What `normalize` reads of the company; `store.Company` implements it."""
 
+    #: The company's CompanyInfo object (its CompanyAddr is a sales form's ShipFromAddr).
+    company_info: Obj
+
     def get(self, entity: str, obj_id: str) -> Obj | None:
         """The stored object, or None."""
         ...

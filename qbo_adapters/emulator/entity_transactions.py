@@ -3,7 +3,9 @@
 Each normalizer fills the server's defaults and computed fields: a DocNumber (sales
 forms), TxnDate (the company's today), CurrencyRef, line Ids/LineNums/amounts and the
 sub-total line (`entity_lines`), TotalAmt, Balance (less what payments applied), DueDate
-from terms, TxnTaxDetail and LinkedTxn (`create/invoice.json`); links the server keeps
+from terms, TxnTaxDetail and LinkedTxn (`create/invoice.json`), and the fields QBO adds
+that carry no bookkeeping (`entity_extras`: FreeFormAddress, ShipFromAddr, ItemAccountRef,
+VendorAddr, PurchaseEx; a bill payment gets no APAccountRef); links the server keeps
 (`books.SERVER_LINKS`: payments on an invoice...) survive whatever the client sends.
 `voided` is what a void leaves (`void/invoice.json`).
 """
@@ -16,6 +18,13 @@ from typing import Final
 
 from qbo_adapters.emulator.books import SALES_FORMS, SERVER_LINKS, ref_value
 from qbo_adapters.emulator.entity_coercion import text_of
+from qbo_adapters.emulator.entity_extras import (
+    SALES_DECORATED,
+    free_form_address,
+    purchase_ex,
+    ship_from_address,
+    with_account_ref,
+)
 from qbo_adapters.emulator.entity_faults import business, invalid_enum
 from qbo_adapters.emulator.entity_lines import (
     deposit_lines,
@@ -126,6 +135,16 @@ def _sales_form(entity: str, fields: Obj, previous: Obj | None, lookup: Lookup) 
             if key not in out and isinstance(customer.get(key), dict):
                 out[key] = dict(customer[key])
     out["CustomField"] = _custom_fields(fields, lookup)
+    if entity in SALES_DECORATED:
+        lines = _decorated_lines(lines, lookup)
+        sent = fields.get("FreeFormAddress")
+        out["FreeFormAddress"] = (
+            sent if isinstance(sent, bool) else free_form_address(out.get("ShipAddr"))
+        )
+        if entity != "Invoice" and "ShipFromAddr" not in out:
+            ship_from = _ship_from(previous, lookup)
+            if ship_from is not None:
+                out["ShipFromAddr"] = ship_from
     out["Line"] = lines
     out["TxnTaxDetail"] = tax_detail
     out["TotalAmt"] = money(total)
@@ -147,6 +166,38 @@ def _sales_form(entity: str, fields: Obj, previous: Obj | None, lookup: Lookup) 
         if entity == "CreditMemo":
             out["RemainingCredit"] = money(balance)
     return out
+
+
+def _decorated_lines(lines: list[Obj], lookup: Lookup) -> list[Obj]:
+    """Item lines with `ItemAccountRef` (the item's income account) and `CustomExtensions`."""
+    out = []
+    for line in lines:
+        detail = line.get("SalesItemLineDetail")
+        if line.get("DetailType") != "SalesItemLineDetail" or not isinstance(detail, dict):
+            out.append(line)
+            continue
+        item = lookup.get("Item", ref_value(detail, "ItemRef") or "")
+        account = item.get("IncomeAccountRef") if item is not None else None
+        extensions = line.get("CustomExtensions")
+        out.append(
+            {
+                **line,
+                "SalesItemLineDetail": with_account_ref(detail, account),
+                "CustomExtensions": extensions if isinstance(extensions, list) else [],
+            }
+        )
+    return out
+
+
+def _ship_from(previous: Obj | None, lookup: Lookup) -> Obj | None:
+    """The ShipFromAddr a new estimate or credit memo gets: the company's address."""
+    kept = (previous or {}).get("ShipFromAddr")
+    if isinstance(kept, dict):
+        return dict(kept)
+    company = lookup.company_info
+    addr = company.get("CompanyAddr")
+    addr_id = str(addr.get("Id", "1")) if isinstance(addr, dict) else "1"
+    return ship_from_address(addr, addr_id)
 
 
 def _invoice(fields: Obj, previous: Obj | None, obj_id: str | None, lookup: Lookup) -> Obj:
@@ -202,6 +253,10 @@ def _bill(fields: Obj, previous: Obj | None, obj_id: str | None, lookup: Lookup)
         vendor = lookup.get("Vendor", ref_value(fields, "VendorRef") or "")
         term = ref_value(vendor, "TermRef") or lookup.default_term_id("purchases")
     out["DueDate"] = _due_date(fields, out["TxnDate"], term, lookup)
+    if "VendorAddr" not in out:
+        vendor = lookup.get("Vendor", ref_value(fields, "VendorRef") or "")
+        if vendor is not None and isinstance(vendor.get("BillAddr"), dict):
+            out["VendorAddr"] = dict(vendor["BillAddr"])
     out["Line"] = lines
     out["TotalAmt"] = money(total)
     balance = total - applied_cents(previous)
@@ -253,10 +308,6 @@ def _bill_payment(fields: Obj, previous: Obj | None, obj_id: str | None, lookup:
             "The bill payment amount must equal the amounts applied to bills",
             element="TotalAmt",
         )
-    if "APAccountRef" not in out:
-        account = lookup.default_account_id("ap")
-        if account is not None:
-            out["APAccountRef"] = ref_to(lookup, "Account", account)
     out.pop("CheckPayment" if pay_type == "CreditCard" else "CreditCardPayment", None)
     out["TotalAmt"] = money(total)
     out["Line"] = lines
@@ -268,8 +319,11 @@ def _purchase(fields: Obj, previous: Obj | None, obj_id: str | None, lookup: Loo
     if fields.get("PaymentType") not in ("Cash", "Check", "CreditCard"):
         raise invalid_enum("PaymentType", fields.get("PaymentType"))
     lines, total = expense_lines(fields, previous)
+    for line in lines:
+        line.pop("LineNum", None)  # QBO numbers a purchase's lines by Id only
     out["Line"] = lines
     out["TotalAmt"] = money(total)
+    out["PurchaseEx"] = purchase_ex(fields.get("PaymentType"), fields.get("Credit"))
     return out
 
 
@@ -281,7 +335,14 @@ def _deposit(fields: Obj, previous: Obj | None, obj_id: str | None, lookup: Look
     lines, total = deposit_lines(fields, previous)
     out["Line"] = lines
     out["TotalAmt"] = money(total)
+    out["TxnTaxDetail"] = _tax_detail(fields)
     return out
+
+
+def _tax_detail(fields: Obj) -> Obj:
+    """A journal entry's or deposit's TxnTaxDetail: what was sent, else `{}` as QBO answers."""
+    sent = fields.get("TxnTaxDetail")
+    return dict(sent) if isinstance(sent, dict) else {}
 
 
 def _journal_entry(fields: Obj, previous: Obj | None, obj_id: str | None, lookup: Lookup) -> Obj:
@@ -290,6 +351,7 @@ def _journal_entry(fields: Obj, previous: Obj | None, obj_id: str | None, lookup
     out["Adjustment"] = fields.get("Adjustment") is True
     out["Line"] = lines
     out["TotalAmt"] = money(total)
+    out["TxnTaxDetail"] = _tax_detail(fields)
     return out
 
 

@@ -73,6 +73,7 @@ from qbo_adapters.emulator.entities import (
     money,
     normalize,
 )
+from qbo_adapters.emulator.entity_extras import modified_by
 from qbo_adapters.emulator.entity_faults import business
 from qbo_adapters.emulator.entity_refs import ref_target
 from qbo_adapters.emulator.entity_spec import Obj
@@ -476,16 +477,17 @@ class Company:
         clean = coerce_body(spec, body)
         obj_id = clean.get("Id")
         previous: Obj | None = None
+        sent = {k: v for k, v in _fields(clean).items() if v is not None}  # null: not sent
         if obj_id is None or obj_id == "":
-            fields = _fields(clean)
+            fields = sent
             obj_id = None
         else:
             previous = self._current(entity, str(obj_id))
             self._check_token(previous, clean)
             if clean.get("sparse") is True:
-                fields = {**_fields(previous), **_fields(clean)}
+                fields = {**_fields(previous), **sent}
             else:
-                fields = _fields(clean)
+                fields = sent
                 for key in spec.keep_on_full_update:
                     if key not in fields and key in previous:
                         fields[key] = previous[key]
@@ -617,12 +619,18 @@ class Company:
         stamp = meta_time(now, self.zone)
         if previous is None:
             obj_id = self._allocate_id(entity)
-            meta = {"CreateTime": stamp, "LastUpdatedTime": stamp}
+            meta: dict[str, Any] = {"CreateTime": stamp, "LastUpdatedTime": stamp}
             version = "0"
         else:
             obj_id = str(previous["Id"])
             meta = {**(previous.get("MetaData") or {}), "LastUpdatedTime": stamp}
             version = str(int(str(previous.get("SyncToken", "0"))) + 1)
+        if spec.is_transaction:  # who changed it, between the two times as QBO orders it
+            meta = {
+                "CreateTime": meta["CreateTime"],
+                "LastModifiedByRef": modified_by(self.realm_id),
+                "LastUpdatedTime": stamp,
+            }
         obj: Obj = {
             "domain": "QBO",
             "sparse": False,

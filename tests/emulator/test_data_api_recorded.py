@@ -165,6 +165,40 @@ async def seed_invoice_needs(client: DataClient, root: Path) -> None:
     assert reply.status == 200, reply.body
 
 
+#: Fields QBO answers today that the 2020-2022 recordings predate (`entity_extras` gives
+#: their shapes and where they were seen): an answer may carry them where a recording does not.
+NEWER_FIELDS = frozenset(
+    {
+        "V4IDPseudonym",
+        "IsProject",
+        "ClientEntityId",
+        "FreeFormAddress",
+        "ShipFromAddr",
+        "CustomExtensions",
+        "ItemAccountRef",
+        "LastModifiedByRef",
+        "VendorAddr",
+        "PurchaseEx",
+    }
+)
+
+
+def without_newer_fields(expected: Any, actual: Any) -> Any:
+    """`actual` less the `NEWER_FIELDS` that `expected` lacks at the same place."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        return {
+            key: without_newer_fields(expected.get(key), value)
+            for key, value in actual.items()
+            if key in expected or key not in NEWER_FIELDS
+        }
+    if isinstance(expected, list) and isinstance(actual, list):
+        return [
+            without_newer_fields(expected[index] if index < len(expected) else None, value)
+            for index, value in enumerate(actual)
+        ]
+    return actual
+
+
 async def replay_file(
     root: Path, name: str, *, through: int | None = None
 ) -> list[tuple[dict[str, Any], Any, Any]]:
@@ -190,6 +224,7 @@ async def replay_file(
         expected_type = header(response["headers"], "Content-Type").lower()
         assert (reply.headers.get("Content-Type") or "").lower() == expected_type, label
         expected, actual = json.loads(response["body"]), reply.json()
+        actual = without_newer_fields(expected, actual)
         assert shape_problems(expected, actual) == [], (label, shape_problems(expected, actual))
         out.append((request, expected, actual))
     return out

@@ -35,9 +35,9 @@ CreditMemo         3       45     1,000
 Bill              17      520    11,700
 BillPayment      ~17     ~480   ~10,450
 Purchase          15      365     7,650
-Deposit          ~26     ~205      ~700
+Deposit          ~50     ~229      ~724
 JournalEntry       6       41       261
-total           ~305   ~5,050  ~100,600
+total           ~329   ~5,074  ~100,624
 ============  ======  =======  ========
 
 Payments, bill payments and deposits follow from the documents: an invoice is paid in full
@@ -46,7 +46,8 @@ past `now` is not made, so recent invoices are open. A customer's payments withi
 merge into one payment over several invoices; credit memos are applied on the customer's next
 payment (a payment line linking the credit memo) or stay open. About two thirds of payments
 and sales receipts go to Undeposited Funds and are swept into bank deposits (about six per
-deposit, every one to fourteen days).
+deposit, every one to fourteen days); savings earn monthly interest, a deposit of its own
+`DepositLineDetail` line.
 Bills and bill payments mirror invoices and payments. Journal entries: one opening-balance
 entry, then payroll, depreciation, loan payments, credit-card payments, owner's draws and
 transfers to savings, sampled down to the size's budget.
@@ -95,6 +96,15 @@ from qbo_adapters.emulator.company_time import (
 from qbo_adapters.emulator.datagen import words
 from qbo_adapters.emulator.datagen.company import CompanySize, GeneratedCompany, Obj, tax_code
 from qbo_adapters.emulator.datagen.empty import EMPTY, empty_company
+from qbo_adapters.emulator.entity_extras import (
+    SALES_DECORATED,
+    free_form_address,
+    modified_by,
+    pseudonym,
+    purchase_ex,
+    ship_from_address,
+    with_account_ref,
+)
 from qbo_adapters.emulator.entity_numbers import money
 
 __all__ = ["SIZES", "SizeName", "generate_company"]
@@ -192,6 +202,7 @@ def generate_company(
     digest = hashlib.sha256(f"{seed}\x00{realm_id}\x00{spec!r}".encode()).digest()
     rng = random.Random(int.from_bytes(digest[:16], "big"))  # test data, not secrets
     builder = _Builder(rng, spec, int(now.timestamp()), zone)
+    builder.modified_by = modified_by(realm_id)
     # The build allocates about ten dicts per object and none of them forms a cycle: the
     # cyclic collector's passes would only double the time, so it sleeps meanwhile.
     collecting = gc.isenabled()
@@ -393,6 +404,7 @@ class _Builder:
         self.names: dict[str, list[_Named]] = {}
         self.pending: list[tuple[int, int, _Txn, int]] = []
         self.ledger: dict[str, int] = {}
+        self.modified_by: Obj = {}
 
     # -- basics ------------------------------------------------------------
 
@@ -568,8 +580,16 @@ class _Builder:
         self.make_bills_and_payments()
         self.make_purchases()
         self.make_journal_entries()
+        self.make_interest_deposits()
         entities = self.finish()
-        return entities, self.company_info(), self.preferences()
+        company_info = self.company_info()
+        addr = company_info["CompanyAddr"]
+        for etype in ("Estimate", "CreditMemo"):
+            for obj in entities[etype]:
+                ship_from = ship_from_address(addr, addr["Id"])
+                if ship_from is not None:
+                    obj["ShipFromAddr"] = ship_from
+        return entities, company_info, self.preferences()
 
     def company_profile(self) -> None:
         self.industry = self.choice(words.INDUSTRIES)
@@ -1086,6 +1106,14 @@ class _Builder:
             obj["LinkedTxn"] = []
         if self.departments and rng.random() < 0.3:
             obj["DepartmentRef"] = self.ref(self.choice(self.departments))
+        if etype in SALES_DECORATED:
+            for line in lines:
+                detail = line.get("SalesItemLineDetail")
+                if detail is not None:
+                    item = self.item_by_id[detail["ItemRef"]["value"]]
+                    account = item.named.obj["IncomeAccountRef"]
+                    line["SalesItemLineDetail"] = with_account_ref(detail, account)
+                    line["CustomExtensions"] = []
         obj["Line"] = lines
         obj["TxnTaxDetail"] = {"TotalTax": 0}
         if cust is not None:
@@ -1097,6 +1125,8 @@ class _Builder:
                 obj["BillAddr"] = dict(cust.addr)
             if cust.ship is not None:
                 obj["ShipAddr"] = dict(cust.ship)
+        if etype in SALES_DECORATED:
+            obj["FreeFormAddress"] = free_form_address(obj.get("ShipAddr"))
         if etype == "Invoice":
             term = self.net30 if rng.random() < 0.6 else self.choice(self.terms)
             obj["SalesTermRef"] = {"value": term.id}
@@ -1405,6 +1435,7 @@ class _Builder:
             obj["TxnDate"] = self.date(self.day(when))
             obj["CurrencyRef"] = _usd()
             obj["Line"] = lines
+            obj["TxnTaxDetail"] = {}
             self.add_txn("Deposit", when, obj)
             for _, _, txn_type, source, _ in batch:
                 if txn_type == "SalesReceipt":
@@ -1486,6 +1517,8 @@ class _Builder:
             obj["LinkedTxn"] = []
             obj["Line"] = lines
             obj["VendorRef"] = self.ref(vendor)
+            if "BillAddr" in vendor.obj:
+                obj["VendorAddr"] = dict(vendor.obj["BillAddr"])
             obj["APAccountRef"] = self.acct_ref(ap)
             obj["TotalAmt"] = money(total)
             obj["SalesTermRef"] = {"value": term.id}
@@ -1523,7 +1556,6 @@ class _Builder:
             self.post(ap["Id"], total)
             obj["TotalAmt"] = money(total)
             self.envelope(obj, "")
-            obj["APAccountRef"] = self.acct_ref(ap)
             if not by_card:
                 obj["DocNumber"] = ""
             obj["TxnDate"] = self.date(self.day(settle.ts))
@@ -1551,6 +1583,8 @@ class _Builder:
             )
             count = self.choice((1, 1, 1, 2))
             lines, total = self.expense_lines(ts, vendor, count, 4.3, restock=False)
+            for line in lines:
+                del line["LineNum"]  # a purchase's lines carry no LineNum in QBO's answers
             r = rng.random()
             kind = "CreditCard" if r < 0.5 else ("Check" if r < 0.7 else "Cash")
             account = self.choice(cards) if kind == "CreditCard" else self.choice(banks)
@@ -1564,6 +1598,7 @@ class _Builder:
             obj["TotalAmt"] = money(total)
             if kind == "Check":
                 obj["PrintStatus"] = "NotSet"
+            obj["PurchaseEx"] = purchase_ex(kind, obj.get("Credit"))
             self.envelope(obj, "")
             if kind == "Check":
                 obj["DocNumber"] = ""
@@ -1600,7 +1635,38 @@ class _Builder:
         obj["CurrencyRef"] = _usd()
         obj["PrivateNote"] = note
         obj["Line"] = lines
+        obj["TxnTaxDetail"] = {}
         self.add_txn("JournalEntry", ts, obj)
+
+    def make_interest_deposits(self) -> None:
+        """Monthly interest on savings: deposits of their own `DepositLineDetail` lines."""
+        income = self.roles["income:other"][0]
+        scale = max(1.0, self.size.customers / 30) ** 0.5
+        for month in range(1, HISTORY_DAYS * 12 // 365 + 1):
+            when = self.biz_time(
+                self.start + int(month * 30.4 * DAY) - DAY, self.start + int(month * 30.4 * DAY)
+            )
+            if when > self.now:
+                break
+            amount = round(self.randint(300, 4_000) * scale)
+            line: Obj = {
+                "Id": "1",
+                "LineNum": 1,
+                "Description": "Interest earned",
+                "Amount": money(amount),
+                "DetailType": "DepositLineDetail",
+                "DepositLineDetail": {"AccountRef": self.acct_ref(income)},
+            }
+            self.post(self.savings["Id"], amount)
+            self.post(income["Id"], -amount)
+            obj: Obj = {"DepositToAccountRef": self.acct_ref(self.savings)}
+            obj["TotalAmt"] = money(amount)
+            self.envelope(obj, "")
+            obj["TxnDate"] = self.date(self.day(when))
+            obj["CurrencyRef"] = _usd()
+            obj["Line"] = [line]
+            obj["TxnTaxDetail"] = {}
+            self.add_txn("Deposit", when, obj)
 
     def make_journal_entries(self) -> None:
         rng = self.rng
@@ -1726,7 +1792,12 @@ class _Builder:
         for txn in self.txns:
             obj = txn.obj
             obj["SyncToken"] = str(txn.sync)
-            obj["MetaData"] = self.meta(txn.ts, txn.last)
+            meta = self.meta(txn.ts, txn.last)
+            obj["MetaData"] = {
+                "CreateTime": meta["CreateTime"],
+                "LastModifiedByRef": dict(self.modified_by),
+                "LastUpdatedTime": meta["LastUpdatedTime"],
+            }
             if txn.etype in ("Invoice", "Bill", "CreditMemo"):
                 obj["Balance"] = money(txn.balance)
                 if txn.etype == "CreditMemo":
@@ -1800,6 +1871,11 @@ class _Builder:
                 ref["name"] = named.name
         obj["SyncToken"] = str(sync)
         obj["MetaData"] = self.meta(named.ts, updated)
+        if etype in ("Customer", "Vendor"):
+            obj["V4IDPseudonym"] = pseudonym(self.company_name, etype, named.id)
+        if etype == "Customer":
+            obj["IsProject"] = False
+            obj["ClientEntityId"] = "0"
 
     # -- singletons ----------------------------------------------------------
 
