@@ -201,10 +201,11 @@ def test_generated_company_loads_consistent(size: str) -> None:
 
 
 def test_empty_company_holds_only_the_basics() -> None:
-    """The empty size has accounts and tax codes, and nothing else."""
+    """The empty size has accounts, tax codes with their rates and agency, and QBO's
+    default payment methods; nothing else."""
     store = company("empty")
     counts = {entity: n for entity, n in store.counts().items() if n}
-    assert set(counts) == {"Account", "TaxCode"}
+    assert set(counts) == {"Account", "TaxCode", "TaxRate", "TaxAgency", "PaymentMethod"}
     types = {acct["AccountType"] for acct in store.all("Account")}
     assert {"Bank", "Accounts Receivable", "Accounts Payable", "Income"} <= types
 

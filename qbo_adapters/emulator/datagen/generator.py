@@ -88,6 +88,7 @@ from qbo_adapters.emulator.books import (
 from qbo_adapters.emulator.datagen import words
 from qbo_adapters.emulator.datagen.company import CompanySize, GeneratedCompany, Obj, tax_code
 from qbo_adapters.emulator.datagen.empty import EMPTY, empty_company
+from qbo_adapters.emulator.datagen.more_entities import add_more_entities
 
 __all__ = ["SIZES", "SizeName", "generate_company"]
 
@@ -570,6 +571,7 @@ class _Builder:
         self.make_bills_and_payments()
         self.make_purchases()
         self.make_journal_entries()
+        add_more_entities(self)
         entities = self.finish()
         return entities, self.company_info(), self.preferences()
 
@@ -1708,7 +1710,7 @@ class _Builder:
 
     def finish(self) -> dict[str, list[Obj]]:
         self.txns.sort(key=lambda t: (t.ts, t.seq))
-        counters = {"sales": 1000, "estimate": 1000, "check": 1000}
+        counters = {"sales": 1000, "estimate": 1000, "check": 1000, "po": 1000}
         entities: dict[str, list[Obj]] = {name: [] for name in CANONICAL_ENTITY_NAMES}
         for n, txn in enumerate(self.txns, start=1):
             obj = txn.obj
@@ -1723,12 +1725,13 @@ class _Builder:
             obj = txn.obj
             obj["SyncToken"] = str(txn.sync)
             obj["MetaData"] = self.meta(txn.ts, txn.last)
-            if txn.etype in ("Invoice", "Bill", "CreditMemo"):
+            if txn.etype in ("Invoice", "Bill", "CreditMemo", "VendorCredit"):
                 obj["Balance"] = _money(txn.balance)
                 if txn.etype == "CreditMemo":
                     obj["RemainingCredit"] = _money(txn.balance)
                 assert txn.owner is not None
-                txn.owner.balance += txn.balance if txn.etype != "CreditMemo" else -txn.balance
+                credit = txn.etype in ("CreditMemo", "VendorCredit")
+                txn.owner.balance += -txn.balance if credit else txn.balance
         # Name lists: balances, edits, deactivations.
         for cust in self.customers:
             cust.obj["Balance"] = _money(cust.balance)
