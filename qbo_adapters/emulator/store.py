@@ -19,7 +19,8 @@ What a write keeps consistent (`validate_integrity` checks the same rules):
 - **the ledger**: each transaction's postings (`books.transaction_postings`)
   move the balance-sheet accounts' `CurrentBalance` and their parents'
   `CurrentBalanceWithSubAccounts`.
-- **links**: an invoice made from an estimate closes it (the estimate lists the invoice);
+- **links**: an invoice made from an estimate closes it (the estimate lists the invoice),
+  a bill made from a purchase order likewise (`POStatus` "Closed");
   a deposit takes payments and sales receipts held in Undeposited Funds, once each, for
   their full amount, and a deposited sales receipt lists its deposit.
 - **names**: `DisplayName` unique across Customer, Vendor and Employee (case-insensitive,
@@ -29,10 +30,10 @@ What a write keeps consistent (`validate_integrity` checks the same rules):
 
 What QBO refuses here (codes chosen where QBO's answer is UNCONFIRMED, all 400):
 
-- deleting a document with payments applied, or a closed estimate: 800 "Cannot delete
-  object" (Intuit's error table: "due to existing dependencies"); voiding an invoice with
-  payments applied: 6000 business validation (QBO's UI would unlink them; the API's answer
-  is unknown);
+- deleting a document with payments applied, a closed estimate or a billed purchase
+  order: 800 "Cannot delete object" (Intuit's error table: "due to existing
+  dependencies"); voiding an invoice with payments applied: 6000 business validation
+  (QBO's UI would unlink them; the API's answer is unknown);
 - changing, voiding or deleting a deposited payment or sales receipt: 6540 "Deposited
   Transaction cannot be changed" (documented code, applied to any change of its amount,
   account, void or delete);

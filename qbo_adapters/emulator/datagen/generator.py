@@ -60,9 +60,13 @@ transaction's `TxnDate` is the local date of its `CreateTime`.
 
 `CompanyInfo.Country` is "US", as QBO sends it (addresses may say "USA").
 
+The second round (payment methods, tax rates and agencies, purchase orders, vendor credits,
+refund receipts, transfers, credit card payments, time activity) is `more_entities.py`'s,
+with its own counts.
+
 Known simplifications: no sales tax (lines use the `NON` tax code, `TotalTax` 0); US dollars
-only; no PaymentMethod, TaxRate, TaxAgency or Attachable objects (TaxCodes name TaxRate Ids
-that are not generated); inventory costs at the item's `PurchaseCost`, not FIFO.
+only; no Attachable objects; vendor credits are never applied in bill payments; inventory
+costs at the item's `PurchaseCost`, not FIFO.
 """
 
 from __future__ import annotations
