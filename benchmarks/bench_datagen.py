@@ -18,8 +18,8 @@ import statistics
 import time
 from datetime import UTC, datetime
 
+from qbo_adapters.emulator.books import TRANSACTIONS
 from qbo_adapters.emulator.datagen import (
-    CANONICAL_ENTITY_NAMES,
     SIZES,
     generate_company,
     validate_integrity,
@@ -56,7 +56,7 @@ def main() -> None:
             seconds.append(time.perf_counter() - started)
         assert company is not None
         counts = company.counts()
-        txns = sum(counts[t] for t in CANONICAL_ENTITY_NAMES[9:])
+        txns = sum(counts[t] for t in TRANSACTIONS)
         row = (
             f"{name:<8} {company.object_count():>9,} {txns:>8,} "
             f"{min(seconds):>8.2f} {statistics.median(seconds):>9.2f}"

@@ -23,7 +23,12 @@ checker, the reports); it reads no other emulator module. What it holds:
   account (an inventory item's asset account, another item's expense account); a bill
   payment debits A/P and credits the bank or card; a purchase credits its payment
   account; a deposit debits its bank and credits the account each line came from; a
-  journal entry posts its lines. Estimates post nothing. A rule's missing A/R, A/P or
+  journal entry posts its lines. A refund receipt credits its `DepositToAccountRef` and
+  reverses a sale's lines (debits income, takes inventory back); a vendor credit debits
+  A/P and credits each line's account; a transfer debits `ToAccountRef` and credits
+  `FromAccountRef`; a credit card payment debits the card (`CreditCardAccountRef`) and
+  credits the bank (`BankAccountRef`). Estimates, purchase orders and time activity post
+  nothing (`NON_POSTING`). A rule's missing A/R, A/P or
   Undeposited Funds account is the company's default (`default_accounts`);
   `NAME_BALANCE_RULES` says which documents move a customer's or vendor's balance.
 
@@ -33,8 +38,8 @@ How to add an entity (say `VendorCredit`):
    `TXN_TYPES` if documents link it, server-kept links in `SERVER_LINKS`, and its posting
    rule in `POSTING_RULES` (a function `(obj, index, defaults) -> postings`; its place in
    the dict is where reports list it within a day). One that posts nothing
-   (PurchaseOrder) gets no rule. If it moves a customer's or vendor's balance, an entry
-   in `NAME_BALANCE_RULES`;
+   (PurchaseOrder) gets no rule and a place in `NON_POSTING`. If it moves a customer's
+   or vendor's balance, an entry in `NAME_BALANCE_RULES`;
 2. `entity_registry.py`: one `_spec(...)` with the properties QBO accepts and what a
    create requires, and its name out of `OTHER_QBO_ENTITIES`; its normalizer (the
    server's defaults and computed fields) in `entity_transactions.py`'s
@@ -63,6 +68,7 @@ __all__ = [
     "NAME_BALANCE_RULES",
     "NAME_LISTS",
     "NATURAL_DEBIT",
+    "NON_POSTING",
     "POSTING_ENTITIES",
     "POSTING_RULES",
     "PROFIT_AND_LOSS",
@@ -110,9 +116,11 @@ NAME_LISTS: Final = (
     "Class",
     "Department",
     "Term",
+    "PaymentMethod",
 )
-#: Read-only lists a company holds.
-TAX_CODES: Final = ("TaxCode",)
+#: The sales-tax lists a company holds: TaxCode and TaxRate are read-only (QBO creates them
+#: through its TaxService), a TaxAgency can be created and read.
+TAX_CODES: Final = ("TaxCode", "TaxRate", "TaxAgency")
 #: Transactions: deleted (some voided); Ids from one sequence shared by all of them.
 TRANSACTIONS: Final = (
     "Invoice",
@@ -125,10 +133,20 @@ TRANSACTIONS: Final = (
     "JournalEntry",
     "Purchase",
     "Deposit",
+    "PurchaseOrder",
+    "VendorCredit",
+    "RefundReceipt",
+    "Transfer",
+    "CreditCardPayment",
+    "TimeActivity",
 )
+#: Transactions that post nothing to the ledger: an estimate and a purchase order are
+#: offers, not yet sales or purchases; time activity is a record of hours (billing it makes
+#: an invoice).
+NON_POSTING: Final = frozenset({"Estimate", "PurchaseOrder", "TimeActivity"})
 #: Every entity a company holds objects of (CompanyInfo and Preferences aside).
 CANONICAL_ENTITY_NAMES: Final = (*NAME_LISTS, *TAX_CODES, *TRANSACTIONS)
-SALES_FORMS: Final = ("Invoice", "SalesReceipt", "Estimate", "CreditMemo")
+SALES_FORMS: Final = ("Invoice", "SalesReceipt", "Estimate", "CreditMemo", "RefundReceipt")
 
 # --------------------------------------------------------------------------- accounts
 
@@ -246,8 +264,8 @@ def type_of_sub_type(sub_type: str) -> str | None:
 # --------------------------------------------------------------------------- references
 
 #: Where each `...Ref` key points (`ParentRef` points at the holder's own type and
-#: `EntityRef` at its `type`). Refs not listed (CurrencyRef, PaymentMethodRef,
-#: TaxRateRef...) are kept as sent.
+#: `EntityRef` at its `type`). Refs not listed (CurrencyRef, ShipMethodRef,
+#: SalesRepRef...) are kept as sent.
 REF_TARGETS: Final = {
     "CustomerRef": "Customer",
     "VendorRef": "Vendor",
@@ -255,6 +273,9 @@ REF_TARGETS: Final = {
     "ItemRef": "Item",
     "AccountRef": "Account",
     "DepositToAccountRef": "Account",
+    "FromAccountRef": "Account",
+    "ToAccountRef": "Account",
+    "CreditCardAccountRef": "Account",
     "APAccountRef": "Account",
     "ARAccountRef": "Account",
     "IncomeAccountRef": "Account",
@@ -271,6 +292,9 @@ REF_TARGETS: Final = {
     "DefaultTaxCodeRef": "TaxCode",
     "TaxCodeRef": "TaxCode",
     "TxnTaxCodeRef": "TaxCode",
+    "TaxRateRef": "TaxRate",
+    "AgencyRef": "TaxAgency",
+    "PaymentMethodRef": "PaymentMethod",
 }
 TAX_CODE_REFS: Final = frozenset({"DefaultTaxCodeRef", "TaxCodeRef", "TxnTaxCodeRef"})
 #: US pseudo tax codes used on lines; they are not TaxCode objects.
@@ -282,6 +306,7 @@ ACCOUNT_TYPES_FOR_REF: Final[dict[str, frozenset[str]]] = {
     "ARAccountRef": frozenset({"Accounts Receivable"}),
     "BankAccountRef": frozenset({"Bank"}),
     "CCAccountRef": frozenset({"Credit Card"}),
+    "CreditCardAccountRef": frozenset({"Credit Card"}),
     "DepositToAccountRef": frozenset({"Bank", "Other Current Asset"}),
 }
 
@@ -308,6 +333,12 @@ TXN_TYPES: Final = {
     "BillPaymentCreditCard": "BillPayment",
     "JournalEntry": "JournalEntry",
     "Purchase": "Purchase",
+    "PurchaseOrder": "PurchaseOrder",
+    "VendorCredit": "VendorCredit",
+    "RefundReceipt": "RefundReceipt",
+    "Transfer": "Transfer",
+    "CreditCardPayment": "CreditCardPayment",
+    "TimeActivity": "TimeActivity",
 }
 
 #: Links the server keeps on a document (a client cannot set or remove them).
@@ -316,6 +347,7 @@ SERVER_LINKS: Final[dict[str, frozenset[str]]] = {
     "Bill": frozenset({"BillPaymentCheck", "BillPaymentCreditCard"}),
     "Estimate": frozenset({"Invoice"}),
     "SalesReceipt": frozenset({"Deposit"}),
+    "PurchaseOrder": frozenset({"Bill"}),
 }
 
 
@@ -472,6 +504,28 @@ def _deposit(obj: Obj, index: Index, defaults: Mapping[str, str]) -> list[Postin
     return out
 
 
+def _refund_receipt(obj: Obj, index: Index, defaults: Mapping[str, str]) -> list[Posting]:
+    out = [(_ref(obj, "DepositToAccountRef"), -cents(obj.get("TotalAmt", 0)))]
+    _sales_lines(obj, index.get("Item", {}), -1, out)
+    return out
+
+
+def _vendor_credit(obj: Obj, index: Index, defaults: Mapping[str, str]) -> list[Posting]:
+    out = [(_ref(obj, "APAccountRef") or defaults["ap"], cents(obj.get("TotalAmt", 0)))]
+    _expense_lines(obj, index.get("Item", {}), -1, out)
+    return out
+
+
+def _transfer(obj: Obj, index: Index, defaults: Mapping[str, str]) -> list[Posting]:
+    amount = cents(obj.get("Amount", 0))
+    return [(_ref(obj, "ToAccountRef"), amount), (_ref(obj, "FromAccountRef"), -amount)]
+
+
+def _credit_card_payment(obj: Obj, index: Index, defaults: Mapping[str, str]) -> list[Posting]:
+    amount = cents(obj.get("Amount", 0))
+    return [(_ref(obj, "CreditCardAccountRef"), amount), (_ref(obj, "BankAccountRef"), -amount)]
+
+
 #: What a transaction adds to its customer's or vendor's `Balance`: (the name's entity,
 #: sign, the field whose amount it adds). Open invoices raise a customer's balance; open
 #: credit memos and unapplied payments lower it; open bills raise a vendor's.
@@ -480,6 +534,7 @@ NAME_BALANCE_RULES: Final[dict[str, tuple[str, int, str]]] = {
     "CreditMemo": ("Customer", -1, "Balance"),
     "Payment": ("Customer", -1, "UnappliedAmt"),
     "Bill": ("Vendor", 1, "Balance"),
+    "VendorCredit": ("Vendor", -1, "Balance"),
 }
 
 #: Each posting transaction's rule, in the order reports list a day's transactions.
@@ -488,11 +543,15 @@ POSTING_RULES: Final[dict[str, PostingRule]] = {
     "Invoice": _invoice,
     "SalesReceipt": _sales_receipt,
     "CreditMemo": _credit_memo,
+    "RefundReceipt": _refund_receipt,
     "Payment": _payment,
     "Bill": _bill,
+    "VendorCredit": _vendor_credit,
     "BillPayment": _bill_payment,
     "Purchase": _purchase,
     "Deposit": _deposit,
+    "Transfer": _transfer,
+    "CreditCardPayment": _credit_card_payment,
 }
 #: The transactions that post, in the order reports list a day's transactions.
 POSTING_ENTITIES: Final = tuple(POSTING_RULES)

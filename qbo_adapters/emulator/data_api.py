@@ -37,8 +37,8 @@ Request rules, and the choices made where QBO's behaviour is UNCONFIRMED:
 - a read of a non-numeric Id is 400 code 2030 without a `time` field, exactly as
   recorded (`error/500.json`); an unknown Id is 610.
 - a query naming an entity QBO does not have is 4001 "invalid context declaration"
-  (`error/400.json`); one QBO has but the emulator holds none of (PaymentMethod,
-  Transfer...) answers an empty page. CompanyInfo and Preferences are queryable;
+  (`error/400.json`); one QBO has but the emulator holds none of (Budget,
+  CustomerType...) answers an empty page. CompanyInfo and Preferences are queryable;
   CompanyInfo is read-only here (a POST is code 500).
 - successes are always JSON (an `Accept: application/xml` only turns faults into XML).
 """

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
+from qbo_adapters.emulator.entity_more_transactions import MORE_TRANSACTION_NORMALIZERS
 from qbo_adapters.emulator.entity_name_lists import NAME_LIST_NORMALIZERS
 from qbo_adapters.emulator.entity_spec import (
     NAME_LIST,
@@ -21,6 +22,7 @@ from qbo_adapters.emulator.entity_spec import (
     EntitySpec,
     names_in,
 )
+from qbo_adapters.emulator.entity_tax_and_payment_lists import TAX_AND_PAYMENT_NORMALIZERS
 from qbo_adapters.emulator.entity_transactions import TRANSACTION_NORMALIZERS
 
 __all__ = [
@@ -32,7 +34,12 @@ __all__ = [
     "spec_for_url",
 ]
 
-_NORMALIZERS: Final = {**NAME_LIST_NORMALIZERS, **TRANSACTION_NORMALIZERS}
+_NORMALIZERS: Final = {
+    **NAME_LIST_NORMALIZERS,
+    **TAX_AND_PAYMENT_NORMALIZERS,
+    **TRANSACTION_NORMALIZERS,
+    **MORE_TRANSACTION_NORMALIZERS,
+}
 
 _ENVELOPE = {"Id", "SyncToken", "MetaData", "domain", "sparse", "status"}
 
@@ -166,6 +173,49 @@ _PURCHASE = _TXN | names_in(
 _DEPOSIT = _TXN | {"DepositToAccountRef", "CashBack"}
 _JOURNAL_ENTRY = _TXN | {"Adjustment", "JournalEntryEx", "TaxRateRef"}
 
+_PAYMENT_METHOD = {"Name", "Active", "Type"}
+_TAX_AGENCY = names_in(
+    """
+    DisplayName TaxTrackedOnSales TaxTrackedOnPurchases TaxRegistrationNumber
+    ReportingPeriod LastFileDate TaxAgencyConfig
+    """
+)
+_TAX_RATE = names_in(
+    """
+    Name Description Active RateValue AgencyRef TaxReturnLineRef EffectiveTaxRate
+    SpecialTaxType DisplayType OriginalTaxRate
+    """
+)
+
+_PURCHASE_ORDER = _TXN | names_in(
+    """
+    VendorRef APAccountRef ClassRef SalesTermRef DueDate ExpectedDate VendorAddr ShipAddr
+    ShipTo ShipMethodRef POStatus POEmail EmailStatus Memo ManuallyClosed
+    """
+)
+_VENDOR_CREDIT = _TXN | {"VendorRef", "APAccountRef", "Balance", "IncludeInAnnualTPAR"}
+_REFUND_RECEIPT = _SALES | {"CheckPayment", "CreditCardPayment", "PaymentType"}
+_TRANSFER = names_in(
+    """
+    TxnDate FromAccountRef ToAccountRef Amount PrivateNote CurrencyRef ExchangeRate
+    TransactionLocationType RecurDataRef TxnSource
+    """
+)
+_CREDIT_CARD_PAYMENT = names_in(
+    """
+    TxnDate CreditCardAccountRef BankAccountRef Amount VendorRef Memo PrivateNote
+    PrintStatus CheckNum CurrencyRef TxnSource
+    """
+)
+_TIME_ACTIVITY = names_in(
+    """
+    TxnDate NameOf EmployeeRef VendorRef OtherNameRef CustomerRef ItemRef ClassRef
+    DepartmentRef PayrollItemRef BillableStatus Taxable HourlyRate CostRate Hours Minutes
+    Seconds BreakHours BreakMinutes BreakSeconds StartTime EndTime Description TimeZone
+    TransactionLocationType ProjectRef
+    """
+)
+
 _COMPANY_INFO = names_in(
     """
     CompanyName LegalName CompanyAddr CustomerCommunicationAddr LegalAddr
@@ -195,6 +245,7 @@ def _spec(
     voidable: bool = False,
     keep: frozenset[str] = frozenset(),
     cdc: bool = True,
+    updatable: bool = True,
 ) -> EntitySpec:
     return EntitySpec(
         name=name,
@@ -206,6 +257,7 @@ def _spec(
         void_styles=_VOID_BOTH if voidable else frozenset(),
         keep_on_full_update=keep,
         cdc=cdc,
+        updatable=updatable,
         normalizer=_NORMALIZERS.get(name),
     )
 
@@ -237,7 +289,19 @@ REGISTRY: Final[dict[str, EntitySpec]] = {
         _spec("Class", NAME_LIST, _CLASS, required=(("Name",),), name_field="Name"),
         _spec("Department", NAME_LIST, _DEPARTMENT, required=(("Name",),), name_field="Name"),
         _spec("Term", NAME_LIST, _TERM, required=(("Name",),), name_field="Name"),
+        _spec(
+            "PaymentMethod", NAME_LIST, _PAYMENT_METHOD, required=(("Name",),), name_field="Name"
+        ),
         _spec("TaxCode", READ_ONLY, _TAX_CODE, cdc=False),
+        _spec("TaxRate", READ_ONLY, _TAX_RATE, cdc=False),
+        _spec(
+            "TaxAgency",
+            NAME_LIST,
+            _TAX_AGENCY,
+            required=(("DisplayName",),),
+            cdc=False,
+            updatable=False,
+        ),
         _spec("CompanyInfo", READ_ONLY, _COMPANY_INFO),
         _spec("Preferences", READ_ONLY, _PREFERENCES),
         _spec(
@@ -302,6 +366,49 @@ REGISTRY: Final[dict[str, EntitySpec]] = {
             keep=_TXN_KEEP,
         ),
         _spec("JournalEntry", TRANSACTION, _JOURNAL_ENTRY, required=(("Line",),), keep=_TXN_KEEP),
+        _spec(
+            "PurchaseOrder",
+            TRANSACTION,
+            _PURCHASE_ORDER,
+            required=(("VendorRef",), ("Line",)),
+            keep=_TXN_KEEP,
+        ),
+        _spec(
+            "VendorCredit",
+            TRANSACTION,
+            _VENDOR_CREDIT,
+            required=(("VendorRef",), ("Line",)),
+            keep=_TXN_KEEP,
+        ),
+        _spec(
+            "RefundReceipt",
+            TRANSACTION,
+            _REFUND_RECEIPT,
+            required=(("Line",), ("DepositToAccountRef",)),
+            keep=_SALES_KEEP,
+        ),
+        _spec(
+            "Transfer",
+            TRANSACTION,
+            _TRANSFER,
+            required=(("FromAccountRef",), ("ToAccountRef",), ("Amount",)),
+            keep=_TXN_KEEP,
+        ),
+        _spec(
+            "CreditCardPayment",
+            TRANSACTION,
+            _CREDIT_CARD_PAYMENT,
+            required=(("CreditCardAccountRef",), ("BankAccountRef",), ("Amount",)),
+            keep=_TXN_KEEP,
+        ),
+        _spec(
+            "TimeActivity",
+            TRANSACTION,
+            _TIME_ACTIVITY,
+            required=(("NameOf",),),
+            keep=frozenset({"TxnDate"}),
+            cdc=False,
+        ),
     )
 }
 
@@ -315,22 +422,13 @@ OTHER_QBO_ENTITIES: Final = frozenset(
         "Attachable",
         "Budget",
         "CompanyCurrency",
-        "CreditCardPayment",
         "CustomerType",
         "ExchangeRate",
         "JournalCode",
-        "PaymentMethod",
-        "PurchaseOrder",
         "RecurringTransaction",
-        "RefundReceipt",
         "ReimburseCharge",
         "SalesTaxPayment",
-        "TaxAgency",
         "TaxClassification",
-        "TaxRate",
-        "TimeActivity",
-        "Transfer",
-        "VendorCredit",
     }
 )
 _OTHER_BY_LOWER: Final = {name.lower(): name for name in OTHER_QBO_ENTITIES}

@@ -2,12 +2,16 @@
 
 Kinds, as QBO treats them:
 
-- **name lists** (Account, Customer, Vendor, Employee, Item, Class, Department, Term) are
-  deactivated (sparse `Active:false`), never deleted;
+- **name lists** (Account, Customer, Vendor, Employee, Item, Class, Department, Term,
+  PaymentMethod) are deactivated (sparse `Active:false`), never deleted; TaxAgency is
+  one that is only created and read (`updatable` False);
 - **transactions** (Invoice, Bill, Payment, BillPayment, SalesReceipt, Estimate,
-  CreditMemo, JournalEntry, Purchase, Deposit) are deleted with `?operation=delete`;
-- **read-only** entities (TaxCode, CompanyInfo, Preferences) are only read and queried
-  here (Preferences has its own update route).
+  CreditMemo, JournalEntry, Purchase, Deposit, PurchaseOrder, VendorCredit,
+  RefundReceipt, Transfer, CreditCardPayment, TimeActivity) are deleted with
+  `?operation=delete`;
+- **read-only** entities (TaxCode, TaxRate, CompanyInfo, Preferences) are only read and
+  queried here (Preferences has its own update route; QBO creates tax codes and rates
+  through its TaxService).
 
 Void styles: Invoice documents `?operation=void`; Payment, SalesReceipt and BillPayment
 document `?operation=update&include=void` with a sparse body. The emulator accepts either
@@ -115,6 +119,7 @@ class EntitySpec:
     `keep_on_full_update` are writable fields a full update keeps when the body omits
     them (QBO keeps them: `update/sales_receipt.json`). `normalizer` computes what the
     server stores on a write (None: the fields are stored as sent, references checked).
+    `updatable` False: created and read, never changed (TaxAgency).
     """
 
     name: str
@@ -126,6 +131,7 @@ class EntitySpec:
     void_styles: frozenset[str] = frozenset()
     keep_on_full_update: frozenset[str] = frozenset()
     cdc: bool = True
+    updatable: bool = True
     normalizer: Normalizer | None = attrs.field(default=None, eq=False, repr=False)
 
     @property

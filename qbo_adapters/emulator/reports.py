@@ -25,7 +25,8 @@ as QBO shows them; accounts are listed in `books.ACCOUNT_TYPES` order.
   running balance; "Total for ..." carries the period's sum (blank when nothing moved), as
   recorded (`gl.json`).
 - **AgedReceivables / AgedPayables**: open amounts at `report_date` per customer (open
-  invoice balances less open credit memos and unapplied payments) or vendor (open bills),
+  invoice balances less open credit memos and unapplied payments) or vendor (open bills
+  less open vendor credits),
   aged by due date (credits by their date) into Current, 1 - 30, 31 - 60, 61 - 90 and 91
   and over (`aging_period`, `num_periods` change them); a customer's own documents, jobs
   listed by their full name. Balances are as of `report_date`: payments dated later do not
@@ -44,8 +45,10 @@ Intuit's sample shows; GeneralLedger: "this month-to-date" as recorded; the agin
 Choices where QBO's behaviour is UNCONFIRMED:
 
 - the cash basis recognises an invoice, credit memo or bill only through the payments
-  applied to it, on the payment's date and in proportion to the amount applied; sales
-  receipts, purchases, deposits and journal entries post as on the accrual basis. The
+  applied to it, on the payment's date and in proportion to the amount applied, and a
+  vendor credit (never applied here) not at all; sales receipts, refund receipts,
+  purchases, deposits, transfers, credit card payments and journal entries post as on the
+  accrual basis. The
   balance sheet on the cash basis follows from the same postings;
 - `summarize_column_by`: Total everywhere; ProfitAndLoss also Month, Quarter, Year,
   Customers and Vendors (a column per name with activity, "Not Specified" for the rest,
@@ -336,6 +339,10 @@ _LABELS: Final = {
     "Bill": "Bill",
     "Deposit": "Deposit",
     "JournalEntry": "Journal Entry",
+    "RefundReceipt": "Refund",
+    "VendorCredit": "Vendor Credit",
+    "Transfer": "Transfer",
+    "CreditCardPayment": "Credit Card Payment",
 }
 
 
@@ -352,9 +359,9 @@ def _label(entity: str, obj: Mapping[str, Any]) -> str:
 
 def _txn_name(company: Company, entity: str, obj: Mapping[str, Any]) -> tuple[str | None, str, str]:
     """(kind, Id, display name) of the customer, vendor or employee a transaction names."""
-    if entity in ("Invoice", "SalesReceipt", "CreditMemo", "Payment"):
+    if entity in ("Invoice", "SalesReceipt", "CreditMemo", "Payment", "RefundReceipt"):
         kind, key = "Customer", "CustomerRef"
-    elif entity in ("Bill", "BillPayment"):
+    elif entity in ("Bill", "BillPayment", "VendorCredit", "CreditCardPayment"):
         kind, key = "Vendor", "VendorRef"
     elif entity == "Purchase":
         ref = obj.get("EntityRef")
@@ -433,7 +440,7 @@ def _cash_postings(
     accounts: Mapping[str, Mapping[str, Any]],
 ) -> list[tuple[str, int]]:
     """What a transaction posts on the cash basis (see the module docstring)."""
-    if entity in ("Invoice", "CreditMemo", "Bill"):
+    if entity in ("Invoice", "CreditMemo", "Bill", "VendorCredit"):
         return []
     posted = company.posted(entity, obj)
     if entity not in ("Payment", "BillPayment"):
@@ -1311,7 +1318,7 @@ def _aging(ctx: RequestContext, company: Company, receivable: bool) -> dict[str,
         documents: tuple[tuple[str, int], ...] = (("Invoice", 1), ("CreditMemo", -1))
     else:
         applied = _applications(company, "BillPayment", ("Bill",))
-        documents = (("Bill", 1),)
+        documents = (("Bill", 1), ("VendorCredit", -1))
     for entity, sign in documents:
         for doc in company.all(entity):
             day = _parse_day(doc.get("TxnDate"))

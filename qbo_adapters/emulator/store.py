@@ -19,7 +19,8 @@ What a write keeps consistent (`validate_integrity` checks the same rules):
 - **the ledger**: each transaction's postings (`books.transaction_postings`)
   move the balance-sheet accounts' `CurrentBalance` and their parents'
   `CurrentBalanceWithSubAccounts`.
-- **links**: an invoice made from an estimate closes it (the estimate lists the invoice);
+- **links**: an invoice made from an estimate closes it (the estimate lists the invoice),
+  a bill made from a purchase order likewise (`POStatus` "Closed");
   a deposit takes payments and sales receipts held in Undeposited Funds, once each, for
   their full amount, and a deposited sales receipt lists its deposit.
 - **names**: `DisplayName` unique across Customer, Vendor and Employee (case-insensitive,
@@ -29,10 +30,10 @@ What a write keeps consistent (`validate_integrity` checks the same rules):
 
 What QBO refuses here (codes chosen where QBO's answer is UNCONFIRMED, all 400):
 
-- deleting a document with payments applied, or a closed estimate: 800 "Cannot delete
-  object" (Intuit's error table: "due to existing dependencies"); voiding an invoice with
-  payments applied: 6000 business validation (QBO's UI would unlink them; the API's answer
-  is unknown);
+- deleting a document with payments applied, a closed estimate or a billed purchase
+  order: 800 "Cannot delete object" (Intuit's error table: "due to existing
+  dependencies"); voiding an invoice with payments applied: 6000 business validation
+  (QBO's UI would unlink them; the API's answer is unknown);
 - changing, voiding or deleting a deposited payment or sales receipt: 6540 "Deposited
   Transaction cannot be changed" (documented code, applied to any change of its amount,
   account, void or delete);
@@ -107,7 +108,10 @@ Tombstone = tuple[str, datetime]
 _ENVELOPE: Final = frozenset({"Id", "SyncToken", "MetaData", "domain", "sparse", "status"})
 _PEOPLE: Final = frozenset({"Customer", "Vendor", "Employee"})
 _BY_FULL_NAME: Final = frozenset({"Account", "Item", "Class", "Department"})
-_PAYER_LINKS: Final = frozenset({"Payment", "BillPaymentCheck", "BillPaymentCreditCard", "Invoice"})
+_BY_NAME: Final = frozenset({"Term", "PaymentMethod"})
+_PAYER_LINKS: Final = frozenset(
+    {"Payment", "BillPaymentCheck", "BillPaymentCreditCard", "Invoice", "Bill"}
+)
 _OPEN_DOCUMENTS: Final = frozenset({"Invoice", "CreditMemo", "Bill"})
 #: Properties that never hold a reference (skipped when looking for them).
 _NO_REFS: Final = frozenset(
@@ -236,7 +240,7 @@ class Company:
         self.attachment_files: dict[str, bytes] = {}
         self.download_links: dict[str, tuple[str, datetime]] = {}
         for name in REGISTRY:
-            if REGISTRY[name].kind != "read_only" or name == "TaxCode":
+            if name not in ("CompanyInfo", "Preferences"):
                 self.objects.setdefault(name, {})
         for entity, objs in entities.items():
             for obj in objs:
@@ -482,6 +486,8 @@ class Company:
             fields = sent
             obj_id = None
         else:
+            if not spec.updatable:
+                raise operation_not_supported("Update")
             previous = self._current(entity, str(obj_id))
             self._check_token(previous, clean)
             if clean.get("sparse") is True:
@@ -512,7 +518,8 @@ class Company:
         self._check_token(previous, clean)
         self._refuse_if_deposited(entity, previous, None)
         applied = entity in _OPEN_DOCUMENTS and applied_cents(previous) != 0
-        if applied or (entity in ("Invoice", "Bill", "Estimate") and self._server_links(previous)):
+        linked = entity in ("Invoice", "Bill", "Estimate", "PurchaseOrder")
+        if applied or (linked and self._server_links(previous)):
             raise cannot_delete()
         key = (entity, previous["Id"])
         self._check_links(entity, previous, None)
@@ -670,8 +677,10 @@ class Company:
             value = obj.get("DisplayName")
         elif entity in _BY_FULL_NAME:
             value = obj.get("FullyQualifiedName", obj.get("Name"))
-        elif entity == "Term":
+        elif entity in _BY_NAME:
             value = obj.get("Name")
+        elif entity == "TaxAgency":
+            value = obj.get("DisplayName")
         else:
             return None
         return value if isinstance(value, str) else None
@@ -727,7 +736,15 @@ class Company:
                 raise not_found()
         if entity in ("Payment", "BillPayment"):
             self._check_applications(entity, previous, new)
-        elif entity == "Invoice":
+        elif entity == "Bill":
+            old = self._linked_ids(previous, "PurchaseOrder")
+            for po_id in self._linked_ids(new, "PurchaseOrder") - old:
+                order = self.get("PurchaseOrder", po_id)
+                if order is None:
+                    raise not_found()
+                if ref_value(order, "VendorRef") != ref_value(new, "VendorRef"):
+                    raise business("The purchase order is for another vendor", element="LinkedTxn")
+        if entity == "Invoice":
             old = self._linked_ids(previous, "Estimate")
             for est_id in self._linked_ids(new, "Estimate") - old:
                 estimate = self.get("Estimate", est_id)
@@ -845,7 +862,9 @@ class Company:
         if entity in ("Payment", "BillPayment"):
             self._apply_payments(entity, key[1], previous, new, now)
         if entity == "Invoice":
-            self._link_estimates(key[1], previous, new, now)
+            self._link_offers("Estimate", "Invoice", key[1], previous, new, now)
+        if entity == "Bill":
+            self._link_offers("PurchaseOrder", "Bill", key[1], previous, new, now)
         if entity == "Deposit":
             self._link_deposits(key[1], previous, new, now)
         self._contribute(entity, previous, new, now)
@@ -910,20 +929,33 @@ class Company:
                 self._touch(doc_key[0], doc, now)
                 self._contribute(doc_key[0], before, doc, now)
 
-    def _link_estimates(
-        self, invoice_id: str, previous: Obj | None, new: Obj | None, now: datetime
+    def _link_offers(
+        self,
+        offer: str,
+        document: str,
+        doc_id: str,
+        previous: Obj | None,
+        new: Obj | None,
+        now: datetime,
     ) -> None:
-        old = self._linked_ids(previous, "Estimate")
-        fresh = self._linked_ids(new, "Estimate")
-        for est_id in old ^ fresh:
-            estimate = self.get("Estimate", est_id)
-            if estimate is None:
+        """An invoice linking an estimate, or a bill a purchase order, closes it and is
+        listed on it; unlinked (or deleted), the estimate is Pending and the order Open."""
+        status, closed, reopened = (
+            ("TxnStatus", "Closed", "Pending")
+            if offer == "Estimate"
+            else ("POStatus", "Closed", "Open")
+        )
+        old = self._linked_ids(previous, offer)
+        fresh = self._linked_ids(new, offer)
+        for offer_id in old ^ fresh:
+            obj = self.get(offer, offer_id)
+            if obj is None:
                 continue
-            if _relink(estimate, "Invoice", invoice_id, linked=est_id in fresh):
-                estimate["TxnStatus"] = "Closed"
-            elif estimate.get("TxnStatus") == "Closed":
-                estimate["TxnStatus"] = "Pending"
-            self._touch("Estimate", estimate, now)
+            if _relink(obj, document, doc_id, linked=offer_id in fresh):
+                obj[status] = closed
+            elif obj.get(status) == closed:
+                obj[status] = reopened
+            self._touch(offer, obj, now)
 
     def _link_deposits(
         self, deposit_id: str, previous: Obj | None, new: Obj | None, now: datetime

@@ -215,5 +215,5 @@ async def test_post_is_not_served(client: DataClient) -> None:
 
 
 async def test_entities_without_objects_get_empty_groups(client: DataClient) -> None:
-    """A real QBO entity the emulator holds none of (PaymentMethod) gets an empty group."""
-    assert groups(await cdc(client, "PaymentMethod", "2025-12-30")) == [{}]
+    """A real QBO entity the emulator holds none of (Budget) gets an empty group."""
+    assert groups(await cdc(client, "Budget", "2025-12-30")) == [{}]

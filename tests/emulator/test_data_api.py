@@ -789,13 +789,13 @@ async def test_replayed_answer_carries_the_new_transaction_id(client: DataClient
 
 
 async def test_entities_the_emulator_does_not_hold_query_empty(client: DataClient) -> None:
-    """A query over a real QBO entity the emulator has none of (PaymentMethod) answers an
+    """A query over a real QBO entity the emulator has none of (CustomerType) answers an
     empty page and a zero count, not an invalid context."""
-    page = await client.query("select * from PaymentMethod where Active = true")
+    page = await client.query("select * from CustomerType where Active = true")
     assert page.json()["QueryResponse"] == {}
-    count = await client.query("select count(*) from paymentmethod")
+    count = await client.query("select count(*) from customertype")
     assert count.json()["QueryResponse"] == {"totalCount": 0}
-    reply = await client.post("/paymentmethod", {"Name": "Cash"})
+    reply = await client.post("/customertype", {"Name": "Retail"})
     assert fault(reply)["code"] == "500"
 
 

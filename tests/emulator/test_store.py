@@ -202,10 +202,11 @@ def test_generated_company_loads_consistent(size: str) -> None:
 
 
 def test_empty_company_holds_only_the_basics() -> None:
-    """The empty size has accounts and tax codes, and nothing else."""
+    """The empty size has accounts, tax codes with their rates and agency, and QBO's
+    default payment methods; nothing else."""
     store = company("empty")
     counts = {entity: n for entity, n in store.counts().items() if n}
-    assert set(counts) == {"Account", "TaxCode"}
+    assert set(counts) == {"Account", "TaxCode", "TaxRate", "TaxAgency", "PaymentMethod"}
     types = {acct["AccountType"] for acct in store.all("Account")}
     assert {"Bank", "Accounts Receivable", "Accounts Payable", "Income"} <= types
 
@@ -620,7 +621,23 @@ def test_generated_company_stays_consistent_after_writes() -> None:
 
 OPERATIONS = st.lists(
     st.tuples(
-        st.sampled_from(["invoice", "credit", "pay", "void", "delete", "bill", "billpay"]),
+        st.sampled_from(
+            [
+                "invoice",
+                "credit",
+                "pay",
+                "void",
+                "delete",
+                "bill",
+                "billpay",
+                "vendorcredit",
+                "refund",
+                "transfer",
+                "cardpay",
+                "order",
+                "time",
+            ]
+        ),
         st.integers(min_value=1, max_value=500),
         st.integers(min_value=0, max_value=9),
     ),
@@ -632,15 +649,31 @@ OPERATIONS = st.lists(
 @settings(max_examples=150)
 @given(OPERATIONS)
 def test_random_writes_keep_the_books_consistent(steps: list[tuple[str, int, int]]) -> None:
-    """Any sequence of document writes, payments, voids and deletes, accepted or refused,
-    leaves a company that passes every integrity rule."""
-    books = Books()
+    """Any sequence of document writes (vendor credits, refunds, transfers, card payments,
+    purchase orders and time among them), payments, voids and deletes, accepted or refused,
+    leaves a company that passes every integrity rule: A/R is the customers' balances, A/P
+    the vendors', and the books balance."""
+    from tests.emulator.test_more_entities import MoreBooks
+
+    books = MoreBooks()
     refused: list[str] = []
     for kind, amount, pick in steps:
         invoices = [i for i in books.store.all("Invoice") if i["Balance"] > 0]
         txns = [
             (e, o)
-            for e in ("Invoice", "Payment", "CreditMemo", "Bill", "BillPayment")
+            for e in (
+                "Invoice",
+                "Payment",
+                "CreditMemo",
+                "Bill",
+                "BillPayment",
+                "VendorCredit",
+                "RefundReceipt",
+                "Transfer",
+                "CreditCardPayment",
+                "PurchaseOrder",
+                "TimeActivity",
+            )
             for o in books.store.all(e)
         ]
         bills = [b for b in books.store.all("Bill") if b["Balance"] > 0]
@@ -651,6 +684,27 @@ def test_random_writes_keep_the_books_consistent(steps: list[tuple[str, int, int
                 books.credit(amount / 10)
             elif kind == "bill":
                 books.bill(amount)
+            elif kind == "vendorcredit":
+                books.vendor_credit(amount / 10)
+            elif kind == "refund":
+                books.refund(amount / 10)
+            elif kind == "transfer":
+                books.transfer(amount)
+            elif kind == "cardpay":
+                books.card_payment(amount)
+            elif kind == "order":
+                order = books.purchase_order(amount)
+                if pick % 2:
+                    books.save(
+                        "Bill",
+                        {
+                            "VendorRef": {"value": books.vendor},
+                            "LinkedTxn": [{"TxnId": order["Id"], "TxnType": "PurchaseOrder"}],
+                            "Line": order["Line"],
+                        },
+                    )
+            elif kind == "time":
+                books.time(pick)
             elif kind == "pay" and invoices:
                 target = invoices[pick % len(invoices)]
                 books.pay(amount, ("Invoice", target["Id"], min(amount, target["Balance"])))

@@ -7,9 +7,28 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-__all__ = ["CompanySize", "GeneratedCompany", "Obj", "tax_code"]
+__all__ = [
+    "PAYMENT_METHODS",
+    "CompanySize",
+    "GeneratedCompany",
+    "Obj",
+    "tax_agency",
+    "tax_code",
+    "tax_rate",
+]
+
+#: The payment methods a new QBO company starts with: (Name, Type).
+PAYMENT_METHODS: Final = (
+    ("Cash", "NON_CREDIT_CARD"),
+    ("Check", "NON_CREDIT_CARD"),
+    ("Visa", "CREDIT_CARD"),
+    ("MasterCard", "CREDIT_CARD"),
+    ("Discover", "CREDIT_CARD"),
+    ("American Express", "CREDIT_CARD"),
+    ("Diners Club", "CREDIT_CARD"),
+)
 
 Obj = dict[str, Any]
 
@@ -104,3 +123,25 @@ def tax_code(n: int, name: str) -> Obj:
         },
         "PurchaseTaxRateList": {"TaxRateDetail": []},
     }
+
+
+def tax_rate(name: str, agency_id: str, rate: float, since: str) -> Obj:
+    """A sales TaxRate's fields (no envelope): `rate` percent collected for the agency
+    `agency_id` since the date-time `since`; named like the TaxCode that uses it. A whole
+    rate is written as an integer (`4`, not `4.0`), as QBO writes whole numbers."""
+    value: int | float = int(rate) if float(rate).is_integer() else rate
+    return {
+        "Name": name,
+        "Description": "Sales Tax",
+        "Active": True,
+        "RateValue": value,
+        "AgencyRef": {"value": agency_id},
+        "SpecialTaxType": "NONE",
+        "DisplayType": "ReadOnly",
+        "EffectiveTaxRate": [{"RateValue": value, "EffectiveDate": since}],
+    }
+
+
+def tax_agency(name: str) -> Obj:
+    """A TaxAgency's fields (no envelope): it collects sales tax, not purchase tax."""
+    return {"DisplayName": name, "TaxTrackedOnSales": True, "TaxTrackedOnPurchases": False}

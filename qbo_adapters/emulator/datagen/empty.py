@@ -1,4 +1,5 @@
-"""Size "empty": CompanyInfo, Preferences, a small chart of accounts and two tax codes.
+"""Size "empty": CompanyInfo, Preferences, a small chart of accounts, two tax codes (with
+their tax rates and agency) and QBO's default payment methods.
 
 What a new QBO company starts with, for tests that build their own data: the chart holds
 the accounts a write needs by default (checking, A/R, Undeposited Funds, inventory, A/P,
@@ -14,7 +15,14 @@ from typing import Final
 
 from qbo_adapters.emulator.books import CANONICAL_ENTITY_NAMES, classification_of
 from qbo_adapters.emulator.datagen import words
-from qbo_adapters.emulator.datagen.company import GeneratedCompany, Obj, tax_code
+from qbo_adapters.emulator.datagen.company import (
+    PAYMENT_METHODS,
+    GeneratedCompany,
+    Obj,
+    tax_agency,
+    tax_code,
+    tax_rate,
+)
 
 __all__ = ["EMPTY", "empty_company"]
 
@@ -80,6 +88,15 @@ def empty_company(*, seed: int, realm_id: str, now: datetime, zone: tzinfo) -> G
         envelope(tax_code(n, name), str(n))
         for n, name in enumerate(("California", "San Mateo County"), start=1)
     ]
+    agencies = [envelope(tax_agency("California Department of Tax and Fee Administration"), "1")]
+    tax_rates = [
+        envelope(tax_rate(name, "1", rate, created), str(n))
+        for n, (name, rate) in enumerate((("California", 7.25), ("San Mateo County", 2.5)), 1)
+    ]
+    methods = [
+        envelope({"Name": name, "Active": True, "Type": kind}, str(n))
+        for n, (name, kind) in enumerate(PAYMENT_METHODS, start=1)
+    ]
     company_info: Obj = {
         "CompanyName": "Emulator Company",
         "LegalName": "Emulator Company LLC",
@@ -105,6 +122,9 @@ def empty_company(*, seed: int, realm_id: str, now: datetime, zone: tzinfo) -> G
     entities: dict[str, list[Obj]] = {name: [] for name in CANONICAL_ENTITY_NAMES}
     entities["Account"] = accounts
     entities["TaxCode"] = tax_codes
+    entities["TaxRate"] = tax_rates
+    entities["TaxAgency"] = agencies
+    entities["PaymentMethod"] = methods
     return GeneratedCompany(
         realm_id=realm_id,
         seed=seed,

@@ -62,9 +62,13 @@ transaction's `TxnDate` is the local date of its `CreateTime`.
 
 `CompanyInfo.Country` is "US", as QBO sends it (addresses may say "USA").
 
+The second round (payment methods, tax rates and agencies, purchase orders, vendor credits,
+refund receipts, transfers, credit card payments, time activity) is `more_entities.py`'s,
+with its own counts.
+
 Known simplifications: no sales tax (lines use the `NON` tax code, `TotalTax` 0); US dollars
-only; no PaymentMethod, TaxRate, TaxAgency or Attachable objects (TaxCodes name TaxRate Ids
-that are not generated); inventory costs at the item's `PurchaseCost`, not FIFO.
+only; no Attachable objects; vendor credits are never applied in bill payments; inventory
+costs at the item's `PurchaseCost`, not FIFO.
 """
 
 from __future__ import annotations
@@ -96,6 +100,7 @@ from qbo_adapters.emulator.company_time import (
 from qbo_adapters.emulator.datagen import words
 from qbo_adapters.emulator.datagen.company import CompanySize, GeneratedCompany, Obj, tax_code
 from qbo_adapters.emulator.datagen.empty import EMPTY, empty_company
+from qbo_adapters.emulator.datagen.more_entities import add_more_entities
 from qbo_adapters.emulator.entity_extras import (
     SALES_DECORATED,
     free_form_address,
@@ -581,6 +586,7 @@ class _Builder:
         self.make_purchases()
         self.make_journal_entries()
         self.make_interest_deposits()
+        add_more_entities(self)
         entities = self.finish()
         company_info = self.company_info()
         addr = company_info["CompanyAddr"]
@@ -1778,7 +1784,7 @@ class _Builder:
 
     def finish(self) -> dict[str, list[Obj]]:
         self.txns.sort(key=lambda t: (t.ts, t.seq))
-        counters = {"sales": 1000, "estimate": 1000, "check": 1000}
+        counters = {"sales": 1000, "estimate": 1000, "check": 1000, "po": 1000}
         entities: dict[str, list[Obj]] = {name: [] for name in CANONICAL_ENTITY_NAMES}
         for n, txn in enumerate(self.txns, start=1):
             obj = txn.obj
@@ -1798,12 +1804,13 @@ class _Builder:
                 "LastModifiedByRef": dict(self.modified_by),
                 "LastUpdatedTime": meta["LastUpdatedTime"],
             }
-            if txn.etype in ("Invoice", "Bill", "CreditMemo"):
+            if txn.etype in ("Invoice", "Bill", "CreditMemo", "VendorCredit"):
                 obj["Balance"] = money(txn.balance)
                 if txn.etype == "CreditMemo":
                     obj["RemainingCredit"] = money(txn.balance)
                 assert txn.owner is not None
-                txn.owner.balance += txn.balance if txn.etype != "CreditMemo" else -txn.balance
+                credit = txn.etype in ("CreditMemo", "VendorCredit")
+                txn.owner.balance += -txn.balance if credit else txn.balance
         # Name lists: balances, edits, deactivations.
         for cust in self.customers:
             cust.obj["Balance"] = money(cust.balance)

@@ -12,16 +12,18 @@ and on an emulator's store after writes. The rules, each one a QBO behaviour:
 - every `...Ref` and `LinkedTxn` points at an existing object; with `ref_names`, the `name` it
   carries is the target's current FullyQualifiedName (else DisplayName, else Name);
 - line arithmetic: `Amount = Qty x UnitPrice`; sales forms total their item lines (less
-  discounts, plus tax) and carry a matching sub-total line; bills, purchases, deposits and bill
-  payments total their lines; journal entries balance; payments total invoice lines less
-  credit-memo lines plus `UnappliedAmt`;
+  discounts, plus tax) and carry a matching sub-total line; bills, purchases, purchase
+  orders, vendor credits, deposits and bill payments total their lines; journal entries
+  balance; payments total invoice lines less credit-memo lines plus `UnappliedAmt`;
 - open balances: `Invoice.Balance = TotalAmt - payments applied`, likewise Bill (bill payments)
-  and CreditMemo (credit applied, = `RemainingCredit`); links are two-way (an invoice lists the
-  payments that pay it, a bill its bill payments, a closed estimate its invoice); payments
-  apply only to the same customer's documents, bill payments to the same vendor's bills;
+  and CreditMemo (credit applied, = `RemainingCredit`); a VendorCredit's `Balance` is its
+  `TotalAmt`, a sales or refund receipt's 0; links are two-way (an invoice lists the
+  payments that pay it, a bill its bill payments, a closed estimate its invoice, a billed
+  purchase order its bill, which is the same vendor's); payments apply only to the same
+  customer's documents, bill payments to the same vendor's bills;
 - `Customer.Balance = open invoice balances - open credit memo balances` (own documents),
   `BalanceWithJobs = Balance + the jobs' BalanceWithJobs`; `Vendor.Balance = open bill
-  balances`; inactive customers and vendors have a zero balance;
+  balances - open vendor credits`; inactive customers and vendors have a zero balance;
 - deposits: each linked payment or sales receipt sat in Undeposited Funds, is deposited once,
   for its full amount, and a deposited sales receipt lists the deposit;
 - with `chronology`: `TxnDate` is not after the local date of `CreateTime`, `DueDate` not before
@@ -288,7 +290,7 @@ class _Checker:
         for etype in SALES_FORMS:
             for obj in self.entities.get(etype, ()):
                 self._check_sales_lines(f"{etype} {obj.get('Id')}", obj)
-        for etype in ("Bill", "Purchase"):
+        for etype in ("Bill", "Purchase", "PurchaseOrder", "VendorCredit"):
             for obj in self.entities.get(etype, ()):
                 label = f"{etype} {obj.get('Id')}"
                 total = 0
@@ -409,10 +411,15 @@ class _Checker:
         self._check_backlinks(
             "BillPayment", "Bill", frozenset({"BillPaymentCheck", "BillPaymentCreditCard"})
         )
-        for obj in self.entities.get("SalesReceipt", ()):
-            if cents(obj.get("Balance", 0)) != 0:
-                self.add(f"SalesReceipt {obj.get('Id')}: Balance must be 0")
+        for etype in ("SalesReceipt", "RefundReceipt"):
+            for obj in self.entities.get(etype, ()):
+                if cents(obj.get("Balance", 0)) != 0:
+                    self.add(f"{etype} {obj.get('Id')}: Balance must be 0")
+        for obj in self.entities.get("VendorCredit", ()):
+            if cents(obj.get("Balance", 0)) != cents(obj.get("TotalAmt", 0)):
+                self.add(f"VendorCredit {obj.get('Id')}: Balance is not TotalAmt")
         self._check_estimates()
+        self._check_purchase_orders()
         self._check_name_balances()
         self._check_deposits()
 
@@ -435,6 +442,40 @@ class _Checker:
                     self.add(f"Estimate {est_id}: Invoice {inv.get('Id')} does not link back")
                 if _ref_value(inv, "CustomerRef") != _ref_value(est, "CustomerRef"):
                     self.add(f"Estimate {est_id}: invoiced to another customer")
+
+    def _check_purchase_orders(self) -> None:
+        bills = self.index.get("Bill", {})
+        orders = self.index.get("PurchaseOrder", {})
+        for order in self.entities.get("PurchaseOrder", ()):
+            order_id = str(order.get("Id"))
+            for link in order.get("LinkedTxn") or ():
+                bill = bills.get(str(link.get("TxnId"))) if link.get("TxnType") == "Bill" else None
+                if bill is None:
+                    continue
+                back = {
+                    str(x.get("TxnId"))
+                    for x in bill.get("LinkedTxn") or ()
+                    if x.get("TxnType") == "PurchaseOrder"
+                }
+                if order_id not in back:
+                    self.add(f"PurchaseOrder {order_id}: Bill {bill.get('Id')} does not link back")
+                if _ref_value(bill, "VendorRef") != _ref_value(order, "VendorRef"):
+                    self.add(f"PurchaseOrder {order_id}: billed to another vendor")
+                if order.get("POStatus") != "Closed":
+                    self.add(f"PurchaseOrder {order_id}: billed but not Closed")
+        for bill in self.entities.get("Bill", ()):
+            for link in bill.get("LinkedTxn") or ():
+                if link.get("TxnType") != "PurchaseOrder":
+                    continue
+                listed = orders.get(str(link.get("TxnId")))
+                if listed is not None and str(bill.get("Id")) not in {
+                    str(x.get("TxnId"))
+                    for x in listed.get("LinkedTxn") or ()
+                    if x.get("TxnType") == "Bill"
+                }:
+                    self.add(
+                        f"Bill {bill.get('Id')}: PurchaseOrder {listed.get('Id')} does not list it"
+                    )
 
     def _check_name_balances(self) -> None:
         own: dict[str, int] = defaultdict(int)
@@ -473,15 +514,16 @@ class _Checker:
             if cust.get("Active") is False and balance != 0:
                 self.add(f"Customer {cust_id}: inactive with a non-zero balance")
         owed: dict[str, int] = defaultdict(int)
-        for obj in self.entities.get("Bill", ()):
-            owed[_ref_value(obj, "VendorRef")] += cents(obj.get("Balance", 0))
+        for etype, sign in (("Bill", 1), ("VendorCredit", -1)):
+            for obj in self.entities.get(etype, ()):
+                owed[_ref_value(obj, "VendorRef")] += sign * cents(obj.get("Balance", 0))
         for vendor in self.entities.get("Vendor", ()):
             vendor_id = str(vendor.get("Id"))
             balance = cents(vendor.get("Balance", 0))
             if balance != owed.get(vendor_id, 0):
                 self.add(
                     f"Vendor {vendor_id}: Balance {balance / 100:.2f} is not its open bills "
-                    f"({owed.get(vendor_id, 0) / 100:.2f})"
+                    f"less open vendor credits ({owed.get(vendor_id, 0) / 100:.2f})"
                 )
             if vendor.get("Active") is False and balance != 0:
                 self.add(f"Vendor {vendor_id}: inactive with a non-zero balance")
