@@ -9,6 +9,7 @@ QBO reads bodies with Jackson (its 2010 Detail is Jackson's "Can not construct i
 refuses. The audit of every refusal of a body value and the source saying QBO refuses it
 too. Sources: R = `error/400_json.json` (the reader's 2010); F3, F4 = the facts file's
 sections 3 and 4; V = `error/validation.json`; P = QuickBooks-V3-PHP-SDK issue #185;
+Q = ej2/python-quickbooks `tests/integration/test_invoice.py` (run against the sandbox);
 C = none, the emulator's choice (reason given).
 
 | rule                                                       | QBO source    | emulator       |
@@ -32,6 +33,7 @@ C = none, the emulator's choice (reason given).
 | duplicate name                                             | V             | 6240           |
 | stale SyncToken (string or number)                         | F3            | 5010           |
 | Amount not Qty x UnitPrice; US tax code not TAX/NON        | F4 error table| 6070; 6100     |
+| Amount with Qty 0 and UnitPrice 0 (python-quickbooks)      | Q             | accept: Amount |
 | bad DetailType, PaymentType, PayType, Item Type            | F4 error table| 2170           |
 | unbalanced journal, negative total, over-applied payment   | F4 (6000)     | 6000           |
 | DocNumber over 21 characters; DueDate before TxnDate       | C: API limits | 6000           |

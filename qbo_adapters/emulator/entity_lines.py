@@ -4,7 +4,8 @@
 sub-total line), `expense_lines` (bills, purchases), `linked_lines` (payments, bill
 payments), `deposit_lines` and `journal_lines` each check what QBO checks (6070 a line
 Amount that is not Qty x UnitPrice, 6100 a US line tax code other than TAX/NON, unbalanced
-journal entries) and return the lines with their totals in cents. A sent line Id is kept
+journal entries; a line with an Amount and a 0 Qty and UnitPrice is unpriced, not a
+6070) and return the lines with their totals in cents. A sent line Id is kept
 when it is a free number; new lines count on.
 """
 
@@ -87,10 +88,20 @@ def _detail_type(line: Obj, allowed: Iterable[str]) -> str:
 
 
 def _priced_amount(line: Obj, detail: Obj, label: str) -> int:
-    """A line's amount in cents from Amount, Qty and UnitPrice, checked against each other."""
+    """A line's amount in cents from Amount, Qty and UnitPrice, checked against each other.
+
+    A line with an Amount whose Qty and UnitPrice are both 0 is unpriced: its Amount
+    stands (no 6070). python-quickbooks sends `"Qty": 0, "UnitPrice": 0` for every line
+    the caller did not price, and its integration suite, run against the QBO sandbox,
+    creates an invoice that way and reads the line's Amount (100) back
+    (ej2/python-quickbooks `tests/integration/test_invoice.py`). Any other mismatch is
+    still 6070.
+    """
     amount = line.get("Amount")
     qty = detail.get("Qty")
     price = detail.get("UnitPrice")
+    if amount is not None and _is_zero(qty) and _is_zero(price):
+        return to_cents(amount, "Amount")
     if amount is None:
         if qty is None or price is None:
             raise required_param(f"{label}.Amount")
@@ -111,6 +122,16 @@ def _priced_amount(line: Obj, detail: Obj, label: str) -> int:
             unit = (Decimal(cents) / 100 / quantity).quantize(Decimal("0.0000001"))
             detail["UnitPrice"] = number_out(unit.normalize())
     return cents
+
+
+def _is_zero(value: Any) -> bool:
+    """Whether a Qty or UnitPrice is a number equal to 0 (`0`, `0.0`, `"0.00"`)."""
+    if value is None or isinstance(value, bool):
+        return False
+    try:
+        return Decimal(str(value)) == 0
+    except ArithmeticError:
+        return False
 
 
 def _amount(line: Obj, label: str) -> int:

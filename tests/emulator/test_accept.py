@@ -201,3 +201,23 @@ async def test_malformed_service_date_in_a_line_is_2010(empty: DataClient) -> No
     reply = await empty.post("/invoice", body)
     assert reply.status == 400
     assert reply.fault_codes() == ["2010"]
+
+
+@pytest.mark.parametrize(("qty", "price"), [(0, 0), (0.0, "0.00")])
+async def test_a_line_with_zero_qty_and_unit_price_is_unpriced(
+    empty: DataClient, qty: Any, price: Any
+) -> None:
+    """python-quickbooks sends `"Qty": 0, "UnitPrice": 0` on a line the caller did not
+    price; QBO keeps its Amount (ej2/python-quickbooks `tests/integration/test_invoice.py`,
+    run against the sandbox, creates such an invoice and reads Amount 100 back). A line
+    priced otherwise is still checked: Qty 0 with a UnitPrice is 6070."""
+    customer, item = await _setup(empty)
+    body = _invoice_body(customer, item)
+    body["Line"][0]["Amount"] = 100
+    body["Line"][0]["SalesItemLineDetail"].update({"Qty": qty, "UnitPrice": price})
+    created = await empty.create("Invoice", body)
+    assert created["Line"][0]["Amount"] == 100
+    assert created["TotalAmt"] == 100
+    body["Line"][0]["SalesItemLineDetail"].update({"Qty": 0, "UnitPrice": 80})
+    reply = await empty.post("/invoice", body)
+    assert reply.fault_codes() == ["6070"]
