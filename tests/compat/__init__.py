@@ -1,0 +1,1 @@
+"""Third-party QBO clients against the emulator."""
