@@ -19,7 +19,7 @@ from typing import Any
 from qbo_adapters.emulator.query_lexer import QueryFault
 from qbo_adapters.emulator.query_model import OrderKey
 from qbo_adapters.emulator.query_paths import MISSING, Many, Path, reference_of
-from qbo_adapters.emulator.query_values import instant, shared_layout, time_of
+from qbo_adapters.emulator.query_values import instant, instant_of_text, shared_layout, time_of
 
 __all__ = ["BY_ID", "ordered"]
 
@@ -120,9 +120,9 @@ def _sort_keys(values: list[Any], kinds: set[type]) -> list[Any]:
                 pass
         if shared_layout(values) is not None:
             return values  # ISO times laid out alike: text order is time order
-        times = list(map(time_of, values))
-        if None not in times:
-            return [instant(time) for time in times if time is not None]
+        instants = list(map(instant_of_text, values))
+        if None not in instants:
+            return instants
         return values
     return [_mixed_key(value) for value in values]
 

@@ -26,6 +26,9 @@ __all__ = [
     "aligned",
     "exact_number",
     "instant",
+    "instant_of_text",
+    "offset_literals",
+    "same_marks",
     "shared_layout",
     "text_of",
     "time_of",
@@ -119,23 +122,79 @@ def text_of(value: Any) -> str:
 _LAYOUT_MARKS = ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"))
 
 
-def shared_layout(values: Sequence[str]) -> tuple[int, str] | None:
+def shared_layout(values: Sequence[str], *, marks_checked: bool = False) -> tuple[int, str] | None:
     """`(length, tail)` when all `values` (at least one) are laid out as one ISO time form:
     `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM`, or `YYYY-MM-DDTHH:MM:SS` followed by one shared tail
     (fraction and offset, e.g. `-07:00`); else None.
 
     Times laid out alike order as their text does, which lets a whole column be compared
-    or sorted as text, in C. Only the marks are checked, not the digits between them.
+    or sorted as text, in C. Only the marks are checked, not the digits between them
+    (`marks_checked`: by the caller, with `same_marks`).
     """
+    if not marks_checked and not same_marks(values):
+        return None
     size = len(values[0])
-    if size not in (10, 16) and size < 19:
-        return None
-    if len(set(map(len, values))) != 1:
-        return None
-    for position, mark in _LAYOUT_MARKS:
-        if position < size and set(map(itemgetter(position), values)) != {mark}:
-            return None
     tail = values[0][19:]
     if tail and not all(map(str.endswith, values, repeat(tail))):
         return None
     return size, tail
+
+
+def same_marks(values: Sequence[str]) -> bool:
+    """Whether `values` (at least one) share one length and the marks of an ISO time
+    layout (`YYYY-MM-DD`, `YYYY-MM-DDTHH:MM`, `YYYY-MM-DDTHH:MM:SS...`)."""
+    size = len(values[0])
+    if size not in (10, 16) and size < 19:
+        return False
+    if len(set(map(len, values))) != 1:
+        return False
+    return all(
+        set(map(itemgetter(position), values)) == {mark}
+        for position, mark in _LAYOUT_MARKS
+        if position < size
+    )
+
+
+_OFFSET_TAIL = re.compile(r"[+-][0-9]{2}:[0-9]{2}", re.ASCII)
+_SECONDS_LAYOUT = 19  # YYYY-MM-DDTHH:MM:SS
+
+
+def offset_literals(
+    values: Sequence[str], literal: str, *, marks_checked: bool = False
+) -> dict[str, str] | None:
+    """`literal` written in each offset `values` use, when `values` (at least one) are all
+    `YYYY-MM-DDTHH:MM:SS±HH:MM` with a handful of offsets (QBO's Pacific times carry
+    `-08:00` or `-07:00` by season) and `literal` is such a time too; else None.
+
+    A stored time and the literal written in the stored time's own offset order as their
+    text does, so a whole column is compared as text (one dict lookup a row) rather than
+    parsed: `{"-08:00": "2026-01-05T10:00:00-08:00", "-07:00": "...T11:00:00-07:00"}`.
+    """
+    size = _SECONDS_LAYOUT + 6
+    if len(literal) != size or len(values[0]) != size:
+        return None
+    if any(literal[position] != mark for position, mark in _LAYOUT_MARKS):
+        return None
+    if not marks_checked and not same_marks(values):
+        return None
+    tails = set(map(itemgetter(slice(_SECONDS_LAYOUT, None)), values))
+    if len(tails) > 4 or not all(_OFFSET_TAIL.fullmatch(tail) for tail in tails):
+        return None
+    moment = time_of(literal)
+    if moment is None or moment[0] != 1 or not isinstance(moment[1], dt.datetime):
+        return None
+    written: dict[str, str] = {}
+    for tail in tails:
+        zone = dt.datetime.fromisoformat("2000-01-01T00:00:00" + tail).tzinfo
+        local = moment[1].astimezone(zone)
+        if not 1000 <= local.year <= 9999:
+            return None
+        written[tail] = local.strftime("%Y-%m-%dT%H:%M:%S") + tail
+    return written
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def instant_of_text(text: str) -> dt.datetime | None:
+    """`instant(time_of(text))`, cached: the sort key of a stored time, or None."""
+    time = time_of(text)
+    return None if time is None else instant(time)

@@ -41,6 +41,8 @@ from qbo_adapters.emulator.query_values import (
     Time,
     aligned,
     exact_number,
+    offset_literals,
+    same_marks,
     shared_layout,
     text_of,
     time_of,
@@ -115,9 +117,14 @@ def _by_layout(column: list[str], time: tuple[str, _Compare] | None) -> list[boo
     if time is None or not column:
         return None
     literal, flipped = time
-    layout = shared_layout(column)
-    if layout is None:
+    if not same_marks(column):
         return None
+    layout = shared_layout(column, marks_checked=True)
+    if layout is None:  # one layout, several offsets (Pacific winter and summer)
+        by_offset = offset_literals(column, literal, marks_checked=True)
+        if by_offset is None:
+            return None
+        return [flipped(by_offset[value[19:]], value) for value in column]
     if layout[0] == 10 or len(literal) == 10:
         dates = column if layout[0] == 10 else list(map(itemgetter(slice(10)), column))
         return list(map(partial(flipped, literal[:10]), dates))
@@ -207,6 +214,11 @@ class _Matcher:
             fast = self.scalar.fast.get(kind)
             if fast is not None:
                 return fast
+        elif kinds <= self.scalar.fast.keys():
+            # Amounts QBO writes as integers when whole and as decimals otherwise: one
+            # column holds both kinds, each with its own fast test.
+            by_kind = {kind: self.scalar.fast[kind] for kind in kinds}
+            return lambda value: by_kind[type(value)](value)
         if not self.null_matches and kinds <= _NULLS:
             return _never
         return self.test

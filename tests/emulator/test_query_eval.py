@@ -869,3 +869,70 @@ def test_orderby_matches_python_stable_sorts(bodies: list[Entity], start: int, s
     text = f"SELECT * FROM Thing ORDERBY Score DESC, Name STARTPOSITION {start} MAXRESULTS {size}"
     page = [item["Id"] for item in execute(parse(text), entities).items]
     assert page == [e["Id"] for e in expected[start - 1 : start - 1 + size]]
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("TotalAmt > '100'", ["2", "4"]),
+        ("TotalAmt >= '100'", ["1", "2", "4"]),
+        ("TotalAmt = '100'", ["1"]),
+        ("TotalAmt < '100.5'", ["1", "3"]),
+    ],
+)
+def test_a_column_of_whole_and_fractional_amounts_compares_as_numbers(
+    condition: str, expected: list[str]
+) -> None:
+    """Whole amounts are stored as integers and the others as decimals (as QBO writes
+    them); a column holding both kinds compares every value as the number it is."""
+    rows = [
+        {"Id": "1", "TotalAmt": 100},
+        {"Id": "2", "TotalAmt": 100.5},
+        {"Id": "3", "TotalAmt": 99.99},
+        {"Id": "4", "TotalAmt": 250},
+    ]
+    assert where(condition, rows) == expected
+
+
+@given(
+    stored=st.lists(
+        st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2030, 12, 31)).map(
+            lambda moment: moment.replace(microsecond=0)
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+    literal=st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2030, 12, 31)),
+    offsets=st.lists(st.sampled_from([-8, -7, 0, 5]), min_size=1, max_size=20),
+    literal_offset=st.sampled_from([-8, -7, 0, 5]),
+    operator_=st.sampled_from(["<", "<=", ">", ">=", "="]),
+)
+def test_times_in_several_offsets_compare_as_instants(
+    stored: list[dt.datetime],
+    literal: dt.datetime,
+    offsets: list[int],
+    literal_offset: int,
+    operator_: str,
+) -> None:
+    """A column of times in mixed offsets (Pacific winter and summer, say) against a
+    literal in any offset keeps exactly the rows whose instants compare true."""
+
+    def aware(moment: dt.datetime, hours: int) -> dt.datetime:
+        return moment.replace(tzinfo=dt.timezone(dt.timedelta(hours=hours)))
+
+    moments = [aware(m, offsets[i % len(offsets)]) for i, m in enumerate(stored)]
+    rows = [
+        {"Id": str(i + 1), "MetaData": {"LastUpdatedTime": m.isoformat()}}
+        for i, m in enumerate(moments)
+    ]
+    bound = aware(literal.replace(microsecond=0), literal_offset)
+    compare = {
+        "<": operator.lt,
+        "<=": operator.le,
+        ">": operator.gt,
+        ">=": operator.ge,
+        "=": operator.eq,
+    }[operator_]
+    expected = sorted((str(i + 1) for i, m in enumerate(moments) if compare(m, bound)), key=int)
+    condition = f"MetaData.LastUpdatedTime {operator_} '{bound.isoformat()}'"
+    assert where(condition, rows) == expected
