@@ -10,6 +10,8 @@ adapters (`qbo_adapters`) do the I/O and the container (`qbo_container`) wires t
 
 from qbo_core.config import QBOConfig
 from qbo_core.dtos import (
+    ConnectionState,
+    ConnectionStatus,
     IntegrationStatus,
     QBOEvent,
     QBOIntegrationDTO,
@@ -59,6 +61,7 @@ from qbo_core.entities import (
 from qbo_core.errors import (
     AccessTokenInvalidError,
     AuthenticationError,
+    AuthorizationCallbackError,
     ConfigurationError,
     ConflictError,
     ConnectError,
@@ -117,6 +120,7 @@ from qbo_core.results import (
     ReportRow,
     UploadResult,
 )
+from qbo_core.services.auth import QBOAuthService
 from qbo_core.services.raw_client import QBORawClient
 
 __all__ = [
@@ -126,6 +130,7 @@ __all__ = [
     "AccountBasedExpenseLine",
     "AccountBasedExpenseLineDetail",
     "AuthenticationError",
+    "AuthorizationCallbackError",
     "BatchItem",
     "BatchItemResult",
     "BatchOperation",
@@ -139,6 +144,8 @@ __all__ = [
     "ConnectError",
     "ConnectTimeoutError",
     "ConnectionLostError",
+    "ConnectionState",
+    "ConnectionStatus",
     "Customer",
     "DecodeError",
     "DeletedEntity",
@@ -174,6 +181,7 @@ __all__ = [
     "Payment",
     "PermissionDeniedError",
     "PhysicalAddress",
+    "QBOAuthService",
     "QBOConfig",
     "QBOEntity",
     "QBOError",

@@ -17,6 +17,8 @@ from typing import Any
 import attrs
 
 __all__ = [
+    "ConnectionState",
+    "ConnectionStatus",
     "IntegrationStatus",
     "QBOEvent",
     "QBOIntegrationDTO",
@@ -44,6 +46,12 @@ class TokenSet:
     `refresh_token_hard_expires_at` is the 5-year cap Intuit reports when asked
     (`x_refresh_token_hard_expires_in`); `None` when it was not reported.
     Neither token ever appears in `repr`.
+
+    The auth service never deletes tokens it can no longer use; it marks them, so
+    nothing stored is lost and the connection's state survives restarts:
+    `reauthorization_required_at` is when Intuit answered `invalid_grant` with no
+    newer tokens stored (the user must connect again), `revoked_at` when the grant
+    was revoked through the service. Both `None` for a working connection.
     """
 
     access_token: str = attrs.field(repr=False, validator=_non_empty)
@@ -54,6 +62,13 @@ class TokenSet:
     token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     scope: str | None = None
     realm_id: str | None = None
+    reauthorization_required_at: datetime | None = attrs.field(default=None, validator=_aware)
+    revoked_at: datetime | None = attrs.field(default=None, validator=_aware)
+
+    @property
+    def usable(self) -> bool:
+        """Whether these tokens are not marked dead (revoked, or needing reauthorization)."""
+        return self.reauthorization_required_at is None and self.revoked_at is None
 
     def access_token_expires_within(self, now: datetime, margin: timedelta) -> bool:
         """Whether the access token is expired at `now`, or will be within `margin`."""
@@ -113,6 +128,33 @@ class IntegrationStatus(enum.Enum):
     NEEDS_REAUTHORIZATION = "needs_reauthorization"  # refresh token dead; the user must reconnect
     DISCONNECTED = "disconnected"  # the business (or QBO) ended the connection
     ERROR = "error"
+
+
+class ConnectionState(enum.Enum):
+    """Where a realm's OAuth connection stands, as `QBOAuthService.status` reports it."""
+
+    CONNECTED = "connected"  # tokens stored and usable
+    EXPIRING = "expiring"  # usable, but the refresh token's rolling or hard expiry is near
+    NEEDS_REAUTHORIZATION = "needs_reauthorization"  # refresh token dead: the user must reconnect
+    REVOKED = "revoked"  # the grant was revoked through the service; tokens kept, unusable
+    DISCONNECTED = "disconnected"  # no tokens stored for the realm
+
+
+@attrs.frozen(kw_only=True)
+class ConnectionStatus:
+    """A realm's connection state and the expiries behind it (never a token).
+
+    The expiry fields are `None` when nothing is stored (or Intuit did not report the
+    hard expiry). `since` is when the state was recorded, for the revoked and
+    needs-reauthorization states only.
+    """
+
+    realm_id: str
+    state: ConnectionState
+    access_token_expires_at: datetime | None = attrs.field(default=None, validator=_aware)
+    refresh_token_expires_at: datetime | None = attrs.field(default=None, validator=_aware)
+    refresh_token_hard_expires_at: datetime | None = attrs.field(default=None, validator=_aware)
+    since: datetime | None = attrs.field(default=None, validator=_aware)
 
 
 @attrs.frozen(kw_only=True)

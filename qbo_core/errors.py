@@ -18,6 +18,8 @@ Branches follow what the caller can do about the failure, not where it came from
     │   │   │                              5-year cap): the user must connect again
     │   │   └── TokenRevokedError          the grant was revoked (disconnected in QBO, revoke)
     │   ├── InvalidClientError             401 invalid_client: the app's id or secret is wrong
+    │   ├── AuthorizationCallbackError     the OAuth callback can't be accepted (state missing,
+    │   │                                  used, expired or foreign; bad realmId): start again
     │   └── PermissionDeniedError          403 (3100 and kin): wrong realm, scope or cluster
     ├── ThrottledError                     429 / 3001: wait (`retry_after`) and try again
     ├── ValidationError                    QBO refused the request as written: fix it
@@ -58,6 +60,7 @@ from qbo_core.redaction import redact_truncated
 __all__ = [
     "AccessTokenInvalidError",
     "AuthenticationError",
+    "AuthorizationCallbackError",
     "ConfigurationError",
     "ConflictError",
     "ConnectError",
@@ -247,6 +250,15 @@ class TokenRevokedError(ReauthorizationRequiredError):
 
 class InvalidClientError(AuthenticationError):
     """401 `invalid_client`: the app's client id or secret is wrong. Fix the configuration."""
+
+
+class AuthorizationCallbackError(AuthenticationError):
+    """The callback from Intuit's consent screen cannot be accepted.
+
+    Its `state` is unknown, already used, expired, or was issued for another business, or
+    its `realmId` is malformed. Nothing was exchanged or stored: send the user through the
+    authorization URL again.
+    """
 
 
 class PermissionDeniedError(AuthenticationError):

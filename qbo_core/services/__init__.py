@@ -1,5 +1,6 @@
 """The services: orchestration over the ports (no I/O of their own)."""
 
+from qbo_core.services.auth import QBOAuthService
 from qbo_core.services.raw_client import QBORawClient
 
-__all__ = ["QBORawClient"]
+__all__ = ["QBOAuthService", "QBORawClient"]

@@ -54,6 +54,8 @@ TOKEN_SETS = st.builds(
     token_type=st.text(),
     scope=MAYBE_TEXT,
     realm_id=MAYBE_TEXT,
+    reauthorization_required_at=MAYBE_AWARE,
+    revoked_at=MAYBE_AWARE,
 )
 VERSIONED = st.builds(VersionedTokenSet, tokens=TOKEN_SETS, version=st.integers(min_value=1))
 INTEGRATIONS = st.builds(
@@ -152,6 +154,8 @@ def test_token_set_wire_form_is_flat_json() -> None:
         "token_type": "bearer",
         "scope": None,
         "realm_id": "9130",
+        "reauthorization_required_at": None,
+        "revoked_at": None,
     }
 
 
@@ -161,6 +165,8 @@ AWARE_FIELDS = [
     (TokenSet, "access_token_expires_at"),
     (TokenSet, "refresh_token_expires_at"),
     (TokenSet, "refresh_token_hard_expires_at"),
+    (TokenSet, "reauthorization_required_at"),
+    (TokenSet, "revoked_at"),
     (QBOIntegrationDTO, "access_token_expires_at"),
     (QBOIntegrationDTO, "refresh_token_expires_at"),
     (QBOIntegrationDTO, "created_at"),

@@ -1,0 +1,501 @@
+"""`QBOAuthService`: Intuit OAuth 2 for many workers, without losing a rotation.
+
+What it guarantees, and how:
+
+- **One refresh per rotation.** In one process, concurrent callers of `access_token`
+  for a realm whose access token is (nearly) expired share one refresh (one task per
+  realm; the others await it). Across processes the refresh runs under the `Lock`
+  port (`qbo-auth-refresh:<realm>`), and the store is read again once the lock is
+  held: if another worker refreshed meanwhile, its tokens are used and Intuit is not
+  called.
+- **Save before use.** New tokens are saved with compare-and-set (the version read
+  under the lock) before the access token is returned; a process that dies after
+  Intuit answered loses at most that answer, and the stored refresh token is the one
+  Intuit last confirmed, or (with rotation) the one just superseded.
+- **`invalid_grant` is checked twice.** The store is read again: when it holds other
+  tokens than the ones refused (another worker rotated), they are used. Only when
+  nothing newer is stored is the connection marked `reauthorization_required_at` (a
+  compare-and-set; the dead tokens are kept, never deleted) and
+  `ReauthorizationRequiredError` raised. A marked connection is never sent to Intuit
+  again; `exchange_code` replaces it.
+- **State is single-use.** `authorization_url` stores a random `state` with a TTL,
+  bound to the business; `exchange_code` takes it atomically (the port's `take`), so a
+  replayed, expired, foreign or made-up state is refused before any exchange.
+- **No token leaves.** Events, errors and reprs carry realm ids, versions and expiries,
+  never a token.
+
+Endpoints come from the configuration, or (with `discover=True`) from the discovery
+document, fetched once per service and cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import secrets
+from datetime import datetime, timedelta
+
+import attrs
+
+from qbo_core import events
+from qbo_core.config import QBOConfig
+from qbo_core.dtos import (
+    ConnectionState,
+    ConnectionStatus,
+    IntegrationStatus,
+    QBOEvent,
+    QBOIntegrationDTO,
+    TokenSet,
+    VersionedTokenSet,
+)
+from qbo_core.errors import (
+    AuthorizationCallbackError,
+    ConflictError,
+    QBOError,
+    ReauthorizationRequiredError,
+    TokenRevokedError,
+)
+from qbo_core.ports.clock import Clock
+from qbo_core.ports.event_sink import EventSink
+from qbo_core.ports.http_transport import HttpTransport
+from qbo_core.ports.lock import Lock
+from qbo_core.ports.state_store import StateStore
+from qbo_core.ports.token_store import TokenStore
+from qbo_core.wire import oauth
+
+__all__ = ["QBOAuthService"]
+
+_REALM_ID = re.compile(r"[0-9]{1,32}")
+_STATE_PREFIX = "qbo-auth-state:"
+_LOCK_PREFIX = "qbo-auth-refresh:"
+
+
+def _check_realm(realm_id: str) -> str:
+    if not isinstance(realm_id, str) or _REALM_ID.fullmatch(realm_id) is None:
+        raise ValueError("realm_id must be the numeric QBO company id")
+    return realm_id
+
+
+class QBOAuthService:
+    """Authorize, exchange, refresh (once, across workers), revoke and report on tokens.
+
+    `state_ttl` is how long an authorization URL's `state` can be used (seconds);
+    `expiring_within` how close a refresh token's rolling or hard expiry must be for
+    `status` to say `EXPIRING` (default 30 days, Intuit's first warning);
+    `lock_lease` / `lock_wait` the refresh lock's lease and the longest wait for it
+    (defaults: the configured total timeout plus 30 s, and that plus 5 s).
+    """
+
+    def __init__(
+        self,
+        *,
+        transport: HttpTransport,
+        config: QBOConfig,
+        token_store: TokenStore,
+        lock: Lock,
+        state_store: StateStore,
+        clock: Clock,
+        events: EventSink,
+        state_ttl: float = 600.0,
+        expiring_within: timedelta = timedelta(days=30),
+        lock_lease: float | None = None,
+        lock_wait: float | None = None,
+        discover: bool = False,
+    ) -> None:
+        self._transport = transport
+        self._config = config
+        self._tokens = token_store
+        self._lock = lock
+        self._states = state_store
+        self._clock = clock
+        self._events = events
+        self._state_ttl = state_ttl
+        self._expiring_within = expiring_within
+        self._lease = lock_lease if lock_lease is not None else config.total_timeout + 30.0
+        self._wait = lock_wait if lock_wait is not None else self._lease + 5.0
+        self._discover = discover
+        self._endpoints: oauth.OAuthEndpoints | None = None
+        self._discovery: asyncio.Task[oauth.OAuthEndpoints] | None = None
+        self._refreshing: dict[str, asyncio.Task[str]] = {}
+
+    def __repr__(self) -> str:
+        return f"QBOAuthService(token_endpoint={self._config.token_endpoint!r})"
+
+    # ----------------------------------------------------------------- endpoints
+
+    async def endpoints(self) -> oauth.OAuthEndpoints:
+        """The OAuth endpoints in use: pinned by the configuration, or discovered once.
+
+        With `discover=True` the discovery document is fetched on first use (concurrent
+        first callers share one fetch) and cached; a failed fetch raises its `QBOError`
+        and is tried again next time.
+        """
+        if self._endpoints is not None:
+            return self._endpoints
+        if not self._discover:
+            self._endpoints = oauth.OAuthEndpoints.from_config(self._config)
+            return self._endpoints
+        if self._discovery is None:
+            self._discovery = asyncio.ensure_future(self._fetch_discovery())
+        task = self._discovery
+        try:
+            self._endpoints = await asyncio.shield(task)
+        except BaseException:
+            if self._discovery is task and task.done():
+                self._discovery = None
+            raise
+        return self._endpoints
+
+    async def _fetch_discovery(self) -> oauth.OAuthEndpoints:
+        response = await self._transport.send(oauth.build_discovery(self._config))
+        return oauth.decode_discovery(response)
+
+    # ----------------------------------------------------------------- authorize
+
+    async def authorization_url(
+        self, business_id: str, *, scopes: tuple[str, ...] | None = None
+    ) -> tuple[str, str]:
+        """`(url, state)`: where to send the user to connect `business_id`'s company.
+
+        The `state` is 256 random bits, stored for `state_ttl` seconds bound to the
+        business; `exchange_code` accepts it once.
+        """
+        if not isinstance(business_id, str) or not business_id:
+            raise ValueError("business_id must be a non-empty string")
+        state = secrets.token_urlsafe(32)
+        url = oauth.build_authorization_url(
+            self._config, state=state, scopes=scopes, endpoints=await self.endpoints()
+        )
+        issued = self._clock.now().isoformat()
+        value = json.dumps({"business_id": business_id, "issued_at": issued}).encode()
+        await self._states.put(_STATE_PREFIX + state, value, ttl=self._state_ttl)
+        return url, state
+
+    async def exchange_code(
+        self, code: str, state: str, realm_id: str, *, business_id: str | None = None
+    ) -> QBOIntegrationDTO:
+        """Check `state`, trade `code` for tokens, store them; return the connection (no tokens).
+
+        The state is taken (single use) before anything else. `AuthorizationCallbackError`
+        when it is missing, used, expired, or (with `business_id`) was issued for another
+        business, or when `realm_id` is malformed: nothing is exchanged or stored then.
+        Exchange errors are those of `oauth.decode_token_response`. The new tokens replace
+        whatever the realm had (a reconnect), by compare-and-set.
+        """
+        if not isinstance(realm_id, str) or _REALM_ID.fullmatch(realm_id) is None:
+            raise AuthorizationCallbackError(
+                "the callback's realmId is not a QBO company id; start the connection again"
+            )
+        raw = (
+            await self._states.take(_STATE_PREFIX + state)
+            if isinstance(state, str) and state
+            else None
+        )
+        owner = _state_owner(raw)
+        if owner is None:
+            raise AuthorizationCallbackError(
+                "the callback's state is unknown, already used or expired; start the "
+                "connection again from a new authorization URL",
+                realm_id=realm_id,
+            )
+        if business_id is not None and owner != business_id:
+            raise AuthorizationCallbackError(
+                "the callback's state was issued for another business; start the connection "
+                "again from a new authorization URL",
+                realm_id=realm_id,
+            )
+        request = oauth.build_code_exchange(
+            self._config, code=code, endpoints=await self.endpoints()
+        )
+        response = await self._transport.send(request)
+        now = self._clock.now()
+        tokens = oauth.decode_token_response(
+            response, now=now, config=self._config, realm_id=realm_id
+        )
+        saved = await self._replace(realm_id, tokens)
+        self._emit(
+            events.TOKEN_REFRESHED,
+            realm_id,
+            business_id=owner,
+            grant="authorization_code",
+            version=saved.version,
+        )
+        return QBOIntegrationDTO(
+            business_id=owner,
+            status=IntegrationStatus.CONNECTED,
+            realm_id=realm_id,
+            access_token_expires_at=tokens.access_token_expires_at,
+            refresh_token_expires_at=tokens.refresh_token_expires_at,
+            connected_at=now,
+            updated_at=now,
+        )
+
+    async def _replace(self, realm_id: str, tokens: TokenSet) -> VersionedTokenSet:
+        while True:
+            current = await self._tokens.load(realm_id)
+            try:
+                return await self._tokens.save(
+                    realm_id, tokens, expected_version=None if current is None else current.version
+                )
+            except ConflictError:
+                continue  # a concurrent writer; these tokens are the newest grant
+
+    # ----------------------------------------------------------------- access
+
+    async def access_token(self, realm_id: str) -> str:
+        """A usable access token for `realm_id`, refreshed first when it is within the margin.
+
+        Raises `ReauthorizationRequiredError` when nothing is stored or the connection
+        needs the user again (`TokenRevokedError` when it was revoked), and the refresh's
+        errors otherwise (transport, `InvalidClientError`, `ServerError`, `DecodeError`,
+        `LockTimeoutError`), with what is stored left as it was.
+        """
+        _check_realm(realm_id)
+        current = await self._tokens.load(realm_id)
+        tokens = _usable(realm_id, current)
+        if self._fresh(tokens):
+            return tokens.access_token
+        task = self._refreshing.get(realm_id)
+        if task is None:
+            task = asyncio.ensure_future(self._refresh_locked(realm_id))
+            self._refreshing[realm_id] = task
+            task.add_done_callback(lambda done: self._forget(realm_id, done))
+        return await asyncio.shield(task)
+
+    def _forget(self, realm_id: str, task: asyncio.Task[str]) -> None:
+        if self._refreshing.get(realm_id) is task:
+            del self._refreshing[realm_id]
+        if not task.cancelled():
+            task.exception()  # retrieved: every waiter got it already
+
+    def _fresh(self, tokens: TokenSet) -> bool:
+        margin = timedelta(seconds=self._config.refresh_margin)
+        return not tokens.access_token_expires_within(self._clock.now(), margin)
+
+    async def _refresh_locked(self, realm_id: str) -> str:
+        lease = await self._lock.acquire(
+            _LOCK_PREFIX + realm_id, lease=self._lease, wait=self._wait
+        )
+        try:
+            current = await self._tokens.load(realm_id)  # another worker may have refreshed
+            tokens = _usable(realm_id, current)
+            assert current is not None
+            if self._fresh(tokens):
+                return tokens.access_token
+            return await self._refresh(realm_id, current, retry=True)
+        finally:
+            await self._lock.release(lease)
+
+    async def _refresh(self, realm_id: str, current: VersionedTokenSet, *, retry: bool) -> str:
+        tokens = current.tokens
+        now = self._clock.now()
+        if tokens.refresh_token_expired(now):
+            await self._mark_dead(realm_id, current, reason="refresh token expired")
+            raise self._reauthorize(realm_id, "the refresh token has expired")
+        try:
+            request = oauth.build_refresh(
+                self._config, refresh_token=tokens.refresh_token, endpoints=await self.endpoints()
+            )
+            response = await self._transport.send(request)
+            fresh = oauth.decode_token_response(
+                response, now=self._clock.now(), config=self._config, realm_id=realm_id
+            )
+        except ReauthorizationRequiredError as exc:
+            latest = await self._tokens.load(realm_id)
+            if (
+                retry
+                and latest is not None
+                and latest.version != current.version
+                and latest.tokens.usable
+                and latest.tokens.refresh_token != tokens.refresh_token
+            ):
+                if self._fresh(latest.tokens):
+                    return latest.tokens.access_token
+                return await self._refresh(realm_id, latest, retry=False)
+            self._emit(
+                events.TOKEN_REFRESH_FAILED,
+                realm_id,
+                error=type(exc).__name__,
+                reason="invalid_grant",
+                version=current.version,
+            )
+            await self._mark_dead(realm_id, current, reason="invalid_grant")
+            raise self._reauthorize(
+                realm_id, "Intuit refused the refresh token (invalid_grant)"
+            ) from exc
+        except QBOError as exc:
+            self._emit(
+                events.TOKEN_REFRESH_FAILED,
+                realm_id,
+                error=type(exc).__name__,
+                status=exc.status,
+                version=current.version,
+            )
+            raise
+        if (
+            tokens.refresh_token_hard_expires_at is not None
+            and fresh.refresh_token_hard_expires_at is None
+        ):
+            # Intuit reports the cap only when asked; keep what it said before.
+            fresh = _with_hard_expiry(fresh, tokens.refresh_token_hard_expires_at)
+        saved = await self._save_refreshed(realm_id, current, fresh)
+        self._emit(
+            events.TOKEN_REFRESHED,
+            realm_id,
+            grant="refresh_token",
+            version=saved.version,
+            rotated=fresh.refresh_token != tokens.refresh_token,
+            access_token_expires_at=fresh.access_token_expires_at.isoformat(),
+            refresh_token_expires_at=fresh.refresh_token_expires_at.isoformat(),
+        )
+        return saved.tokens.access_token
+
+    async def _save_refreshed(
+        self, realm_id: str, current: VersionedTokenSet, fresh: TokenSet
+    ) -> VersionedTokenSet:
+        """Save `fresh` over `current`; if someone wrote meanwhile (a lost lease), keep ours.
+
+        The tokens Intuit has just issued are the newest of the grant (the refresh token
+        just used is superseded), so they win over whatever another writer stored.
+        """
+        expected = current.version
+        while True:
+            try:
+                return await self._tokens.save(realm_id, fresh, expected_version=expected)
+            except ConflictError as exc:
+                latest = await self._tokens.load(realm_id)
+                if latest is None:
+                    raise  # deleted meanwhile (a disconnect): do not bring it back
+                if latest.tokens.refresh_token == fresh.refresh_token and latest.tokens.usable:
+                    return latest  # someone saved these very tokens
+                if exc.actual is not None and exc.actual < expected:
+                    raise
+                expected = latest.version
+
+    async def _mark_dead(self, realm_id: str, current: VersionedTokenSet, *, reason: str) -> None:
+        """Record that the stored tokens need the user (CAS); keep them, never delete."""
+        marked = _evolve(current.tokens, reauthorization_required_at=self._clock.now())
+        with contextlib.suppress(ConflictError):  # someone stored newer tokens: they count
+            await self._tokens.save(realm_id, marked, expected_version=current.version)
+
+    def _reauthorize(self, realm_id: str, why: str) -> ReauthorizationRequiredError:
+        return ReauthorizationRequiredError(
+            f"{why}: the connection to QBO company {realm_id} needs the user to connect again",
+            realm_id=realm_id,
+            codes=("invalid_grant",),
+        )
+
+    # ----------------------------------------------------------------- revoke, status
+
+    async def revoke(self, realm_id: str) -> bool:
+        """Revoke the realm's grant at Intuit and mark the stored tokens revoked.
+
+        Returns `False` when nothing is stored (nothing to do). The tokens stay stored
+        (marked `revoked_at`); deleting them is the caller's decision. Intuit's errors
+        are raised with the store unchanged.
+        """
+        _check_realm(realm_id)
+        current = await self._tokens.load(realm_id)
+        if current is None:
+            return False
+        request = oauth.build_revoke(
+            self._config, token=current.tokens.refresh_token, endpoints=await self.endpoints()
+        )
+        oauth.decode_revoke(await self._transport.send(request))
+        marked = _evolve(current.tokens, revoked_at=self._clock.now())
+        expected = current.version
+        while True:
+            try:
+                await self._tokens.save(realm_id, marked, expected_version=expected)
+                return True
+            except ConflictError:
+                latest = await self._tokens.load(realm_id)
+                if latest is None:
+                    return True
+                marked = _evolve(latest.tokens, revoked_at=self._clock.now())
+                expected = latest.version
+
+    async def status(self, realm_id: str) -> ConnectionStatus:
+        """Where the realm's connection stands (read from the store; Intuit is not asked)."""
+        _check_realm(realm_id)
+        current = await self._tokens.load(realm_id)
+        if current is None:
+            return ConnectionStatus(realm_id=realm_id, state=ConnectionState.DISCONNECTED)
+        tokens = current.tokens
+        now = self._clock.now()
+        since: datetime | None = None
+        if tokens.revoked_at is not None:
+            state, since = ConnectionState.REVOKED, tokens.revoked_at
+        elif tokens.reauthorization_required_at is not None:
+            state, since = ConnectionState.NEEDS_REAUTHORIZATION, tokens.reauthorization_required_at
+        elif tokens.refresh_token_expired(now):
+            state = ConnectionState.NEEDS_REAUTHORIZATION
+        elif tokens.refresh_token_expired(now + self._expiring_within):
+            state = ConnectionState.EXPIRING
+        else:
+            state = ConnectionState.CONNECTED
+        return ConnectionStatus(
+            realm_id=realm_id,
+            state=state,
+            access_token_expires_at=tokens.access_token_expires_at,
+            refresh_token_expires_at=tokens.refresh_token_expires_at,
+            refresh_token_hard_expires_at=tokens.refresh_token_hard_expires_at,
+            since=since,
+        )
+
+    # ----------------------------------------------------------------- events
+
+    def _emit(
+        self, kind: str, realm_id: str, *, business_id: str | None = None, **attributes: object
+    ) -> None:
+        self._events.emit(
+            QBOEvent(
+                kind=kind,
+                at=self._clock.now(),
+                realm_id=realm_id,
+                business_id=business_id,
+                attributes=attributes,
+            )
+        )
+
+
+def _state_owner(raw: bytes | None) -> str | None:
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    owner = value.get("business_id") if isinstance(value, dict) else None
+    return owner if isinstance(owner, str) and owner else None
+
+
+def _usable(realm_id: str, current: VersionedTokenSet | None) -> TokenSet:
+    if current is None:
+        raise ReauthorizationRequiredError(
+            f"no tokens are stored for QBO company {realm_id}: connect it first",
+            realm_id=realm_id,
+        )
+    tokens = current.tokens
+    if tokens.revoked_at is not None:
+        raise TokenRevokedError(
+            f"the connection to QBO company {realm_id} was revoked: the user must connect again",
+            realm_id=realm_id,
+        )
+    if tokens.reauthorization_required_at is not None:
+        raise ReauthorizationRequiredError(
+            f"the connection to QBO company {realm_id} needs the user to connect again",
+            realm_id=realm_id,
+            codes=("invalid_grant",),
+        )
+    return tokens
+
+
+def _evolve(tokens: TokenSet, **changes: datetime) -> TokenSet:
+    return attrs.evolve(tokens, **changes)  # type: ignore[arg-type]
+
+
+def _with_hard_expiry(tokens: TokenSet, hard: datetime) -> TokenSet:
+    return _evolve(tokens, refresh_token_hard_expires_at=hard)
