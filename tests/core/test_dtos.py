@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from qbo_core.converter import structure, unstructure
 from qbo_core.dtos import (
+    ConnectionState,
+    ConnectionStatus,
     IntegrationStatus,
     QBOEvent,
     QBOIntegrationDTO,
@@ -119,6 +121,23 @@ def test_token_set_round_trips_through_json(value: TokenSet) -> None:
 @given(VERSIONED)
 def test_versioned_token_set_round_trips_through_json(value: VersionedTokenSet) -> None:
     """A VersionedTokenSet (a nested DTO) survives a JSON round trip unchanged."""
+    assert round_trip(value) == value
+
+
+CONNECTION_STATUSES = st.builds(
+    ConnectionStatus,
+    realm_id=TEXT,
+    state=st.sampled_from(ConnectionState),
+    access_token_expires_at=MAYBE_AWARE,
+    refresh_token_expires_at=MAYBE_AWARE,
+    refresh_token_hard_expires_at=MAYBE_AWARE,
+    since=MAYBE_AWARE,
+)
+
+
+@given(CONNECTION_STATUSES)
+def test_connection_status_round_trips_through_json(value: ConnectionStatus) -> None:
+    """A ConnectionStatus (an enum and optional instants) survives a JSON round trip."""
     assert round_trip(value) == value
 
 
