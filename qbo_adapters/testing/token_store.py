@@ -262,6 +262,8 @@ class TokenStoreContract:
             token_type="bearer",  # noqa: S106 - the OAuth token type
             scope="com.intuit.quickbooks.accounting openid",
             realm_id="9130350000000001",
+            reauthorization_required_at=datetime(2026, 4, 1, 1, 2, 3, 4, tzinfo=UTC),
+            revoked_at=datetime(2026, 4, 2, 5, 6, 7, 8, tzinfo=timezone(timedelta(hours=-8))),
         )
         minimal = _tokens("minimal")
         async with self.make_token_store(FakeClock()) as store:
