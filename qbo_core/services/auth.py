@@ -68,6 +68,7 @@ from qbo_core.wire import oauth
 __all__ = ["QBOAuthService"]
 
 _REALM_ID = re.compile(r"[0-9]{1,32}")
+_CODE = re.compile(r"[\x21-\x7e]{1,512}")  # Intuit: at most 512 characters
 _STATE_PREFIX = "qbo-auth-state:"
 _LOCK_PREFIX = "qbo-auth-refresh:"
 
@@ -180,13 +181,19 @@ class QBOAuthService:
 
         The state is taken (single use) before anything else. `AuthorizationCallbackError`
         when it is missing, used, expired, or (with `business_id`) was issued for another
-        business, or when `realm_id` is malformed: nothing is exchanged or stored then.
+        business, or when `realm_id` or `code` is malformed: nothing is exchanged or stored
+        then. The state is spent even when the exchange then fails (start again).
         Exchange errors are those of `oauth.decode_token_response`. The new tokens replace
         whatever the realm had (a reconnect), by compare-and-set.
         """
         if not isinstance(realm_id, str) or _REALM_ID.fullmatch(realm_id) is None:
             raise AuthorizationCallbackError(
                 "the callback's realmId is not a QBO company id; start the connection again"
+            )
+        if not isinstance(code, str) or _CODE.fullmatch(code) is None:
+            raise AuthorizationCallbackError(
+                "the callback's code is missing or malformed; start the connection again",
+                realm_id=realm_id,
             )
         raw = (
             await self._states.take(_STATE_PREFIX + state)

@@ -283,6 +283,8 @@ async def test_foreign_and_made_up_states_are_refused(world: World) -> None:
         await service.exchange_code(code, "x" * 43, realm)
     with pytest.raises(AuthorizationCallbackError, match="realmId"):
         await service.exchange_code(code, state, "not-a-realm")
+    with pytest.raises(AuthorizationCallbackError, match="code"):
+        await service.exchange_code("bad code", state, realm)
     assert world.token_calls() == 0
 
 
@@ -342,3 +344,27 @@ async def test_no_token_ever_reaches_events_reprs_or_errors(world: World) -> Non
     blob = "\n".join(texts)
     for secret in secrets:
         assert secret not in blob
+
+
+async def test_a_realm_never_connected_needs_authorization(world: World) -> None:
+    """Nothing stored: access_token raises the reauthorization error, status DISCONNECTED."""
+    service = world.service()
+    with pytest.raises(ReauthorizationRequiredError, match="connect it first"):
+        await service.access_token(world.realm)
+    assert (await service.status(world.realm)).state is ConnectionState.DISCONNECTED
+    assert world.token_calls() == 0
+
+
+async def test_reconnecting_replaces_dead_tokens(world: World) -> None:
+    """After invalid_grant, a new consent stores working tokens over the marked ones."""
+    await world.connect()
+    world.expire_access()
+    world.emulator.control.expire_tokens("refresh", realm_id=world.realm)
+    service = world.service()
+    with pytest.raises(ReauthorizationRequiredError):
+        await service.access_token(world.realm)
+    url, state = await service.authorization_url("business-1")
+    code, realm = await consent(world, url)
+    await service.exchange_code(code, state, realm)
+    assert (await service.status(realm)).state is ConnectionState.CONNECTED
+    assert await service.access_token(realm)
