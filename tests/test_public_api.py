@@ -224,6 +224,7 @@ EXPECTED = {
         "RecordingEventSink",
         "SystemClock",
     ],
+    "qbo_adapters.sql": ["SqlTokenStore"],
     "qbo_adapters.testing": [
         "CacheContract",
         "ClockContract",
