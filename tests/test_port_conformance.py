@@ -15,9 +15,11 @@ import aiohttp
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import qbo_adapters.crypto
 import qbo_adapters.memory
 import qbo_adapters.sql
 from qbo_adapters.aiohttp.transport import AiohttpTransport
+from qbo_adapters.crypto.token_store import EncryptedTokenStore
 from qbo_adapters.emulator.transport import EmulatorTransport
 from qbo_adapters.memory.cache import MemoryCache
 from qbo_adapters.memory.clock import FakeClock, SystemClock
@@ -58,6 +60,9 @@ def conforming_adapters(session: aiohttp.ClientSession) -> list[tuple[type[Any],
     memory_cache: Cache = MemoryCache(fake_clock)
     memory_token_store: TokenStore = MemoryTokenStore()
     sql_token_store: TokenStore = SqlTokenStore(create_async_engine("sqlite+aiosqlite://"))
+    encrypted_token_store: TokenStore = EncryptedTokenStore(
+        MemoryTokenStore(), keys=[EncryptedTokenStore.generate_key()]
+    )
     asyncio_lock: Lock = AsyncioLock(fake_clock)
     memory_quota_store: QuotaStore = MemoryQuotaStore(fake_clock)
     memory_state_store: StateStore = MemoryStateStore(fake_clock)
@@ -73,6 +78,7 @@ def conforming_adapters(session: aiohttp.ClientSession) -> list[tuple[type[Any],
         (Cache, memory_cache),
         (TokenStore, memory_token_store),
         (TokenStore, sql_token_store),
+        (TokenStore, encrypted_token_store),
         (Lock, asyncio_lock),
         (QuotaStore, memory_quota_store),
         (StateStore, memory_state_store),
@@ -141,6 +147,7 @@ async def test_every_port_and_every_adapter_is_covered() -> None:
     covered_adapters = {type(adapter) for _, adapter in pairs}
     shipped = {getattr(qbo_adapters.memory, name) for name in qbo_adapters.memory.__all__}
     shipped |= {getattr(qbo_adapters.sql, name) for name in qbo_adapters.sql.__all__}
+    shipped |= {getattr(qbo_adapters.crypto, name) for name in qbo_adapters.crypto.__all__}
     shipped |= {AiohttpTransport, EmulatorTransport}
     assert covered_adapters == shipped
 

@@ -204,6 +204,7 @@ EXPECTED = {
     ],
     "qbo_adapters": [],
     "qbo_adapters.aiohttp": ["AiohttpTransport"],
+    "qbo_adapters.crypto": ["EncryptedTokenStore"],
     "qbo_adapters.emulator": [
         "EmulatorSettings",
         "EmulatorTransport",
