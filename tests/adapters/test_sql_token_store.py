@@ -226,6 +226,7 @@ async def test_an_unopenable_sqlite_file_is_store_unavailable(tmp_path: Path) ->
 
 async def test_an_unreachable_postgres_is_store_unavailable() -> None:
     """A PostgreSQL server nobody listens for gives StoreUnavailableError, quickly."""
+    pytest.importorskip("asyncpg", reason="the postgres extra (asyncpg) is not installed")
     engine = create_async_engine(
         "postgresql+asyncpg://postgres@127.0.0.1:1/test", connect_args={"timeout": 5}
     )
