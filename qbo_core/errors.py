@@ -40,7 +40,11 @@ Branches follow what the caller can do about the failure, not where it came from
     │                                      decompressed); reading stopped there
     ├── ConflictError                      a compare-and-set lost against a newer writer
     ├── LockTimeoutError                   a named lock stayed held past the wait budget
+    ├── StoreUnavailableError              a token/state store or lock backend (database,
+    │                                      Redis) failed or could not be reached; retry later
     └── ConfigurationError                 a setting is missing or invalid; names the field
+        └── EncryptionKeyError             stored tokens cannot be decrypted with the keys
+                                           configured: add the key they were written with
 
 Every error carries what is known of `status` (HTTP), `codes` (QBO error codes, as
 strings), `intuit_tid` (quote it to Intuit support), `realm_id` and `retry_after`
@@ -68,6 +72,7 @@ __all__ = [
     "ConnectionLostError",
     "DecodeError",
     "DuplicateNameError",
+    "EncryptionKeyError",
     "ErrorContext",
     "InvalidClientError",
     "InvalidPropertyError",
@@ -87,6 +92,7 @@ __all__ = [
     "ResponseTooLargeError",
     "ServerError",
     "StaleObjectError",
+    "StoreUnavailableError",
     "ThrottledError",
     "TokenRevokedError",
     "TransportError",
@@ -403,6 +409,23 @@ class LockTimeoutError(QBOError):
         self.waited = waited
 
 
+class StoreUnavailableError(QBOError):
+    """A storage backend (SQL database, Redis) failed or could not be reached.
+
+    Nothing stored was changed by a failed read or delete; a failed save may or may not
+    have been applied, so load again before deciding to retry it (compare-and-set keeps a
+    repeat safe). `backend` names the kind of store ("sqlite", "postgresql", "redis").
+    """
+
+    retryable = True
+
+    def __init__(
+        self, message: str, *, backend: str | None = None, **context: Unpack[ErrorContext]
+    ) -> None:
+        super().__init__(message, **context)
+        self.backend = backend
+
+
 class ConfigurationError(QBOError):
     """A setting is missing or invalid. `field` names it."""
 
@@ -411,3 +434,12 @@ class ConfigurationError(QBOError):
     ) -> None:
         super().__init__(message, **context)
         self.field = field
+
+
+class EncryptionKeyError(ConfigurationError):
+    """Stored tokens cannot be decrypted with any configured key (or were tampered with).
+
+    Nothing stored is deleted or overwritten: add the key they were encrypted with to the
+    configured keys (rotation keeps old keys for decryption), or delete the realm's tokens
+    through the unencrypted inner store and connect again.
+    """

@@ -13,9 +13,13 @@ from typing import Any
 
 import aiohttp
 import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
 
+import qbo_adapters.crypto
 import qbo_adapters.memory
+import qbo_adapters.sql
 from qbo_adapters.aiohttp.transport import AiohttpTransport
+from qbo_adapters.crypto.token_store import EncryptedTokenStore
 from qbo_adapters.emulator.transport import EmulatorTransport
 from qbo_adapters.memory.cache import MemoryCache
 from qbo_adapters.memory.clock import FakeClock, SystemClock
@@ -25,6 +29,7 @@ from qbo_adapters.memory.lock import AsyncioLock
 from qbo_adapters.memory.quota_store import MemoryQuotaStore
 from qbo_adapters.memory.state_store import MemoryStateStore
 from qbo_adapters.memory.token_store import MemoryTokenStore
+from qbo_adapters.sql.token_store import SqlTokenStore
 from qbo_core import ports
 from qbo_core.http import HttpRequest, HttpResponse
 from qbo_core.ports import (
@@ -54,6 +59,10 @@ def conforming_adapters(session: aiohttp.ClientSession) -> list[tuple[type[Any],
     virtual_clock: Clock = fake_clock
     memory_cache: Cache = MemoryCache(fake_clock)
     memory_token_store: TokenStore = MemoryTokenStore()
+    sql_token_store: TokenStore = SqlTokenStore(create_async_engine("sqlite+aiosqlite://"))
+    encrypted_token_store: TokenStore = EncryptedTokenStore(
+        MemoryTokenStore(), keys=[EncryptedTokenStore.generate_key()]
+    )
     asyncio_lock: Lock = AsyncioLock(fake_clock)
     memory_quota_store: QuotaStore = MemoryQuotaStore(fake_clock)
     memory_state_store: StateStore = MemoryStateStore(fake_clock)
@@ -68,6 +77,8 @@ def conforming_adapters(session: aiohttp.ClientSession) -> list[tuple[type[Any],
         (Clock, virtual_clock),
         (Cache, memory_cache),
         (TokenStore, memory_token_store),
+        (TokenStore, sql_token_store),
+        (TokenStore, encrypted_token_store),
         (Lock, asyncio_lock),
         (QuotaStore, memory_quota_store),
         (StateStore, memory_state_store),
@@ -135,6 +146,8 @@ async def test_every_port_and_every_adapter_is_covered() -> None:
     assert covered_ports == declared_ports
     covered_adapters = {type(adapter) for _, adapter in pairs}
     shipped = {getattr(qbo_adapters.memory, name) for name in qbo_adapters.memory.__all__}
+    shipped |= {getattr(qbo_adapters.sql, name) for name in qbo_adapters.sql.__all__}
+    shipped |= {getattr(qbo_adapters.crypto, name) for name in qbo_adapters.crypto.__all__}
     shipped |= {AiohttpTransport, EmulatorTransport}
     assert covered_adapters == shipped
 

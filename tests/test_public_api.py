@@ -39,6 +39,7 @@ EXPECTED = {
         "DuplicateNameError",
         "EmailAddress",
         "Employee",
+        "EncryptionKeyError",
         "Field",
         "Headers",
         "HttpRequest",
@@ -98,6 +99,7 @@ EXPECTED = {
         "SalesReceipt",
         "ServerError",
         "StaleObjectError",
+        "StoreUnavailableError",
         "SubTotalLine",
         "TelephoneNumber",
         "ThrottledError",
@@ -206,6 +208,7 @@ EXPECTED = {
     ],
     "qbo_adapters": [],
     "qbo_adapters.aiohttp": ["AiohttpTransport"],
+    "qbo_adapters.crypto": ["EncryptedTokenStore"],
     "qbo_adapters.emulator": [
         "EmulatorSettings",
         "EmulatorTransport",
@@ -226,6 +229,7 @@ EXPECTED = {
         "RecordingEventSink",
         "SystemClock",
     ],
+    "qbo_adapters.sql": ["SqlTokenStore"],
     "qbo_adapters.testing": [
         "CacheContract",
         "ClockContract",

@@ -109,6 +109,7 @@ RETRYABLE = {
     "ThrottledError",
     "ServerError",
     "LockTimeoutError",
+    "StoreUnavailableError",
 }
 
 
