@@ -45,28 +45,51 @@ _schema_versions = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
 )
 
+
+def _token_columns() -> list[sa.Column[Any]]:
+    """The columns of schema version 1 (a migration step never changes once released)."""
+    return [
+        sa.Column("realm_id", sa.Text, primary_key=True),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("access_token", sa.Text, nullable=False),
+        sa.Column("refresh_token", sa.Text, nullable=False),
+        sa.Column("access_token_expires_at", sa.String(40), nullable=False),
+        sa.Column("refresh_token_expires_at", sa.String(40), nullable=False),
+        sa.Column("refresh_token_hard_expires_at", sa.String(40), nullable=True),
+        sa.Column("token_type", sa.Text, nullable=False),
+        sa.Column("scope", sa.Text, nullable=True),
+        sa.Column("token_realm_id", sa.Text, nullable=True),
+    ]
+
+
+#: Version 2: when a connection was found dead (`invalid_grant`) or revoked; both kept as
+#: marks on the tokens, which are never deleted for it.
+_MARK_COLUMNS = ("reauthorization_required_at", "revoked_at")
+
+#: The table as the current schema has it (what queries read and write).
 _tokens = sa.Table(
     "qbo_tokens",
     _metadata,
-    sa.Column("realm_id", sa.Text, primary_key=True),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("access_token", sa.Text, nullable=False),
-    sa.Column("refresh_token", sa.Text, nullable=False),
-    sa.Column("access_token_expires_at", sa.String(40), nullable=False),
-    sa.Column("refresh_token_expires_at", sa.String(40), nullable=False),
-    sa.Column("refresh_token_hard_expires_at", sa.String(40), nullable=True),
-    sa.Column("token_type", sa.Text, nullable=False),
-    sa.Column("scope", sa.Text, nullable=True),
-    sa.Column("token_realm_id", sa.Text, nullable=True),
+    *_token_columns(),
+    *(sa.Column(name, sa.String(40), nullable=True) for name in _MARK_COLUMNS),
 )
 
 
 async def _create_tokens_table(connection: AsyncConnection) -> None:
-    await connection.execute(sa.schema.CreateTable(_tokens, if_not_exists=True))
+    version_1 = sa.Table("qbo_tokens", sa.MetaData(), *_token_columns())
+    await connection.execute(sa.schema.CreateTable(version_1, if_not_exists=True))
+
+
+async def _add_mark_columns(connection: AsyncConnection) -> None:
+    for name in _MARK_COLUMNS:
+        await connection.execute(sa.text(f"ALTER TABLE qbo_tokens ADD COLUMN {name} VARCHAR(40)"))
 
 
 #: The schema's migration steps, in order: step N upgrades version N-1 to N.
-_MIGRATIONS: tuple[Callable[[AsyncConnection], Awaitable[None]], ...] = (_create_tokens_table,)
+_MIGRATIONS: tuple[Callable[[AsyncConnection], Awaitable[None]], ...] = (
+    _create_tokens_table,
+    _add_mark_columns,
+)
 
 _DIALECTS = {"sqlite": sqlite, "postgresql": postgresql}
 
@@ -249,6 +272,8 @@ async def _select(connection: AsyncConnection, realm_id: str) -> VersionedTokenS
         token_type=row["token_type"],
         scope=row["scope"],
         realm_id=row["token_realm_id"],
+        reauthorization_required_at=_maybe_instant(row["reauthorization_required_at"]),
+        revoked_at=_maybe_instant(row["revoked_at"]),
     )
     return VersionedTokenSet(tokens=tokens, version=row["version"])
 
@@ -264,6 +289,8 @@ def _row(tokens: TokenSet) -> dict[str, str | None]:
         "token_type": tokens.token_type,
         "scope": tokens.scope,
         "token_realm_id": tokens.realm_id,
+        "reauthorization_required_at": _maybe_text(tokens.reauthorization_required_at),
+        "revoked_at": _maybe_text(tokens.revoked_at),
     }
 
 
@@ -273,6 +300,14 @@ def _text(instant: datetime) -> str:
 
 def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+def _maybe_text(instant: datetime | None) -> str | None:
+    return None if instant is None else _text(instant)
+
+
+def _maybe_instant(text: str | None) -> datetime | None:
+    return None if text is None else _instant(text)
 
 
 def _conflict(

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import cast
 
+import attrs
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -144,7 +145,7 @@ async def test_concurrent_first_use_creates_the_schema_once(
                         sa.text("SELECT component, version FROM qbo_schema_versions")
                     )
                 ).all()
-            assert [tuple(row) for row in rows] == [("token_store", 1)]
+            assert [tuple(row) for row in rows] == [("token_store", 2)]
 
 
 async def test_an_old_schema_is_upgraded_in_place(tmp_path: Path) -> None:
@@ -170,8 +171,54 @@ async def test_an_old_schema_is_upgraded_in_place(tmp_path: Path) -> None:
                 .scalars()
                 .all()
             )
-        assert version == 1
+        assert version == 2
         assert "unrelated" in tables
+
+
+async def test_a_version_1_schema_gains_the_connection_marks_and_keeps_its_tokens(
+    tmp_path: Path,
+) -> None:
+    """A database at schema version 1 (tokens without the reauthorization and revoked
+    marks) is upgraded to version 2 on first use: its tokens load unchanged, unmarked, and
+    a mark can then be saved and read back."""
+    engine = sqlite_engine(tmp_path / "v1.sqlite3")
+    async with disposing(engine):
+        async with engine.begin() as connection:
+            await connection.execute(sa.text(_SCHEMA_VERSIONS_TABLE))
+            await connection.execute(
+                sa.text("INSERT INTO qbo_schema_versions VALUES ('token_store', 1)")
+            )
+            await connection.execute(
+                sa.text(
+                    "CREATE TABLE qbo_tokens (realm_id TEXT PRIMARY KEY, version INTEGER NOT"
+                    " NULL, access_token TEXT NOT NULL, refresh_token TEXT NOT NULL,"
+                    " access_token_expires_at VARCHAR(40) NOT NULL, refresh_token_expires_at"
+                    " VARCHAR(40) NOT NULL, refresh_token_hard_expires_at VARCHAR(40),"
+                    " token_type TEXT NOT NULL, scope TEXT, token_realm_id TEXT)"
+                )
+            )
+            await connection.execute(
+                sa.text(
+                    "INSERT INTO qbo_tokens VALUES ('r1', 3, 'acc', 'ref',"
+                    " '2026-01-01T00:00:00.000000+00:00', '2026-04-01T00:00:00.000000+00:00',"
+                    " NULL, 'bearer', NULL, 'r1')"
+                )
+            )
+        store = SqlTokenStore(engine)
+        loaded = await store.load("r1")
+        assert loaded is not None
+        assert loaded.version == 3
+        assert loaded.tokens.refresh_token == "ref"
+        assert loaded.tokens.reauthorization_required_at is None
+        assert loaded.tokens.revoked_at is None
+        marked = attrs.evolve(loaded.tokens, revoked_at=datetime(2026, 2, 1, tzinfo=UTC))
+        saved = await store.save("r1", marked, expected_version=3)
+        assert await store.load("r1") == saved
+        async with engine.connect() as connection:
+            version = (
+                await connection.execute(sa.text("SELECT version FROM qbo_schema_versions"))
+            ).scalar_one()
+        assert version == 2
 
 
 async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
