@@ -38,6 +38,8 @@ Branches follow what the caller can do about the failure, not where it came from
     │                                      decompressed); reading stopped there
     ├── ConflictError                      a compare-and-set lost against a newer writer
     ├── LockTimeoutError                   a named lock stayed held past the wait budget
+    ├── StoreUnavailableError              a shared store (Redis, a lock file) did not answer:
+    │                                      retry later; re-read before writing again
     └── ConfigurationError                 a setting is missing or invalid; names the field
 
 Every error carries what is known of `status` (HTTP), `codes` (QBO error codes, as
@@ -84,6 +86,7 @@ __all__ = [
     "ResponseTooLargeError",
     "ServerError",
     "StaleObjectError",
+    "StoreUnavailableError",
     "ThrottledError",
     "TokenRevokedError",
     "TransportError",
@@ -389,6 +392,21 @@ class LockTimeoutError(QBOError):
         super().__init__(message, **context)
         self.name = name
         self.waited = waited
+
+
+class StoreUnavailableError(QBOError):
+    """A shared store could not be reached or did not answer in time (Redis, a lock file).
+
+    `backend` names it (`"redis"`, `"file"`). Nothing is known to be lost, but a write
+    that timed out may have been applied: retry later, and re-read (a token store, a
+    lease) before writing again rather than repeating the write blindly.
+    """
+
+    retryable = True
+
+    def __init__(self, message: str, *, backend: str, **context: Unpack[ErrorContext]) -> None:
+        super().__init__(message, **context)
+        self.backend = backend
 
 
 class ConfigurationError(QBOError):

@@ -94,6 +94,7 @@ EXPECTED = {
         "SalesReceipt",
         "ServerError",
         "StaleObjectError",
+        "StoreUnavailableError",
         "SubTotalLine",
         "TelephoneNumber",
         "ThrottledError",
