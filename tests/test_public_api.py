@@ -210,6 +210,7 @@ EXPECTED = {
         "QBOEmulator",
         "serve_emulator",
     ],
+    "qbo_adapters.file": ["FileLock"],
     "qbo_adapters.memory": [
         "AsyncioLock",
         "FakeClock",
@@ -223,6 +224,7 @@ EXPECTED = {
         "RecordingEventSink",
         "SystemClock",
     ],
+    "qbo_adapters.redis": ["RedisCache", "RedisLock", "RedisStateStore", "RedisTokenStore"],
     "qbo_adapters.testing": [
         "CacheContract",
         "ClockContract",
