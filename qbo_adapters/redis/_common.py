@@ -35,7 +35,7 @@ def encode(text: str) -> str:
     Every character but ASCII letters, digits and `_.-~` is escaped, so the segment never
     holds the `:` separator or a `{` hash tag, and distinct texts give distinct segments.
     """
-    return quote(text, safe="")
+    return quote(text, safe="", errors="surrogatepass")
 
 
 def wall(seconds: float) -> str:

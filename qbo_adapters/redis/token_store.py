@@ -9,7 +9,7 @@ import redis.asyncio
 from qbo_adapters.redis._common import DEFAULT_PREFIX, check_client, encode, redis_errors
 from qbo_core.converter import structure, unstructure
 from qbo_core.dtos import TokenSet, VersionedTokenSet
-from qbo_core.errors import ConflictError
+from qbo_core.errors import ConflictError, DecodeError
 
 __all__ = ["RedisTokenStore"]
 
@@ -64,7 +64,13 @@ class RedisTokenStore:
             version, data = await self._client.hmget(self._key(realm_id), ["version", "tokens"])
         if version is None or data is None:
             return None
-        tokens = structure(json.loads(data), TokenSet)
+        try:
+            plain = json.loads(data)
+        except ValueError as exc:
+            raise DecodeError(
+                "the tokens stored in Redis are not JSON; nothing was changed", realm_id=realm_id
+            ) from exc
+        tokens = structure(plain, TokenSet)
         return VersionedTokenSet(tokens=tokens, version=int(version))
 
     async def save(

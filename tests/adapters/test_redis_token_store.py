@@ -12,7 +12,7 @@ from qbo_adapters.memory.clock import FakeClock
 from qbo_adapters.redis.token_store import RedisTokenStore
 from qbo_adapters.testing.token_store import TokenStoreContract
 from qbo_core.dtos import TokenSet
-from qbo_core.errors import ConflictError, StoreUnavailableError
+from qbo_core.errors import ConflictError, DecodeError, StoreUnavailableError
 from qbo_core.ports.token_store import TokenStore
 from tests.adapters.redis_server import redis_client, unreachable_client
 
@@ -80,3 +80,15 @@ async def test_conflict_and_repr_never_show_a_token() -> None:
             await store.save("9130350000000001", _tokens("lost"), expected_version=None)
         assert caught.value.realm_id == "9130350000000001"
         assert "secret" not in str(caught.value) + repr(caught.value) + repr(store)
+
+
+async def test_unreadable_stored_tokens_are_a_decode_error_and_stay() -> None:
+    """Tokens that are not JSON load as `DecodeError`, and the stored hash is left alone."""
+    async with redis_client() as (client, prefix):
+        store = RedisTokenStore(client, prefix=prefix)
+        key = f"{prefix}tokens:r1"
+        await client.hset(key, mapping={"version": "3", "tokens": "{not json"})
+        with pytest.raises(DecodeError) as caught:
+            await store.load("r1")
+        assert caught.value.realm_id == "r1"
+        assert await client.hget(key, "tokens") == b"{not json"
