@@ -40,8 +40,8 @@ Branches follow what the caller can do about the failure, not where it came from
     │                                      decompressed); reading stopped there
     ├── ConflictError                      a compare-and-set lost against a newer writer
     ├── LockTimeoutError                   a named lock stayed held past the wait budget
-    ├── StoreUnavailableError              a token/state store or lock backend (database,
-    │                                      Redis) failed or could not be reached; retry later
+    ├── StoreUnavailableError              a shared store (database, Redis, a lock file) failed
+    │                                      or did not answer: retry later; re-read first
     └── ConfigurationError                 a setting is missing or invalid; names the field
         └── EncryptionKeyError             stored tokens cannot be decrypted with the keys
                                            configured: add the key they were written with
@@ -410,11 +410,12 @@ class LockTimeoutError(QBOError):
 
 
 class StoreUnavailableError(QBOError):
-    """A storage backend (SQL database, Redis) failed or could not be reached.
+    """A storage backend (SQL database, Redis, a lock file) failed or could not be reached.
 
     Nothing stored was changed by a failed read or delete; a failed save may or may not
     have been applied, so load again before deciding to retry it (compare-and-set keeps a
-    repeat safe). `backend` names the kind of store ("sqlite", "postgresql", "redis").
+    repeat safe). `backend` names the kind of store ("sqlite", "postgresql", "redis",
+    "file").
     """
 
     retryable = True

@@ -9,18 +9,23 @@ caller depends on instead: parameter names, kinds and defaults, and async-ness.
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+import redis.asyncio
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import qbo_adapters.crypto
+import qbo_adapters.file
 import qbo_adapters.memory
+import qbo_adapters.redis
 import qbo_adapters.sql
 from qbo_adapters.aiohttp.transport import AiohttpTransport
 from qbo_adapters.crypto.token_store import EncryptedTokenStore
 from qbo_adapters.emulator.transport import EmulatorTransport
+from qbo_adapters.file.lock import FileLock
 from qbo_adapters.memory.cache import MemoryCache
 from qbo_adapters.memory.clock import FakeClock, SystemClock
 from qbo_adapters.memory.event_sinks import FanOutEventSink, LoggingEventSink, RecordingEventSink
@@ -29,6 +34,10 @@ from qbo_adapters.memory.lock import AsyncioLock
 from qbo_adapters.memory.quota_store import MemoryQuotaStore
 from qbo_adapters.memory.state_store import MemoryStateStore
 from qbo_adapters.memory.token_store import MemoryTokenStore
+from qbo_adapters.redis.cache import RedisCache
+from qbo_adapters.redis.lock import RedisLock
+from qbo_adapters.redis.state_store import RedisStateStore
+from qbo_adapters.redis.token_store import RedisTokenStore
 from qbo_adapters.sql.token_store import SqlTokenStore
 from qbo_core import ports
 from qbo_core.http import HttpRequest, HttpResponse
@@ -52,7 +61,9 @@ async def _async_ok(request: HttpRequest) -> HttpResponse:
     return HttpResponse(status=200)
 
 
-def conforming_adapters(session: aiohttp.ClientSession) -> list[tuple[type[Any], object]]:
+def conforming_adapters(
+    session: aiohttp.ClientSession, client: redis.asyncio.Redis, directory: str
+) -> list[tuple[type[Any], object]]:
     """Every adapter and fake, each assigned to its port (mypy checks the assignments)."""
     fake_clock = FakeClock()
     system_clock: Clock = SystemClock()
@@ -72,6 +83,11 @@ def conforming_adapters(session: aiohttp.ClientSession) -> list[tuple[type[Any],
     fake_transport: HttpTransport = FakeTransport(_ok)
     aiohttp_transport: HttpTransport = AiohttpTransport(session)
     emulator_transport: HttpTransport = EmulatorTransport(_async_ok)
+    redis_cache: Cache = RedisCache(client, fake_clock)
+    redis_token_store: TokenStore = RedisTokenStore(client)
+    redis_lock: Lock = RedisLock(client, fake_clock)
+    redis_state_store: StateStore = RedisStateStore(client, fake_clock)
+    file_lock: Lock = FileLock(directory, fake_clock)
     return [
         (Clock, system_clock),
         (Clock, virtual_clock),
@@ -88,6 +104,11 @@ def conforming_adapters(session: aiohttp.ClientSession) -> list[tuple[type[Any],
         (HttpTransport, fake_transport),
         (HttpTransport, aiohttp_transport),
         (HttpTransport, emulator_transport),
+        (Cache, redis_cache),
+        (TokenStore, redis_token_store),
+        (Lock, redis_lock),
+        (StateStore, redis_state_store),
+        (Lock, file_lock),
     ]
 
 
@@ -123,20 +144,20 @@ def signature_mismatches(port: type[Any], adapter: type[Any]) -> list[str]:
     return problems
 
 
-async def test_every_adapter_has_its_ports_signatures() -> None:
+async def test_every_adapter_has_its_ports_signatures(tmp_path: Path) -> None:
     """Each adapter's port methods match the port's parameters, defaults and async-ness."""
-    async with aiohttp.ClientSession() as session:
-        pairs = conforming_adapters(session)
+    async with aiohttp.ClientSession() as session, redis.asyncio.Redis() as client:
+        pairs = conforming_adapters(session, client, str(tmp_path))
     problems = [
         problem for port, adapter in pairs for problem in signature_mismatches(port, type(adapter))
     ]
     assert problems == []
 
 
-async def test_every_port_and_every_adapter_is_covered() -> None:
+async def test_every_port_and_every_adapter_is_covered(tmp_path: Path) -> None:
     """The table names every port of `qbo_core.ports` and every adapter shipped for one."""
-    async with aiohttp.ClientSession() as session:
-        pairs = conforming_adapters(session)
+    async with aiohttp.ClientSession() as session, redis.asyncio.Redis() as client:
+        pairs = conforming_adapters(session, client, str(tmp_path))
     covered_ports = {port for port, _ in pairs}
     declared_ports = {
         value
@@ -148,6 +169,8 @@ async def test_every_port_and_every_adapter_is_covered() -> None:
     shipped = {getattr(qbo_adapters.memory, name) for name in qbo_adapters.memory.__all__}
     shipped |= {getattr(qbo_adapters.sql, name) for name in qbo_adapters.sql.__all__}
     shipped |= {getattr(qbo_adapters.crypto, name) for name in qbo_adapters.crypto.__all__}
+    shipped |= {getattr(qbo_adapters.redis, name) for name in qbo_adapters.redis.__all__}
+    shipped |= {getattr(qbo_adapters.file, name) for name in qbo_adapters.file.__all__}
     shipped |= {AiohttpTransport, EmulatorTransport}
     assert covered_adapters == shipped
 

@@ -216,6 +216,7 @@ EXPECTED = {
         "QBOEmulator",
         "serve_emulator",
     ],
+    "qbo_adapters.file": ["FileLock"],
     "qbo_adapters.memory": [
         "AsyncioLock",
         "FakeClock",
@@ -229,6 +230,7 @@ EXPECTED = {
         "RecordingEventSink",
         "SystemClock",
     ],
+    "qbo_adapters.redis": ["RedisCache", "RedisLock", "RedisStateStore", "RedisTokenStore"],
     "qbo_adapters.sql": ["SqlTokenStore"],
     "qbo_adapters.testing": [
         "CacheContract",

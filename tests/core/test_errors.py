@@ -230,6 +230,8 @@ def test_specialised_errors_keep_their_own_data() -> None:
     assert (lock.name, lock.waited) == ("refresh:9130", 5.0)
     config = ConfigurationError("client_id missing", field="client_id")
     assert config.field == "client_id"
+    unavailable = errors.StoreUnavailableError("no answer", backend="redis")
+    assert (unavailable.backend, unavailable.retryable) == ("redis", True)
 
 
 def test_errors_can_be_caught_by_branch() -> None:
@@ -252,6 +254,7 @@ def test_every_error_survives_pickling_with_its_context() -> None:
         tree.LockTimeoutError("busy", name="refresh:1", waited=2.5, realm_id="1"),
         tree.ConflictError("lost", expected=3, actual=4),
         tree.ConfigurationError("bad", field="minor_version"),
+        tree.StoreUnavailableError("no answer", backend="redis"),
         tree.DecodeError("not json", body_excerpt="<html>", status=502),
         tree.ResponseTooLargeError("too big", max_bytes=10, body_excerpt="{", status=200),
     ]
