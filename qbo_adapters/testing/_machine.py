@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
-from hypothesis.stateful import RuleBasedStateMachine
+from hypothesis import settings
+from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -40,3 +41,27 @@ class AsyncAdapterMachine(RuleBasedStateMachine, Generic[A]):
             self.run(self._stack.aclose())
         finally:
             self._runner.close()
+
+
+class ContractSuite:
+    """What every contract suite shares: how its state machine is run.
+
+    `state_machine_examples` caps how many runs the suite's state machine makes
+    (`None`: as many as the hypothesis profile in force says). An adapter whose every
+    operation is a round trip to a real server or file (SQL, Redis, a lock file) sets
+    it in its test class, so that the thorough CI profile spends its budget on steps
+    rather than on opening connections; each run still takes the profile's steps.
+    """
+
+    state_machine_examples: ClassVar[int | None] = None
+
+    def run_machine(self, machine: type[RuleBasedStateMachine]) -> None:
+        """Run `machine` under the profile in force, capped by `state_machine_examples`."""
+        cap = self.state_machine_examples
+        if cap is None:
+            run_state_machine_as_test(machine)
+            return
+        loaded = settings()
+        run_state_machine_as_test(
+            machine, settings=settings(loaded, max_examples=min(loaded.max_examples, cap))
+        )

@@ -25,9 +25,10 @@ from typing import ClassVar
 
 import pytest
 from hypothesis import strategies as st
-from hypothesis.stateful import rule, run_state_machine_as_test
+from hypothesis.stateful import rule
 
 from qbo_adapters.memory.clock import FakeClock
+from qbo_adapters.testing._machine import ContractSuite
 from qbo_adapters.testing._time_rule import TimedMachine, check_time_rule
 from qbo_core.ports.cache import Cache
 
@@ -38,7 +39,7 @@ _REALMS = ("r1", "r2", "a", "a:b", "a*")
 _KEYS = ("k", "b:c", "c", "*", "ü x", "")
 
 
-class CacheContract:
+class CacheContract(ContractSuite):
     """Contract tests for the `Cache` port; subclass and implement `make_cache`."""
 
     #: The most entries the adapter is sure to keep. `None`: it never evicts within
@@ -261,7 +262,7 @@ class CacheContract:
         class Machine(_CacheMachine):
             contract = self
 
-        run_state_machine_as_test(Machine)
+        self.run_machine(Machine)
 
 
 class _CacheMachine(TimedMachine[Cache]):

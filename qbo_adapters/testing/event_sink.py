@@ -26,10 +26,10 @@ from decimal import Decimal
 from typing import ClassVar
 
 from hypothesis import strategies as st
-from hypothesis.stateful import rule, run_state_machine_as_test
+from hypothesis.stateful import rule
 
 from qbo_adapters.memory.clock import FakeClock
-from qbo_adapters.testing._machine import AsyncAdapterMachine
+from qbo_adapters.testing._machine import AsyncAdapterMachine, ContractSuite
 from qbo_core.dtos import QBOEvent
 from qbo_core.ports.event_sink import EventSink
 
@@ -79,7 +79,7 @@ def _secret_attributes(marker: str) -> dict[str, object]:
     }
 
 
-class EventSinkContract:
+class EventSinkContract(ContractSuite):
     """Contract tests for the `EventSink` port; subclass and implement `make_event_sink`."""
 
     def make_event_sink(
@@ -177,7 +177,7 @@ class EventSinkContract:
         class Machine(_EventSinkMachine):
             contract = self
 
-        run_state_machine_as_test(Machine)
+        self.run_machine(Machine)
 
 
 class _EventSinkMachine(AsyncAdapterMachine[EventSink]):

@@ -32,9 +32,9 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 from hypothesis import strategies as st
-from hypothesis.stateful import rule, run_state_machine_as_test
+from hypothesis.stateful import rule
 
-from qbo_adapters.testing._machine import AsyncAdapterMachine
+from qbo_adapters.testing._machine import AsyncAdapterMachine, ContractSuite
 from qbo_core.errors import RequestNotSentError
 from qbo_core.http import Headers, HttpRequest, HttpResponse
 from qbo_core.ports.http_transport import HttpTransport
@@ -82,7 +82,7 @@ def _pattern(size: int) -> bytes:
     return (block * (size // 256 + 1))[:size]
 
 
-class HttpTransportContract:
+class HttpTransportContract(ContractSuite):
     """Contract tests for the `HttpTransport` port; subclass and implement the two hooks."""
 
     #: Whether a header name may appear twice in a request or response and keep both values.
@@ -296,7 +296,7 @@ class HttpTransportContract:
         class Machine(_TransportMachine):
             contract = self
 
-        run_state_machine_as_test(Machine)
+        self.run_machine(Machine)
 
 
 # ---------------------------------------------------------------- the state machine

@@ -12,11 +12,10 @@ from hypothesis.stateful import (
     MultipleResults,
     multiple,
     rule,
-    run_state_machine_as_test,
 )
 
 from qbo_adapters.memory.clock import FakeClock
-from qbo_adapters.testing._machine import AsyncAdapterMachine
+from qbo_adapters.testing._machine import AsyncAdapterMachine, ContractSuite
 from qbo_adapters.testing._time_rule import check_time_rule
 from qbo_core.errors import LockTimeoutError
 from qbo_core.ports.lock import Lease, Lock
@@ -31,7 +30,7 @@ def _now(clock: FakeClock) -> float:
     return clock.now().timestamp()
 
 
-class LockContract:
+class LockContract(ContractSuite):
     """What every `Lock` promises. Subclass as `Test<Adapter>(LockContract)`.
 
     Implement `make_lock`: an async context manager yielding a fresh lock, holding
@@ -280,7 +279,7 @@ class LockContract:
             def factory(self) -> contextlib.AbstractAsyncContextManager[Lock]:
                 return contract.make_lock(self.clock)
 
-        run_state_machine_as_test(Machine)
+        self.run_machine(Machine)
 
 
 class LockMachine(AsyncAdapterMachine[Lock]):

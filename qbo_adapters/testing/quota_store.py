@@ -9,10 +9,10 @@ from collections.abc import Sequence
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.stateful import initialize, rule, run_state_machine_as_test
+from hypothesis.stateful import initialize, rule
 
 from qbo_adapters.memory.clock import FakeClock
-from qbo_adapters.testing._machine import AsyncAdapterMachine
+from qbo_adapters.testing._machine import AsyncAdapterMachine, ContractSuite
 from qbo_adapters.testing._time_rule import LIFETIME, check_time_rule
 from qbo_core.dtos import RateLimit
 from qbo_core.ports.quota_store import QuotaStore
@@ -71,7 +71,7 @@ rate_limits = st.builds(
 )
 
 
-class QuotaStoreContract:
+class QuotaStoreContract(ContractSuite):
     """What every `QuotaStore` promises. Subclass as `Test<Adapter>(QuotaStoreContract)`.
 
     Implement `make_quota_store`: an async context manager yielding a fresh store
@@ -290,7 +290,7 @@ class QuotaStoreContract:
             def factory(self) -> contextlib.AbstractAsyncContextManager[QuotaStore]:
                 return contract.make_quota_store(self.clock)
 
-        run_state_machine_as_test(Machine)
+        self.run_machine(Machine)
 
 
 class QuotaStoreMachine(AsyncAdapterMachine[QuotaStore]):

@@ -23,9 +23,10 @@ import math
 
 import pytest
 from hypothesis import strategies as st
-from hypothesis.stateful import rule, run_state_machine_as_test
+from hypothesis.stateful import rule
 
 from qbo_adapters.memory.clock import FakeClock
+from qbo_adapters.testing._machine import ContractSuite
 from qbo_adapters.testing._time_rule import TimedMachine, check_time_rule
 from qbo_core.ports.state_store import StateStore
 
@@ -35,7 +36,7 @@ __all__ = ["StateStoreContract"]
 _KEYS = ("state-1", "state-2", "a:b", "a", "*", "ü x", "")
 
 
-class StateStoreContract:
+class StateStoreContract(ContractSuite):
     """What every `StateStore` promises. Subclass and implement `make_state_store`."""
 
     def make_state_store(
@@ -189,7 +190,7 @@ class StateStoreContract:
             def factory(self) -> contextlib.AbstractAsyncContextManager[StateStore]:
                 return contract.make_state_store(self.clock)
 
-        run_state_machine_as_test(Machine)
+        self.run_machine(Machine)
 
 
 class StateStoreMachine(TimedMachine[StateStore]):

@@ -22,10 +22,10 @@ from typing import ClassVar
 
 import pytest
 from hypothesis import strategies as st
-from hypothesis.stateful import invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import invariant, rule
 
 from qbo_adapters.memory.clock import FakeClock
-from qbo_adapters.testing._machine import AsyncAdapterMachine
+from qbo_adapters.testing._machine import AsyncAdapterMachine, ContractSuite
 from qbo_core.dtos import TokenSet, VersionedTokenSet
 from qbo_core.errors import ConflictError
 from qbo_core.ports.token_store import TokenStore
@@ -89,7 +89,7 @@ def _assert_same_tokens(loaded: TokenSet, original: TokenSet) -> None:
         assert value is None or value.utcoffset() is not None, f"{name} came back naive"
 
 
-class TokenStoreContract:
+class TokenStoreContract(ContractSuite):
     """Contract tests for the `TokenStore` port; subclass and implement `make_token_store`."""
 
     def make_token_store(
@@ -285,7 +285,7 @@ class TokenStoreContract:
         class Machine(_TokenStoreMachine):
             contract = self
 
-        run_state_machine_as_test(Machine)
+        self.run_machine(Machine)
 
 
 class _TokenStoreMachine(AsyncAdapterMachine[TokenStore]):

@@ -35,6 +35,9 @@ class TestEncryptedMemoryTokenStore(TokenStoreContract):
 class TestEncryptedSqliteTokenStore(TokenStoreContract):
     """The contract through encryption, around a fresh SQLite store (two keys, rotated)."""
 
+    # Real round trips: the state machine runs fewer examples, each with the profile's steps.
+    state_machine_examples = 50
+
     @contextlib.asynccontextmanager
     async def make_token_store(self, clock: FakeClock) -> AsyncIterator[TokenStore]:
         async with sqlite_file() as path:

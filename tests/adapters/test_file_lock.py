@@ -21,6 +21,9 @@ from qbo_core.ports.lock import Lock
 
 
 class TestFileLock(LockContract):
+    # Real round trips: the state machine runs fewer examples, each with the profile's steps.
+    state_machine_examples = 50
+
     @pytest.fixture(autouse=True)
     def _directory(self, tmp_path: Path) -> None:
         self.directory = tmp_path

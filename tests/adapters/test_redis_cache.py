@@ -17,6 +17,9 @@ pytestmark = pytest.mark.redis
 
 
 class TestRedisCache(CacheContract):
+    # Real round trips: the state machine runs fewer examples, each with the profile's steps.
+    state_machine_examples = 50
+
     @contextlib.asynccontextmanager
     async def make_cache(self, clock: FakeClock) -> AsyncIterator[Cache]:
         async with redis_client() as (client, prefix):

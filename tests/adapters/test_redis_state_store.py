@@ -17,6 +17,9 @@ pytestmark = pytest.mark.redis
 
 
 class TestRedisStateStore(StateStoreContract):
+    # Real round trips: the state machine runs fewer examples, each with the profile's steps.
+    state_machine_examples = 50
+
     @contextlib.asynccontextmanager
     async def make_state_store(self, clock: FakeClock) -> AsyncIterator[StateStore]:
         async with redis_client() as (client, prefix):

@@ -20,6 +20,9 @@ pytestmark = pytest.mark.redis
 
 
 class TestRedisTokenStore(TokenStoreContract):
+    # Real round trips: the state machine runs fewer examples, each with the profile's steps.
+    state_machine_examples = 50
+
     @contextlib.asynccontextmanager
     async def make_token_store(self, clock: FakeClock) -> AsyncIterator[TokenStore]:
         async with redis_client() as (client, prefix):

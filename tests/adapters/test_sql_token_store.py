@@ -35,6 +35,9 @@ from tests.adapters.sql_databases import (
 class TestSqliteTokenStore(TokenStoreContract):
     """The contract against a fresh SQLite file."""
 
+    # Real round trips: the state machine runs fewer examples, each with the profile's steps.
+    state_machine_examples = 50
+
     @contextlib.asynccontextmanager
     async def make_token_store(self, clock: FakeClock) -> AsyncIterator[TokenStore]:
         async with sqlite_file() as path:
@@ -46,6 +49,9 @@ class TestSqliteTokenStore(TokenStoreContract):
 @pytest.mark.postgres
 class TestPostgresTokenStore(TokenStoreContract):
     """The contract against a fresh schema of the real PostgreSQL."""
+
+    # Real round trips: the state machine runs fewer examples, each with the profile's steps.
+    state_machine_examples = 50
 
     @contextlib.asynccontextmanager
     async def make_token_store(self, clock: FakeClock) -> AsyncIterator[TokenStore]:
