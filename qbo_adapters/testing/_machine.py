@@ -61,7 +61,7 @@ class ContractSuite:
         if cap is None:
             run_state_machine_as_test(machine)
             return
-        loaded = settings()
+        default = machine.TestCase.settings  # the profile's, as hypothesis runs machines
         run_state_machine_as_test(
-            machine, settings=settings(loaded, max_examples=min(loaded.max_examples, cap))
+            machine, settings=settings(default, max_examples=min(default.max_examples, cap))
         )
