@@ -19,8 +19,12 @@ What it guarantees, and how:
   `ReauthorizationRequiredError` raised. A marked connection is never sent to Intuit
   again; `exchange_code` replaces it.
 - **State is single-use.** `authorization_url` stores a random `state` with a TTL,
-  bound to the business; `exchange_code` takes it atomically (the port's `take`), so a
-  replayed, expired, foreign or made-up state is refused before any exchange.
+  bound to the business (and, for a reconnect, to the company); `exchange_code` takes it
+  atomically (the port's `take`), so a replayed, expired, foreign or made-up state, or a
+  callback for another company than the bound one, is refused before any exchange.
+  `abandon` spends the state of a callback that carried an OAuth `error=` instead.
+- **Disconnect revokes first.** `disconnect` deletes the stored tokens (compare-and-set)
+  only after Intuit confirmed the revoke (or no longer knew the grant).
 - **No token leaves.** Events, errors and reprs carry realm ids, versions and expiries,
   never a token.
 
