@@ -548,3 +548,15 @@ async def test_a_revoked_connection_refuses_tokens_until_reconnected(world: Setu
     assert request is not None
     await setup.complete("biz-1", await world.consent(request.authorization_url))
     assert (await world.auth().status(world.realm)).state is ConnectionState.CONNECTED
+
+
+@pytest.mark.parametrize(("business", "realm"), [("", None), ("biz-1", "12ab"), ("biz-1", "")])
+async def test_begin_refuses_bad_input_and_stores_no_state(
+    world: SetupWorld, business: str, realm: str | None
+) -> None:
+    """An empty business id or a realm id that is not a company id: ValueError, no state."""
+    setup = world.setup()
+    with pytest.raises(ValueError, match=r"business_id|realm_id"):
+        await setup.begin(business, realm_id=realm)
+    assert world.events.of_kind(events.CONNECTION_STARTED) == []
+    assert len(world.states) == 0
