@@ -10,6 +10,7 @@ adapters (`qbo_adapters`) do the I/O and the container (`qbo_container`) wires t
 
 from qbo_core.config import QBOConfig
 from qbo_core.dtos import (
+    ConnectionRequest,
     ConnectionState,
     ConnectionStatus,
     IntegrationStatus,
@@ -62,6 +63,7 @@ from qbo_core.errors import (
     AccessTokenInvalidError,
     AuthenticationError,
     AuthorizationCallbackError,
+    AuthorizationDeniedError,
     ConfigurationError,
     ConflictError,
     ConnectError,
@@ -124,6 +126,7 @@ from qbo_core.results import (
 )
 from qbo_core.services.auth import QBOAuthService
 from qbo_core.services.raw_client import QBORawClient
+from qbo_core.services.setup import QBOSetupService
 
 __all__ = [
     "MAX_MAX_RESULTS",
@@ -133,6 +136,7 @@ __all__ = [
     "AccountBasedExpenseLineDetail",
     "AuthenticationError",
     "AuthorizationCallbackError",
+    "AuthorizationDeniedError",
     "BatchItem",
     "BatchItemResult",
     "BatchOperation",
@@ -146,6 +150,7 @@ __all__ = [
     "ConnectError",
     "ConnectTimeoutError",
     "ConnectionLostError",
+    "ConnectionRequest",
     "ConnectionState",
     "ConnectionStatus",
     "Customer",
@@ -191,6 +196,7 @@ __all__ = [
     "QBOEvent",
     "QBOIntegrationDTO",
     "QBORawClient",
+    "QBOSetupService",
     "Query",
     "QueryError",
     "QueryPage",

@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 __all__ = [
+    "ConnectionRequest",
     "ConnectionState",
     "ConnectionStatus",
     "IntegrationStatus",
@@ -179,6 +180,26 @@ class QBOIntegrationDTO:
     created_at: datetime | None = attrs.field(default=None, validator=_aware)
     updated_at: datetime | None = attrs.field(default=None, validator=_aware)
     connected_at: datetime | None = attrs.field(default=None, validator=_aware)
+    company_name: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ConnectionRequest:
+    """An authorization in progress: where to send the user, and until when it is good.
+
+    `QBOSetupService.begin` (and `reconnect_url`) make it; redirect the user's browser to
+    `authorization_url`. `state` is the single-use value Intuit sends back with the
+    callback (it is also inside the URL); neither is a credential, but both are kept out
+    of `repr`, as a session identifier would be. After `expires_at` the callback is
+    refused. `realm_id` is set when the request reconnects a known company: a callback
+    for any other company is then refused.
+    """
+
+    business_id: str = attrs.field(validator=_non_empty)
+    authorization_url: str = attrs.field(repr=False, validator=_non_empty)
+    state: str = attrs.field(repr=False, validator=_non_empty)
+    expires_at: datetime = attrs.field(validator=_aware)
+    realm_id: str | None = None
 
 
 @attrs.frozen(kw_only=True)

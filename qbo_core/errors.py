@@ -19,7 +19,10 @@ Branches follow what the caller can do about the failure, not where it came from
     │   │   └── TokenRevokedError          the grant was revoked (disconnected in QBO, revoke)
     │   ├── InvalidClientError             401 invalid_client: the app's id or secret is wrong
     │   ├── AuthorizationCallbackError     the OAuth callback can't be accepted (state missing,
-    │   │                                  used, expired or foreign; bad realmId): start again
+    │   │   │                              used, expired or foreign; bad or other realmId;
+    │   │   │                              an OAuth `error=`): start again
+    │   │   └── AuthorizationDeniedError   the user declined on Intuit's consent screen
+    │   │                                  (`error=access_denied`): ask, then start again
     │   └── PermissionDeniedError          403 (3100 and kin): wrong realm, scope or cluster
     ├── ThrottledError                     429 / 3001: wait (`retry_after`) and try again
     ├── ValidationError                    QBO refused the request as written: fix it
@@ -65,6 +68,7 @@ __all__ = [
     "AccessTokenInvalidError",
     "AuthenticationError",
     "AuthorizationCallbackError",
+    "AuthorizationDeniedError",
     "ConfigurationError",
     "ConflictError",
     "ConnectError",
@@ -262,8 +266,19 @@ class AuthorizationCallbackError(AuthenticationError):
     """The callback from Intuit's consent screen cannot be accepted.
 
     Its `state` is unknown, already used, expired, or was issued for another business, or
-    its `realmId` is malformed. Nothing was exchanged or stored: send the user through the
-    authorization URL again.
+    its `realmId` is malformed or not the company a reconnect was started for, or Intuit
+    sent back an OAuth error (`error=...`, its code in `codes`, its description in
+    `detail`). Nothing was exchanged or stored: send the user through a new
+    authorization URL.
+    """
+
+
+class AuthorizationDeniedError(AuthorizationCallbackError):
+    """The user declined to connect on Intuit's consent screen (`error=access_denied`).
+
+    `code` is `"access_denied"`. The authorization's `state` is spent; nothing was
+    exchanged or stored, and whatever was stored before (a connection being reconnected)
+    is unchanged. Offer to start again; do not retry on your own.
     """
 
 

@@ -17,6 +17,10 @@ __all__ = [
     "ALL_KINDS",
     "CACHE_HIT",
     "CACHE_MISS",
+    "CONNECTION_COMPLETED",
+    "CONNECTION_FAILED",
+    "CONNECTION_STARTED",
+    "DISCONNECTED",
     "HTTP_REQUEST",
     "HTTP_RETRY",
     "RATE_THROTTLED",
@@ -40,6 +44,21 @@ TOKEN_REFRESHED: Final = "token.refreshed"  # noqa: S105 - an event kind
 #: A refresh failed (invalid_grant re-checked, network, Intuit error).
 TOKEN_REFRESH_FAILED: Final = "token.refresh_failed"  # noqa: S105 - an event kind
 
+#: An authorization URL was made for a business (setup service; attributes: reconnect,
+#: expires_at).
+CONNECTION_STARTED: Final = "connection.started"
+
+#: A callback was accepted and the company's tokens stored (setup service; attributes:
+#: reconnect, company_info: "fetched" or the error's class name).
+CONNECTION_COMPLETED: Final = "connection.completed"
+
+#: A callback was refused or its exchange failed (setup service; attributes: error, the
+#: error's class name, and code, the OAuth error code when Intuit sent one).
+CONNECTION_FAILED: Final = "connection.failed"
+
+#: A company's grant was revoked at Intuit and its tokens deleted (setup service).
+DISCONNECTED: Final = "connection.disconnected"
+
 #: The health monitor raised an alert for a realm or business.
 ALERT_RAISED: Final = "health.alert.raised"
 
@@ -59,6 +78,10 @@ ALL_KINDS: Final[tuple[str, ...]] = (
     RATE_THROTTLED,
     TOKEN_REFRESHED,
     TOKEN_REFRESH_FAILED,
+    CONNECTION_STARTED,
+    CONNECTION_COMPLETED,
+    CONNECTION_FAILED,
+    DISCONNECTED,
     ALERT_RAISED,
     ALERT_CLEARED,
     CACHE_HIT,

@@ -2,5 +2,6 @@
 
 from qbo_core.services.auth import QBOAuthService
 from qbo_core.services.raw_client import QBORawClient
+from qbo_core.services.setup import QBOSetupService
 
-__all__ = ["QBOAuthService", "QBORawClient"]
+__all__ = ["QBOAuthService", "QBORawClient", "QBOSetupService"]

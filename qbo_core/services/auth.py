@@ -19,8 +19,12 @@ What it guarantees, and how:
   `ReauthorizationRequiredError` raised. A marked connection is never sent to Intuit
   again; `exchange_code` replaces it.
 - **State is single-use.** `authorization_url` stores a random `state` with a TTL,
-  bound to the business; `exchange_code` takes it atomically (the port's `take`), so a
-  replayed, expired, foreign or made-up state is refused before any exchange.
+  bound to the business (and, for a reconnect, to the company); `exchange_code` takes it
+  atomically (the port's `take`), so a replayed, expired, foreign or made-up state, or a
+  callback for another company than the bound one, is refused before any exchange.
+  `abandon` spends the state of a callback that carried an OAuth `error=` instead.
+- **Disconnect revokes first.** `disconnect` deletes the stored tokens (compare-and-set)
+  only after Intuit confirmed the revoke (or no longer knew the grant).
 - **No token leaves.** Events, errors and reprs carry realm ids, versions and expiries,
   never a token.
 
@@ -155,34 +159,67 @@ class QBOAuthService:
 
     # ----------------------------------------------------------------- authorize
 
+    @property
+    def state_ttl(self) -> float:
+        """How long, in seconds, an authorization URL's `state` can be used."""
+        return self._state_ttl
+
     async def authorization_url(
-        self, business_id: str, *, scopes: tuple[str, ...] | None = None
+        self,
+        business_id: str,
+        *,
+        scopes: tuple[str, ...] | None = None,
+        realm_id: str | None = None,
     ) -> tuple[str, str]:
         """`(url, state)`: where to send the user to connect `business_id`'s company.
 
         The `state` is 256 random bits, stored for `state_ttl` seconds bound to the
-        business; `exchange_code` accepts it once.
+        business, and to `realm_id` when given (a reconnect of a known company: the
+        callback must then come back for that company); `exchange_code` accepts it once.
+        `ValueError` for an empty `business_id` or a `realm_id` that is not a QBO
+        company id.
         """
         if not isinstance(business_id, str) or not business_id:
             raise ValueError("business_id must be a non-empty string")
+        if realm_id is not None:
+            _check_realm(realm_id)
         state = secrets.token_urlsafe(32)
         url = oauth.build_authorization_url(
             self._config, state=state, scopes=scopes, endpoints=await self.endpoints()
         )
-        issued = self._clock.now().isoformat()
-        value = json.dumps({"business_id": business_id, "issued_at": issued}).encode()
-        await self._states.put(_STATE_PREFIX + state, value, ttl=self._state_ttl)
+        bound = {"business_id": business_id, "issued_at": self._clock.now().isoformat()}
+        if realm_id is not None:
+            bound["realm_id"] = realm_id
+        await self._states.put(
+            _STATE_PREFIX + state, json.dumps(bound).encode(), ttl=self._state_ttl
+        )
         return url, state
+
+    async def abandon(self, state: str, *, business_id: str | None = None) -> bool:
+        """Spend the `state` of an authorization that came back without a code.
+
+        For a callback carrying `error=` (the user declined, or Intuit refused the
+        request): the state is taken, so that neither it nor a later callback with it can
+        be used. Returns whether it was live (issued, unused, unexpired, and for
+        `business_id` when given); Intuit is not called, and no tokens are touched.
+        """
+        if not isinstance(state, str) or not state:
+            return False
+        bound = _state_binding(await self._states.take(_STATE_PREFIX + state))
+        return bound is not None and business_id in (None, bound[0])
 
     async def exchange_code(
         self, code: str, state: str, realm_id: str, *, business_id: str | None = None
     ) -> QBOIntegrationDTO:
         """Check `state`, trade `code` for tokens, store them; return the connection (no tokens).
 
-        The state is taken (single use) before anything else. `AuthorizationCallbackError`
+        `realm_id` and `code` are checked first (a malformed one is refused with the
+        state left live); then the state is taken (single use). `AuthorizationCallbackError`
         when it is missing, used, expired, or (with `business_id`) was issued for another
-        business, or when `realm_id` or `code` is malformed: nothing is exchanged or stored
-        then. The state is spent even when the exchange then fails (start again).
+        business, or was bound to another company than `realm_id` (a reconnect answered
+        for the wrong company): nothing is exchanged or stored then, and the state is
+        spent (a callback that does not match its authorization ends it). The state is
+        spent even when the exchange then fails (start again).
         Exchange errors are those of `oauth.decode_token_response`. The new tokens replace
         whatever the realm had (a reconnect), by compare-and-set.
         """
@@ -200,18 +237,26 @@ class QBOAuthService:
             if isinstance(state, str) and state
             else None
         )
-        owner = _state_owner(raw)
-        if owner is None:
+        bound = _state_binding(raw)
+        if bound is None:
             raise AuthorizationCallbackError(
                 "the callback's state is unknown, already used or expired; start the "
                 "connection again from a new authorization URL",
                 realm_id=realm_id,
             )
+        owner, expected_realm = bound
         if business_id is not None and owner != business_id:
             raise AuthorizationCallbackError(
                 "the callback's state was issued for another business; start the connection "
                 "again from a new authorization URL",
                 realm_id=realm_id,
+            )
+        if expected_realm is not None and realm_id != expected_realm:
+            raise AuthorizationCallbackError(
+                f"the callback is for QBO company {realm_id}, but this authorization was "
+                f"started to reconnect QBO company {expected_realm}; nothing was exchanged: "
+                f"start again and choose company {expected_realm} on Intuit's screen",
+                realm_id=expected_realm,
             )
         request = oauth.build_code_exchange(
             self._config, code=code, endpoints=await self.endpoints()
@@ -424,6 +469,35 @@ class QBOAuthService:
                 marked = _evolve(latest.tokens, revoked_at=self._clock.now())
                 expected = latest.version
 
+    async def disconnect(self, realm_id: str) -> bool:
+        """Revoke the realm's grant at Intuit, then delete its stored tokens.
+
+        Returns `False` when nothing is stored. Intuit is asked first, with the stored
+        refresh token (skipped when the tokens are already marked revoked); it answers
+        200 for a grant it no longer knows (RFC 7009), and an `invalid_grant` refusal
+        means the grant is dead already: both go on to the delete. Any other failure
+        (transport, `InvalidClientError`, `ServerError`, ...) is raised with nothing
+        deleted. The delete is a compare-and-set on the version read: when another
+        writer stored tokens meanwhile (a refresh, or a reconnect's new grant), those are
+        revoked and deleted in turn, so no grant outlives the disconnect.
+        """
+        _check_realm(realm_id)
+        current = await self._tokens.load(realm_id)
+        while current is not None:
+            if current.tokens.revoked_at is None:
+                request = oauth.build_revoke(
+                    self._config,
+                    token=current.tokens.refresh_token,
+                    endpoints=await self.endpoints(),
+                )
+                with contextlib.suppress(ReauthorizationRequiredError):
+                    oauth.decode_revoke(await self._transport.send(request))
+            try:
+                return await self._tokens.delete(realm_id, expected_version=current.version)
+            except ConflictError:
+                current = await self._tokens.load(realm_id)
+        return False
+
     async def status(self, realm_id: str) -> ConnectionStatus:
         """Where the realm's connection stands (read from the store; Intuit is not asked)."""
         _check_realm(realm_id)
@@ -468,15 +542,20 @@ class QBOAuthService:
         )
 
 
-def _state_owner(raw: bytes | None) -> str | None:
+def _state_binding(raw: bytes | None) -> tuple[str, str | None] | None:
+    """The business (and the realm, for a reconnect) a stored state was issued for."""
     if raw is None:
         return None
     try:
         value = json.loads(raw)
     except ValueError:
         return None
-    owner = value.get("business_id") if isinstance(value, dict) else None
-    return owner if isinstance(owner, str) and owner else None
+    if not isinstance(value, dict):
+        return None
+    owner, realm = value.get("business_id"), value.get("realm_id")
+    if not isinstance(owner, str) or not owner:
+        return None
+    return owner, realm if isinstance(realm, str) and realm else None
 
 
 def _usable(realm_id: str, current: VersionedTokenSet | None) -> TokenSet:

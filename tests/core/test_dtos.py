@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from qbo_core.converter import structure, unstructure
 from qbo_core.dtos import (
+    ConnectionRequest,
     ConnectionState,
     ConnectionStatus,
     IntegrationStatus,
@@ -73,6 +74,15 @@ INTEGRATIONS = st.builds(
     created_at=MAYBE_AWARE,
     updated_at=MAYBE_AWARE,
     connected_at=MAYBE_AWARE,
+    company_name=MAYBE_TEXT,
+)
+CONNECTION_REQUESTS = st.builds(
+    ConnectionRequest,
+    business_id=TEXT,
+    authorization_url=TEXT,
+    state=TEXT,
+    expires_at=AWARE,
+    realm_id=MAYBE_TEXT,
 )
 RATE_LIMITS = st.builds(
     RateLimit,
@@ -147,6 +157,12 @@ def test_integration_round_trips_through_json(value: QBOIntegrationDTO) -> None:
     assert round_trip(value) == value
 
 
+@given(CONNECTION_REQUESTS)
+def test_connection_request_round_trips_through_json(value: ConnectionRequest) -> None:
+    """A ConnectionRequest (state and URL included) survives a JSON round trip unchanged."""
+    assert round_trip(value) == value
+
+
 @given(RATE_LIMITS)
 def test_rate_limit_round_trips_through_json(value: RateLimit) -> None:
     """A RateLimit survives a JSON round trip unchanged."""
@@ -192,11 +208,15 @@ AWARE_FIELDS = [
     (QBOIntegrationDTO, "updated_at"),
     (QBOIntegrationDTO, "connected_at"),
     (QBOEvent, "at"),
+    (ConnectionRequest, "expires_at"),
 ]
 VALID: dict[type, Any] = {
     TokenSet: tokens(),
     QBOIntegrationDTO: QBOIntegrationDTO(business_id="b1", status=IntegrationStatus.CONNECTED),
     QBOEvent: QBOEvent(kind="http.request", at=NOW),
+    ConnectionRequest: ConnectionRequest(
+        business_id="b1", authorization_url="https://x.test/?state=s", state="s", expires_at=NOW
+    ),
 }
 
 
@@ -242,6 +262,22 @@ def test_integration_repr_and_str_hide_both_tokens(access: str, refresh: str) ->
         assert access not in shown
         assert refresh not in shown
         assert "biz-1" in shown
+
+
+@given(state=SECRETS)
+def test_connection_request_repr_hides_the_state_and_the_url_holding_it(state: str) -> None:
+    """A ConnectionRequest's repr names the business and expiry, never its state or URL."""
+    value = ConnectionRequest(
+        business_id="biz-1",
+        authorization_url=f"https://appcenter.intuit.com/connect/oauth2?state={state}",
+        state=state,
+        expires_at=NOW,
+        realm_id="9130",
+    )
+    for shown in (repr(value), str(value)):
+        assert state not in shown
+        assert "biz-1" in shown
+        assert "9130" in shown
 
 
 # --------------------------------------------------------------------- validation
