@@ -20,17 +20,23 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import pytest
 
 from qbo_adapters.emulator.app import QBOEmulator
 from qbo_adapters.emulator.server import HandlerServer, serve_emulator
 from qbo_adapters.emulator.settings import EmulatorSettings
+from qbo_adapters.file.lock import FileLock
 from qbo_adapters.memory.clock import SystemClock
+from qbo_adapters.sql.token_store import SqlTokenStore
 from qbo_core.dtos import TokenSet, VersionedTokenSet
+from qbo_core.ports.lock import Lock
 from qbo_core.ports.token_store import TokenStore
 from tests.integration.refresh_worker import TOKEN_PATH, fingerprint, make_config
 
 __all__ = [
+    "BACKENDS",
     "TOKEN_PATH",
+    "Backend",
     "WorkerProcess",
     "expire_access_everywhere",
     "fingerprint",
@@ -138,6 +144,16 @@ class WorkerProcess:
         message: dict[str, Any] = json.loads(line)
         return message
 
+    async def drain(self, patience: float = ANSWER_TIMEOUT) -> list[dict[str, Any]]:
+        """Every complete message left in the pipe, up to its end (call after `kill`).
+
+        A line cut short by the kill (no newline) is not a message and is dropped.
+        """
+        assert self.process.stdout is not None
+        rest = await asyncio.wait_for(self.process.stdout.read(), patience)
+        lines = rest.split(b"\n")[:-1]  # the last piece is empty, or a cut line
+        return [json.loads(line) for line in lines if line]
+
     def kill(self) -> None:
         """SIGKILL the worker, if it is still running."""
         if self.process.returncode is None:
@@ -172,3 +188,70 @@ def worker_spec(
         "lock_wait": lock_wait,
         **extra,
     }
+
+
+@attrs.frozen(kw_only=True)
+class Backend:
+    """The shared store and lock as the test process sees them, and as a worker names them."""
+
+    store: TokenStore
+    lock: Lock
+    store_spec: dict[str, Any]
+    lock_spec: dict[str, Any]
+
+
+@contextlib.asynccontextmanager
+async def sqlite_and_file_lock(directory: Path, clock: SystemClock) -> AsyncIterator[Backend]:
+    from tests.adapters.sql_databases import disposing, sqlite_engine
+
+    path = directory / "tokens.sqlite3"
+    engine = sqlite_engine(path)
+    async with disposing(engine):
+        yield Backend(
+            store=SqlTokenStore(engine),
+            lock=FileLock(directory / "locks", clock),
+            store_spec={"kind": "sqlite", "path": str(path)},
+            lock_spec={"kind": "file", "directory": str(directory / "locks")},
+        )
+
+
+@contextlib.asynccontextmanager
+async def redis_store_and_lock(directory: Path, clock: SystemClock) -> AsyncIterator[Backend]:
+    from qbo_adapters.redis.lock import RedisLock
+    from qbo_adapters.redis.token_store import RedisTokenStore
+    from tests.adapters.redis_server import redis_client
+
+    async with redis_client() as (client, prefix):
+        yield Backend(
+            store=RedisTokenStore(client, prefix=prefix),
+            lock=RedisLock(client, clock, prefix=prefix),
+            store_spec={"kind": "redis", "prefix": prefix},
+            lock_spec={"kind": "redis", "prefix": prefix},
+        )
+
+
+@contextlib.asynccontextmanager
+async def postgres_store_and_redis_lock(
+    directory: Path, clock: SystemClock
+) -> AsyncIterator[Backend]:
+    pytest.importorskip("asyncpg", reason="the postgres extra (asyncpg) is not installed")
+    from qbo_adapters.redis.lock import RedisLock
+    from tests.adapters.redis_server import redis_client
+    from tests.adapters.sql_databases import disposing, postgres_engine, postgres_schema
+
+    async with postgres_schema() as schema, redis_client() as (client, prefix):
+        engine = postgres_engine(schema)
+        async with disposing(engine):
+            yield Backend(
+                store=SqlTokenStore(engine),
+                lock=RedisLock(client, clock, prefix=prefix),
+                store_spec={"kind": "postgres", "schema": schema},
+                lock_spec={"kind": "redis", "prefix": prefix},
+            )
+
+
+BACKENDS = {
+    "sqlite+filelock": sqlite_and_file_lock,
+    "redis+redislock": redis_store_and_lock,
+    "postgres+redislock": postgres_store_and_redis_lock,
+}

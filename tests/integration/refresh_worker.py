@@ -10,7 +10,7 @@ lines, one object per line, on stdin / stdout:
   `access_token(realm)` then a CompanyInfo read with that token, and answers
   `{"round": n, "ok": <successes>, "errors": [<error names>]}`; `{"exit": true}` or the
   end of stdin ends it.
-- role `crash`: after `{"go": 0}` it refreshes and reads CompanyInfo in a loop (the
+- role `crash`: after `{"go": 0, "pause": <bool>}` it refreshes and reads CompanyInfo in a loop (the
   emulator's short access tokens make every `access_token` call a refresh), reporting
   checkpoints as it goes: `send` (a refresh is about to be sent), `answered` (Intuit's
   answer arrived, not saved yet), `saving` (the save is starting), `saved`, `ok` (the
@@ -74,13 +74,13 @@ def make_config(base_url: str, *, client_id: str, client_secret: str) -> QBOConf
 class Reporter:
     """Writes JSON lines to stdout; with `pause`, waits for the parent's line after each one."""
 
-    def __init__(self, reader: asyncio.StreamReader, *, pause: bool) -> None:
+    def __init__(self, reader: asyncio.StreamReader) -> None:
         self._reader = reader
-        self._pause = pause
+        self.pause = False
 
     async def checkpoint(self, name: str, **fields: Any) -> None:
         write({"cp": name, **fields})
-        if self._pause:
+        if self.pause:
             line = await self._reader.readline()
             if not line:
                 raise SystemExit(3)  # the parent went away
@@ -187,7 +187,7 @@ async def run(spec: dict[str, Any]) -> None:
         spec["base_url"], client_id=spec["client_id"], client_secret=spec["client_secret"]
     )
     realm = spec["realm"]
-    reporter = Reporter(reader, pause=bool(spec.get("pause")))
+    reporter = Reporter(reader)
     async with (
         aiohttp.ClientSession() as session,
         backend(spec, clock) as (store, lock),
@@ -228,6 +228,7 @@ async def run(spec: dict[str, Any]) -> None:
                 errors = [type(o).__name__ for o in outcomes if isinstance(o, BaseException)]
                 write({"round": message["go"], "ok": len(outcomes) - len(errors), "errors": errors})
             else:
+                reporter.pause = bool(message.get("pause"))
                 for _ in range(spec["max_refreshes"]):
                     try:
                         await call()

@@ -32,25 +32,21 @@ import contextlib
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
-import attrs
 import pytest
 
 from qbo_adapters.aiohttp.transport import AiohttpTransport
 from qbo_adapters.emulator.app import QBOEmulator
-from qbo_adapters.file.lock import FileLock
 from qbo_adapters.memory.clock import SystemClock
 from qbo_adapters.memory.event_sinks import RecordingEventSink
 from qbo_adapters.memory.state_store import MemoryStateStore
-from qbo_adapters.sql.token_store import SqlTokenStore
 from qbo_core.dtos import RealmAuth
-from qbo_core.ports.lock import Lock
-from qbo_core.ports.token_store import TokenStore
 from qbo_core.services import QBOAuthService, QBORawClient
 from tests.integration.procs import (
+    BACKENDS,
     TOKEN_PATH,
+    Backend,
     WorkerProcess,
     expire_access_everywhere,
     make_config,
@@ -62,73 +58,6 @@ from tests.integration.procs import (
 WORKERS = 4
 CALLS = 50
 ROUNDS = 3
-
-
-@attrs.frozen(kw_only=True)
-class Backend:
-    """The shared store and lock as the test process sees them, and as a worker names them."""
-
-    store: TokenStore
-    lock: Lock
-    store_spec: dict[str, Any]
-    lock_spec: dict[str, Any]
-
-
-@contextlib.asynccontextmanager
-async def sqlite_and_file_lock(directory: Path, clock: SystemClock) -> AsyncIterator[Backend]:
-    from tests.adapters.sql_databases import disposing, sqlite_engine
-
-    path = directory / "tokens.sqlite3"
-    engine = sqlite_engine(path)
-    async with disposing(engine):
-        yield Backend(
-            store=SqlTokenStore(engine),
-            lock=FileLock(directory / "locks", clock),
-            store_spec={"kind": "sqlite", "path": str(path)},
-            lock_spec={"kind": "file", "directory": str(directory / "locks")},
-        )
-
-
-@contextlib.asynccontextmanager
-async def redis_store_and_lock(directory: Path, clock: SystemClock) -> AsyncIterator[Backend]:
-    from qbo_adapters.redis.lock import RedisLock
-    from qbo_adapters.redis.token_store import RedisTokenStore
-    from tests.adapters.redis_server import redis_client
-
-    async with redis_client() as (client, prefix):
-        yield Backend(
-            store=RedisTokenStore(client, prefix=prefix),
-            lock=RedisLock(client, clock, prefix=prefix),
-            store_spec={"kind": "redis", "prefix": prefix},
-            lock_spec={"kind": "redis", "prefix": prefix},
-        )
-
-
-@contextlib.asynccontextmanager
-async def postgres_store_and_redis_lock(
-    directory: Path, clock: SystemClock
-) -> AsyncIterator[Backend]:
-    pytest.importorskip("asyncpg", reason="the postgres extra (asyncpg) is not installed")
-    from qbo_adapters.redis.lock import RedisLock
-    from tests.adapters.redis_server import redis_client
-    from tests.adapters.sql_databases import disposing, postgres_engine, postgres_schema
-
-    async with postgres_schema() as schema, redis_client() as (client, prefix):
-        engine = postgres_engine(schema)
-        async with disposing(engine):
-            yield Backend(
-                store=SqlTokenStore(engine),
-                lock=RedisLock(client, clock, prefix=prefix),
-                store_spec={"kind": "postgres", "schema": schema},
-                lock_spec={"kind": "redis", "prefix": prefix},
-            )
-
-
-BACKENDS = {
-    "sqlite+filelock": sqlite_and_file_lock,
-    "redis+redislock": redis_store_and_lock,
-    "postgres+redislock": postgres_store_and_redis_lock,
-}
 
 
 @pytest.fixture(
