@@ -1,34 +1,37 @@
 """A worker SIGKILLed in the middle of a refresh loses nothing the store promised.
 
-What is proven, over real OS processes and real HTTP on loopback (SQLite file token store
-and `FileLock`): a child process (`refresh_worker`, role `crash`) refreshes in a loop
-(the emulator's 60-second access tokens are always inside the 300-second refresh margin,
-so every `access_token` call is a refresh) and reads CompanyInfo after each. It reports
+What is proven, over real OS processes and real HTTP on loopback (SQLite file token
+store and `FileLock`; the rotating case also on `RedisTokenStore` and `RedisLock`): a
+child process (`refresh_worker`, role `crash`) refreshes in a loop (the emulator's
+60-second access tokens are always inside the 300-second refresh margin, so every
+`access_token` call is a refresh) and reads CompanyInfo after each. It reports
 checkpoints: `send` (refresh about to go out), `answered` (Intuit's answer in hand, not
 saved), `saving`, `saved`, `ok`. A `random.Random(SEED)` plan picks, per round, where the
 parent SIGKILLs it: exactly at a checkpoint (the child waits for the parent there), just
-after one (0-3 ms later, the child running on: this lands inside the save too), or after a
-random delay (0-200 ms) wherever it is. Every refresh checkpoint is covered both ways.
+after one (0-3 ms later, the child running on: this lands inside the save too), or after
+a random delay (0-200 ms) wherever it is. Every refresh checkpoint is covered both ways.
 
-After each kill: the store loads and decodes; its version never goes back; it holds either
-the last saved tokens or, when a save was in flight, exactly the tokens being saved (never
-a mix, never anything else); an unrelated realm stored alongside is untouched. Then a fresh
-`QBOAuthService` in the parent (waiting out the dead child's 0.5 s lease on the file lock)
-gets an access token with what is stored and reads CompanyInfo with it.
+After each kill: the store loads and decodes; its version never goes back; it holds
+either the last saved tokens or, when a save was in flight, exactly the tokens being
+saved (never a mix, never anything else); an unrelated realm stored alongside is
+untouched. Then a fresh `QBOAuthService` in the parent gets an access token with what is
+stored and reads CompanyInfo with it; it first waits out the dead child's 0.5 s lease on
+the refresh lock, which proves a killed holder's lease expires.
 
-The grace caveat: a kill after the emulator rotated the refresh token but before the child
-saved the answer loses that answer, so the store holds the refresh token just superseded.
-Whether that token still works is Intuit's decision, and Intuit's sources conflict (jsclient
-README: previous refresh tokens expire 24 hours after a new one is issued; the help
-article: at once). So:
+The grace caveat: a kill after the emulator rotated the refresh token but before the
+child saved the answer loses that answer, so the store holds the refresh token just
+superseded. Whether that token still works is Intuit's decision, and Intuit's sources
+conflict (jsclient README: previous refresh tokens expire 24 hours after a new one is
+issued; the help article: at once). So:
 
-- `test_kills_mid_refresh_never_lose_the_connection[rotating, 24h grace]`: rotation on
-  every refresh and `old_refresh_token_grace=86400` (the jsclient statement): every round
-  recovers, the rounds whose answer was lost included (the plan guarantees some), and the
-  emulator never answers `invalid_grant`.
-- `...[no rotation]`: the emulator's default 24-hour rotation window (a refresh returns the
-  same refresh token) and no grace: a kill anywhere is harmless, and the refresh token
-  never changes.
+- `test_kills_mid_refresh_never_lose_the_connection[sqlite, rotating, 24h grace]` (20
+  rounds; 10 more on Redis): rotation on every refresh and
+  `old_refresh_token_grace=86400` (the jsclient statement): every round recovers, the
+  rounds whose answer was lost included (the plan guarantees some), and the emulator
+  never answers `invalid_grant`.
+- `...[sqlite, no rotation]` (10 rounds): the emulator's default 24-hour rotation window
+  (a refresh returns the same refresh token) and no grace: a kill anywhere is harmless,
+  and the refresh token never changes.
 - `test_a_lost_rotation_without_grace_asks_for_the_user_and_keeps_the_tokens`: no grace,
   killed exactly between the answer and the save. No client can avoid `invalid_grant`
   here; the library's honest answer is `ReauthorizationRequiredError` naming the realm,
@@ -55,7 +58,6 @@ import pytest
 
 from qbo_adapters.aiohttp.transport import AiohttpTransport
 from qbo_adapters.emulator.app import QBOEmulator
-from qbo_adapters.file.lock import FileLock
 from qbo_adapters.memory.clock import SystemClock
 from qbo_adapters.memory.event_sinks import RecordingEventSink
 from qbo_adapters.memory.state_store import MemoryStateStore
@@ -65,6 +67,7 @@ from qbo_core.errors import ReauthorizationRequiredError, TokenRevokedError
 from qbo_core.ports.token_store import TokenStore
 from qbo_core.services import QBOAuthService, QBORawClient
 from tests.integration.procs import (
+    BACKENDS,
     TOKEN_PATH,
     Backend,
     WorkerProcess,
@@ -72,7 +75,6 @@ from tests.integration.procs import (
     make_config,
     seed_tokens,
     served_emulator,
-    sqlite_and_file_lock,
     worker_spec,
 )
 
@@ -204,7 +206,7 @@ class Parent:
             transport=AiohttpTransport(self.session),
             config=self.config(),
             token_store=self.store,
-            lock=FileLock(self.directory / "locks", clock),
+            lock=self.backend.lock,
             state_store=MemoryStateStore(clock),
             clock=clock,
             events=RecordingEventSink(),
@@ -239,12 +241,14 @@ class Parent:
 
 
 @contextlib.asynccontextmanager
-async def parent(**emulator_settings: Any) -> AsyncIterator[Parent]:
-    """An emulator (60 s access tokens) and a SQLite file + file lock, all removed after."""
+async def parent(
+    backend_name: str = "sqlite+filelock", **emulator_settings: Any
+) -> AsyncIterator[Parent]:
+    """An emulator (60 s access tokens) and a shared backend (`procs.BACKENDS`), removed after."""
     with tempfile.TemporaryDirectory(prefix="qbo-crash-") as directory:
         async with (
             served_emulator(access_token_lifetime=60, **emulator_settings) as (emulator, _),
-            sqlite_and_file_lock(Path(directory), SystemClock()) as backend,
+            BACKENDS[backend_name](Path(directory), SystemClock()) as backend,
             aiohttp.ClientSession() as session,
         ):
             yield Parent(
@@ -257,14 +261,22 @@ async def parent(**emulator_settings: Any) -> AsyncIterator[Parent]:
 
 
 @pytest.mark.parametrize(
-    ("rotation_window", "grace", "rounds"),
+    ("backend", "rotation_window", "grace", "rounds"),
     [
-        pytest.param(0.0, 86_400.0, 20, id="rotating, 24h grace"),
-        pytest.param(24 * 3600.0, 0.0, 10, id="no rotation"),
+        pytest.param("sqlite+filelock", 0.0, 86_400.0, 20, id="sqlite, rotating, 24h grace"),
+        pytest.param("sqlite+filelock", 24 * 3600.0, 0.0, 10, id="sqlite, no rotation"),
+        pytest.param(
+            "redis+redislock",
+            0.0,
+            86_400.0,
+            10,
+            id="redis, rotating, 24h grace",
+            marks=pytest.mark.redis,
+        ),
     ],
 )
 async def test_kills_mid_refresh_never_lose_the_connection(
-    rotation_window: float, grace: float, rounds: int
+    backend: str, rotation_window: float, grace: float, rounds: int
 ) -> None:
     """SIGKILL at random points of refreshes: the store stays intact and a new process always
     gets a working access token from it."""
@@ -273,7 +285,8 @@ async def test_kills_mid_refresh_never_lose_the_connection(
         (mode, cp) for mode in ("at", "after") for cp in REFRESH_CHECKPOINTS
     }
     rotating = rotation_window == 0
-    async with parent(rotation_window=rotation_window, old_refresh_token_grace=grace) as world:
+    settings = {"rotation_window": rotation_window, "old_refresh_token_grace": grace}
+    async with parent(backend, **settings) as world:
         seeded = await seed_tokens(world.emulator, world.store, world.realm)
         other = await world.store.save(OTHER_REALM, other_realm_tokens(), expected_version=None)
         lost_answers = 0
