@@ -15,7 +15,7 @@ After each kill: the store loads and decodes; its version never goes back; it ho
 either the last saved tokens or, when a save was in flight, exactly the tokens being
 saved (never a mix, never anything else); an unrelated realm stored alongside is
 untouched. Then a fresh `QBOAuthService` in the parent gets an access token with what is
-stored and reads CompanyInfo with it; it first waits out the dead child's 0.5 s lease on
+stored and reads CompanyInfo with it; it first waits out the dead child's 0.3 s lease on
 the refresh lock, which proves a killed holder's lease expires.
 
 The grace caveat: a kill after the emulator rotated the refresh token but before the
@@ -81,7 +81,7 @@ from tests.integration.procs import (
 SEED = 20_260_101
 REFRESH_CHECKPOINTS = ("send", "answered", "saving", "saved")
 #: The dying child's lease on the refresh lock: what the parent's recovery may wait out.
-CHILD_LEASE = 0.5
+CHILD_LEASE = 0.3
 OTHER_REALM = "4620816365000000000"
 
 
