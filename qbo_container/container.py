@@ -2,21 +2,31 @@
 
 Hosts normally reach it through the typed facade `qbo_container.QBO`; the container
 itself is for wiring and for those who need a provider the facade does not expose.
+
+Resources (opened on first need, closed by `shutdown`): the aiohttp session, the one
+SQLAlchemy `AsyncEngine` on `sql.url` (shared by the SQL token and state stores), and
+the one Redis client on `redis.url` (shared by every Redis adapter). Redis adapters are
+imported only when chosen, so the `redis` extra is needed only then.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
+import sqlalchemy.engine
 from dependency_injector import containers, providers
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from qbo_adapters.aiohttp.transport import AiohttpTransport
+from qbo_adapters.crypto.token_store import EncryptedTokenStore
 from qbo_adapters.emulator.app import QBOEmulator
 from qbo_adapters.emulator.transport import EmulatorTransport
+from qbo_adapters.file.lock import FileLock
 from qbo_adapters.memory.cache import MemoryCache
 from qbo_adapters.memory.clock import SystemClock
 from qbo_adapters.memory.event_sinks import FanOutEventSink, LoggingEventSink, RecordingEventSink
@@ -24,16 +34,29 @@ from qbo_adapters.memory.lock import AsyncioLock
 from qbo_adapters.memory.quota_store import MemoryQuotaStore
 from qbo_adapters.memory.state_store import MemoryStateStore
 from qbo_adapters.memory.token_store import MemoryTokenStore
+from qbo_adapters.sql.state_store import SqlStateStore
+from qbo_adapters.sql.token_store import SqlTokenStore
 from qbo_container.settings import (
     DEFAULT_SETTINGS,
     EMULATOR_BASE_URL,
     api_config,
     emulator_settings,
     load_settings,
+    lock_backend,
+    lock_directory,
+    sql_url,
+    state_store_backend,
     transport_backend,
 )
+from qbo_container.storage import private_directory, private_file
 from qbo_core.config import QBOConfig
+from qbo_core.ports.clock import Clock
+from qbo_core.ports.token_store import TokenStore
+from qbo_core.services.auth import QBOAuthService
 from qbo_core.services.raw_client import QBORawClient
+
+if TYPE_CHECKING:
+    import redis.asyncio
 
 __all__ = ["QBOContainer", "build_container", "shutdown"]
 
@@ -57,17 +80,87 @@ async def _http_session(config: QBOConfig) -> AsyncIterator[aiohttp.ClientSessio
         await session.close()
 
 
+async def _sql_engine(url: str, schema: str | None) -> AsyncIterator[AsyncEngine]:
+    """The one engine on `sql.url`; disposed by `shutdown_resources()`.
+
+    A SQLite file is created on first need with mode 0600 in a directory made 0700 (see
+    `qbo_container.storage`); `sql.schema` becomes the PostgreSQL connections' search_path.
+    """
+    parsed = sqlalchemy.engine.make_url(url)
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        private_file(Path(parsed.database))
+    elif schema is not None:
+        connect_args["server_settings"] = {"search_path": f'"{schema}"'}
+    engine = create_async_engine(parsed, connect_args=connect_args)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def _redis_client(url: str) -> AsyncIterator[redis.asyncio.Redis]:
+    """The one Redis client on `redis.url` (bytes replies); closed by `shutdown_resources()`."""
+    import redis.asyncio  # the redis extra, checked by load_settings when a backend needs it
+
+    client = redis.asyncio.Redis.from_url(url, decode_responses=False)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+def _file_lock(directory: Path, clock: Clock) -> FileLock:
+    return FileLock(private_directory(directory), clock)
+
+
+def _redis_token_store(client: redis.asyncio.Redis, prefix: str) -> TokenStore:
+    from qbo_adapters.redis.token_store import RedisTokenStore
+
+    return RedisTokenStore(client, prefix=prefix)
+
+
+def _redis_lock(client: redis.asyncio.Redis, clock: Clock, prefix: str) -> Any:
+    from qbo_adapters.redis.lock import RedisLock
+
+    return RedisLock(client, clock, prefix=prefix)
+
+
+def _redis_state_store(client: redis.asyncio.Redis, clock: Clock, prefix: str) -> Any:
+    from qbo_adapters.redis.state_store import RedisStateStore
+
+    return RedisStateStore(client, clock, prefix=prefix)
+
+
+def _redis_cache(client: redis.asyncio.Redis, clock: Clock, prefix: str) -> Any:
+    from qbo_adapters.redis.cache import RedisCache
+
+    return RedisCache(client, clock, prefix=prefix)
+
+
+def _encrypted(store: TokenStore, keys: Sequence[str] | None) -> TokenStore:
+    """`store`, wrapped in `EncryptedTokenStore` when `token_store.encryption_keys` are set."""
+    return store if not keys else EncryptedTokenStore(store, keys=keys)
+
+
+def _days(days: int) -> timedelta:
+    return timedelta(days=days)
+
+
 class QBOContainer(containers.DeclarativeContainer):
     """Wires qbo-infra's ports to adapters from settings. Nothing is built until asked for.
 
     `config` holds validated settings (`build_container` validates them; a bare
-    `QBOContainer()` uses the defaults: every backend in memory, the embedded emulator).
-    The aiohttp session is a resource: it opens when the aiohttp transport is first
-    resolved (an awaitable then) and closes on `await shutdown_resources()`.
+    `QBOContainer()` uses the defaults: SQLite tokens and states in the user's data
+    directory, a file lock, a memory cache, the embedded emulator).
+    The aiohttp session, SQL engine and Redis client are resources: each opens when
+    something that needs it is first resolved (an awaitable then) and closes on
+    `await shutdown_resources()`.
 
     Ports: `clock`, `event_sink` (a `FanOutEventSink` around `event_backend`; add
-    sinks with `container.event_sink().add(sink)`), `cache`, `token_store`, `lock`,
-    `quota_store`, `state_store`, `transport`.
+    sinks with `container.event_sink().add(sink)`), `cache`, `token_store` (the
+    `token_store_backend`, encrypted when `token_store.encryption_keys` are set),
+    `lock`, `quota_store`, `state_store`, `transport`. Services: `raw_client`, `auth`.
     Every provider can be swapped with `container.<name>.override(providers.Object(fake))`;
     the facade `QBO.open(..., <port>=fake)` does exactly that, and resolves the result
     whether or not the graph is asynchronous.
@@ -92,19 +185,41 @@ class QBOContainer(containers.DeclarativeContainer):
     #: The fan-out every service emits to; the configured backend is its first sink.
     event_sink = providers.Singleton(FanOutEventSink, event_backend)
 
+    http_session = providers.Resource(_http_session, config=qbo_config)
+
+    #: The one SQL engine (SQLite file or PostgreSQL), for every SQL adapter.
+    sql_engine = providers.Resource(
+        _sql_engine, url=providers.Callable(sql_url, config), schema=config.sql.schema
+    )
+
+    #: The one Redis client, for every Redis adapter.
+    redis_client = providers.Resource(_redis_client, url=config.redis.url)
+
     cache = providers.Selector(
         config.cache.backend,
         memory=providers.Singleton(MemoryCache, clock=clock, max_entries=config.cache.max_entries),
+        redis=providers.Singleton(_redis_cache, redis_client, clock, config.redis.prefix),
     )
 
-    token_store = providers.Selector(
+    sql_token_store = providers.Singleton(SqlTokenStore, sql_engine)
+
+    token_store_backend = providers.Selector(
         config.token_store.backend,
         memory=providers.Singleton(MemoryTokenStore),
+        sqlite=sql_token_store,
+        postgres=sql_token_store,
+        redis=providers.Singleton(_redis_token_store, redis_client, config.redis.prefix),
+    )
+
+    token_store = providers.Singleton(
+        _encrypted, token_store_backend, config.token_store.encryption_keys
     )
 
     lock = providers.Selector(
-        config.lock.backend,
+        providers.Callable(lock_backend, config),
         asyncio=providers.Singleton(AsyncioLock, clock=clock),
+        file=providers.Singleton(_file_lock, providers.Callable(lock_directory, config), clock),
+        redis=providers.Singleton(_redis_lock, redis_client, clock, config.redis.prefix),
     )
 
     quota_store = providers.Selector(
@@ -112,12 +227,15 @@ class QBOContainer(containers.DeclarativeContainer):
         memory=providers.Singleton(MemoryQuotaStore, clock=clock),
     )
 
-    state_store = providers.Selector(
-        config.state_store.backend,
-        memory=providers.Singleton(MemoryStateStore, clock=clock),
-    )
+    sql_state_store = providers.Singleton(SqlStateStore, sql_engine, clock)
 
-    http_session = providers.Resource(_http_session, config=qbo_config)
+    state_store = providers.Selector(
+        providers.Callable(state_store_backend, config),
+        memory=providers.Singleton(MemoryStateStore, clock=clock),
+        sqlite=sql_state_store,
+        postgres=sql_state_store,
+        redis=providers.Singleton(_redis_state_store, redis_client, clock, config.redis.prefix),
+    )
 
     emulator = providers.Singleton(
         QBOEmulator,
@@ -144,6 +262,27 @@ class QBOContainer(containers.DeclarativeContainer):
         QBORawClient, transport, qbo_config, events=event_sink, clock=clock
     )
 
+    #: One per container: it holds the process's single-flight refreshes.
+    auth = providers.Singleton(
+        QBOAuthService,
+        transport=transport,
+        config=qbo_config,
+        token_store=token_store,
+        lock=lock,
+        state_store=state_store,
+        clock=clock,
+        events=event_sink,
+        state_ttl=config.auth.state_ttl,
+        expiring_within=providers.Callable(_days, config.auth.expiring_within_days),
+        lock_lease=config.auth.lock_lease,
+        lock_wait=config.auth.lock_wait,
+        discover=config.auth.discover,
+    )
+
+    # setup: `QBOSetupService(auth=auth, raw_client=raw_client, clock=clock,
+    # events=event_sink)` joins here, a Singleton beside `auth`, when
+    # qbo_core/services/setup.py lands.
+
 
 def build_container(
     settings: Mapping[str, Mapping[str, Any]] | None = None,
@@ -161,7 +300,8 @@ def build_container(
 
 
 async def shutdown(container: QBOContainer) -> None:
-    """Close what the container opened (the aiohttp session). Call when the host stops."""
+    """Close what the container opened (the aiohttp session, the SQL engine, the Redis
+    client). Call when the host stops."""
     pending = container.shutdown_resources()
     if pending is not None:
         await pending

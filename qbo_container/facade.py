@@ -39,6 +39,7 @@ from qbo_core.ports import (
     StateStore,
     TokenStore,
 )
+from qbo_core.services.auth import QBOAuthService
 from qbo_core.services.raw_client import QBORawClient
 
 __all__ = ["QBO"]
@@ -62,17 +63,20 @@ class QBO:
     """The container's ports and services for one host, typed, between open and close.
 
     Build it with `async with QBO.open(...) as qbo:`; on leaving the block the
-    container's resources (the aiohttp session) are closed. Attributes:
+    container's resources (the aiohttp session, the SQL engine, the Redis client) are
+    closed. Attributes:
 
     - `config` (`QBOConfig`), `clock` (`Clock`), `events` (`EventSink`: by default a
       `FanOutEventSink`, see `add_event_sink`), `token_store` (`TokenStore`),
       `cache` (`Cache`), `lock` (`Lock`), `quota_store` (`QuotaStore`),
       `state_store` (`StateStore`), `transport` (`HttpTransport`);
     - `raw_client` (`QBORawClient`), on that transport, config, event sink and clock;
+    - `auth` (`QBOAuthService`): authorization URLs, code exchange, refresh under
+      the lock, revoke, status; on the ports above, fakes passed to `open` included;
     - `container`: the underlying `QBOContainer`, for providers not exposed here.
 
-    The services of the next issues (auth, smart sync, setup, health) join as
-    attributes here.
+    The services of the next issues (setup, smart sync, health) join as attributes
+    here (`setup` beside `auth`).
     """
 
     def __init__(
@@ -89,6 +93,7 @@ class QBO:
         state_store: StateStore,
         transport: HttpTransport,
         raw_client: QBORawClient,
+        auth: QBOAuthService,
     ) -> None:
         self.container = container
         self.config = config
@@ -101,6 +106,8 @@ class QBO:
         self.state_store = state_store
         self.transport = transport
         self.raw_client = raw_client
+        self.auth = auth
+        # setup: `self.setup = setup` (QBOSetupService) joins here, resolved in `_resolve`.
 
     @classmethod
     @asynccontextmanager
@@ -159,6 +166,9 @@ class QBO:
         raw_client = await _resolved(container.raw_client())
         if not isinstance(raw_client, QBORawClient):  # pragma: no cover
             raise TypeError(f"raw_client is {raw_client!r}")
+        auth = await _resolved(container.auth())
+        if not isinstance(auth, QBOAuthService):  # pragma: no cover
+            raise TypeError(f"auth is {auth!r}")
         return cls(
             container=container,
             config=config,
@@ -171,6 +181,7 @@ class QBO:
             state_store=await port("state_store", StateStore),
             transport=await port("transport", HttpTransport),
             raw_client=raw_client,
+            auth=auth,
         )
 
     def embedded_emulator(self) -> QBOEmulator:

@@ -4,11 +4,28 @@ Settings are one nested mapping with a section per concern::
 
     api          QBOConfig's settings (client_id, client_secret, environment, URLs,
                  limits, timeouts...; see `qbo_core.config.QBOConfig`)
-    cache        backend = "memory"; max_entries (>= 1)
-    token_store  backend = "memory"
-    lock         backend = "asyncio"
+    token_store  backend = "sqlite" | "memory" | "postgres" | "redis";
+                 encryption_keys (secret: Fernet keys, newest first; when set, every
+                 token store is wrapped in `EncryptedTokenStore`)
+    lock         backend = "auto" | "asyncio" | "file" | "redis" (auto: by the token
+                 store: memory -> asyncio, sqlite and postgres -> file, redis -> redis);
+                 directory (the file lock's; default `locks/` beside the SQLite file)
+    state_store  backend = "auto" | "memory" | "sqlite" | "postgres" | "redis"
+                 (auto: the token store's backend, so the OAuth `state` is shared by
+                 exactly the processes that share the tokens)
+    cache        backend = "memory" | "redis"; max_entries (>= 1, memory)
     quota_store  backend = "memory"
-    state_store  backend = "memory"
+    sql          url (an SQLAlchemy async URL: sqlite+aiosqlite:///<file> or
+                 postgresql+asyncpg://<user>:<password>@<host>/<db>; default the file
+                 `tokens.sqlite3` in the user's data directory, see
+                 `qbo_container.storage`); schema (PostgreSQL only: the schema the
+                 tables live in, as the connections' search_path)
+    redis        url (redis://, rediss:// or unix://; default redis://127.0.0.1:6379/0);
+                 prefix (of every key, default "qbo:")
+    auth         QBOAuthService's: state_ttl (seconds, default 600), discover (true |
+                 false: endpoints from the discovery document), expiring_within_days
+                 (default 30), lock_lease and lock_wait (seconds; default from
+                 api.total_timeout)
     events       backend = "logging" | "recording"; logger (a logger name);
                  level (DEBUG | INFO | WARNING | ERROR | CRITICAL)
     transport    backend = "auto" | "aiohttp" | "emulator"  (auto: aiohttp once
@@ -17,6 +34,11 @@ Settings are one nested mapping with a section per concern::
                  seed, size (empty | small | medium | large), realms (1-1000),
                  throttle (true | false), auto_consent (true | false), anchor (the
                  day generated data ends at: YYYY-MM-DD, default 2026-01-01, or today)
+
+With nothing configured: tokens and OAuth states in the SQLite file of the user's data
+directory, a file lock beside it, a memory cache, and the embedded emulator. Every SQL
+backend uses the one database of `sql.url` (sqlite backends need a SQLite URL, postgres
+ones a PostgreSQL URL), and every redis backend the one server of `redis.url`.
 
 Later sources win: defaults < TOML file < environment < explicit mapping. An
 environment variable `QBO_<SECTION>__<KEY>` sets `<section>.<key>` (lower-cased),
@@ -27,7 +49,10 @@ sections and keys are refused (the known ones listed), strings from the environm
 become the declared types (`"30"`, `"true"`, `"a b"` for a list of scopes; an empty
 string unsets an optional setting), and each value is validated, `api` by building
 its `QBOConfig`. The first problem raises `ConfigurationError` whose `field` is
-`<section>.<key>` (`api.read_timeout`, `emulator.size`).
+`<section>.<key>` (`api.read_timeout`, `emulator.size`). The backends are then
+checked together: a SQL backend whose `sql.url` is of the other kind (or unset, for
+postgres) names `sql.url`; a backend whose extra is missing names `<section>.backend`
+and the `pip install 'qbo-infra[redis]'` (or `[postgres]`) that adds it.
 
 The embedded default: while the transport is the in-process emulator (no
 `api.client_id`, or `transport.backend = "emulator"`), the `api` settings left unset
@@ -35,8 +60,9 @@ take the emulator's client id and secret and its URLs, so credentials and OAuth
 endpoints work out of the box. With `api.client_id` set, Intuit's endpoints apply.
 
 Secrets are the settings marked secret here (`api`'s from `qbo_core.config.SECRET_SETTINGS`,
-`emulator.client_secret`); `redacted_settings` and `effective_settings` mask them
-field by field.
+`emulator.client_secret`, `token_store.encryption_keys`); `redacted_settings` and
+`effective_settings` mask them field by field, and the password inside `sql.url` and
+`redis.url` (errors never show one either).
 """
 
 from __future__ import annotations
@@ -44,7 +70,9 @@ from __future__ import annotations
 import contextlib
 import datetime
 import difflib
+import importlib
 import logging
+import math
 import os
 import re
 import tomllib
@@ -52,11 +80,16 @@ import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final, TypeAlias, get_args
+from urllib.parse import unquote, urlsplit
 
 import attrs
+import sqlalchemy.engine
+import sqlalchemy.exc
+from cryptography.fernet import Fernet
 
 from qbo_adapters.emulator.oauth import AUTHORIZE_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH
 from qbo_adapters.emulator.settings import CompanySizeName, EmulatorSettings
+from qbo_container.storage import LOCKS_DIRECTORY, SQLITE_FILE, data_dir
 from qbo_core.config import SECRET_SETTINGS, QBOConfig
 from qbo_core.errors import ConfigurationError
 from qbo_core.redaction import REDACTED, is_secret_key, redact
@@ -66,13 +99,19 @@ __all__ = [
     "DEFAULT_SETTINGS",
     "EMULATOR_BASE_URL",
     "ENV_PREFIX",
+    "SQL_DRIVERS",
     "Settings",
     "api_config",
     "effective_settings",
     "emulator_settings",
     "load_settings",
+    "lock_backend",
+    "lock_directory",
+    "mask_url",
     "redacted_settings",
     "settings_from_env",
+    "sql_url",
+    "state_store_backend",
     "transport_backend",
 ]
 
@@ -214,6 +253,120 @@ def _optional(inner: Coerce) -> Coerce:
     return coerce
 
 
+def _positive_seconds(name: str, raw: object) -> float:
+    number = _number(name, raw)
+    if not (number > 0 and math.isfinite(number)):
+        raise _bad(name, "must be a positive, finite number of seconds", raw)
+    return number
+
+
+def _seconds(name: str, raw: object) -> float:
+    number = _number(name, raw)
+    if not (number >= 0 and math.isfinite(number)):
+        raise _bad(name, "must be zero or a positive, finite number of seconds", raw)
+    return number
+
+
+def _path(name: str, raw: object) -> str:
+    if isinstance(raw, os.PathLike):
+        raw = os.fspath(raw)
+    return str(Path(_text(name, raw)).expanduser())
+
+
+def _identifier(name: str, raw: object) -> str:
+    text = _text(name, raw)
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]{0,62}", text) is None:
+        raise _bad(
+            name,
+            "must be a PostgreSQL schema name (letters, digits, _ and $, not starting with a "
+            "digit, at most 63 characters)",
+            raw,
+        )
+    return text
+
+
+#: The SQLAlchemy async drivers the SQL adapters run on, by backend name.
+SQL_DRIVERS: Final = {"sqlite": "sqlite+aiosqlite", "postgres": "postgresql+asyncpg"}
+_SQL_EXAMPLES = "sqlite+aiosqlite:///<file> or postgresql+asyncpg://<user>:<password>@<host>/<db>"
+
+
+def _sql_url(name: str, raw: object) -> str:
+    """An SQLAlchemy async URL on a driver the SQL adapters support; `~` expanded for SQLite."""
+    text = _text(name, raw, secret=True)  # a URL may hold a password: never echo it whole
+    try:
+        url = sqlalchemy.engine.make_url(text)
+    except (sqlalchemy.exc.ArgumentError, ValueError):
+        raise ConfigurationError(
+            f"{name} must be a database URL ({_SQL_EXAMPLES}), got {mask_url(text)!r}",
+            field=name,
+        ) from None
+    if url.drivername not in SQL_DRIVERS.values():
+        family = url.get_backend_name()
+        hint = {"sqlite": SQL_DRIVERS["sqlite"], "postgresql": SQL_DRIVERS["postgres"]}.get(family)
+        advice = f" (the async driver: {hint}://...)" if hint else ""
+        raise ConfigurationError(
+            f"{name} must be a URL for {' or '.join(SQL_DRIVERS.values())}{advice}, "
+            f"got {mask_url(text)!r}",
+            field=name,
+        )
+    if url.drivername == SQL_DRIVERS["sqlite"]:
+        database = url.database or ""
+        if database in ("", ":memory:") or database.startswith("file::memory:"):
+            raise ConfigurationError(
+                f"{name} is an in-memory SQLite database, which each connection sees empty: "
+                "name a file (sqlite+aiosqlite:///path/to/tokens.sqlite3), or use the memory "
+                "backend",
+                field=name,
+            )
+        if database.startswith("~"):
+            return url.set(database=str(Path(database).expanduser())).render_as_string(
+                hide_password=False
+            )
+    return text
+
+
+def _redis_url(name: str, raw: object) -> str:
+    text = _text(name, raw, secret=True)
+    try:
+        scheme = urlsplit(text).scheme
+    except ValueError:
+        scheme = ""
+    if scheme not in ("redis", "rediss", "unix"):
+        raise ConfigurationError(
+            f"{name} must be a redis://, rediss:// or unix:// URL "
+            f"(e.g. redis://127.0.0.1:6379/0), got {mask_url(text)!r}",
+            field=name,
+        )
+    return text
+
+
+def _fernet_keys(name: str, raw: object) -> tuple[str, ...] | None:
+    """Fernet keys, newest first (a list, or one string of keys separated by spaces or
+    commas); each must be a valid key. Never shows a key in an error."""
+    if isinstance(raw, str):
+        keys = tuple(raw.replace(",", " ").split())
+    elif isinstance(raw, list | tuple) and all(isinstance(key, str | bytes) for key in raw):
+        keys = tuple(
+            key.decode("ascii", "replace") if isinstance(key, bytes) else key for key in raw
+        )
+    else:
+        raise ConfigurationError(
+            f"{name} must be a list of Fernet keys (or one string of keys separated by spaces "
+            f"or commas), got {type(raw).__name__}",
+            field=name,
+        )
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise ConfigurationError(
+                f"{name}: key #{position} is not a Fernet key (32 url-safe base64-encoded "
+                "bytes; make one with EncryptedTokenStore.generate_key())",
+                field=name,
+            ) from None
+    return keys or None
+
+
 def _by_type(type_: Any, secret: bool) -> Coerce:
     """How to read a `QBOConfig` setting of declared type `type_` from a settings value."""
     args = get_args(type_)
@@ -243,6 +396,8 @@ class _Key:
     coerce: Coerce
     default: object = None
     secret: bool = False
+    #: How a value is shown (masked) when the setting itself is not secret, e.g. a URL.
+    show: Callable[[Any], object] | None = None
 
 
 def _api_keys() -> dict[str, _Key]:
@@ -258,11 +413,11 @@ def _api_keys() -> dict[str, _Key]:
 
 #: The backends each section can select, the default first.
 BACKENDS: Mapping[str, tuple[str, ...]] = {
-    "cache": ("memory",),
-    "token_store": ("memory",),
-    "lock": ("asyncio",),
+    "cache": ("memory", "redis"),
+    "token_store": ("sqlite", "memory", "postgres", "redis"),
+    "lock": ("auto", "asyncio", "file", "redis"),
     "quota_store": ("memory",),
-    "state_store": ("memory",),
+    "state_store": ("auto", "memory", "sqlite", "postgres", "redis"),
     "events": ("logging", "recording"),
     "transport": ("auto", "aiohttp", "emulator"),
 }
@@ -282,10 +437,31 @@ _SCHEMA: Mapping[str, Mapping[str, _Key]] = {
         "backend": _backend("cache"),
         "max_entries": _Key(_whole(1), 10_000),
     },
-    "token_store": {"backend": _backend("token_store")},
-    "lock": {"backend": _backend("lock")},
+    "token_store": {
+        "backend": _backend("token_store"),
+        "encryption_keys": _Key(_optional(_fernet_keys), secret=True),
+    },
+    "lock": {
+        "backend": _backend("lock"),
+        "directory": _Key(_optional(_path)),
+    },
     "quota_store": {"backend": _backend("quota_store")},
     "state_store": {"backend": _backend("state_store")},
+    "sql": {
+        "url": _Key(_optional(_sql_url), show=lambda url: mask_url(url)),
+        "schema": _Key(_optional(_identifier)),
+    },
+    "redis": {
+        "url": _Key(_redis_url, "redis://127.0.0.1:6379/0", show=lambda url: mask_url(url)),
+        "prefix": _Key(_text, "qbo:"),
+    },
+    "auth": {
+        "state_ttl": _Key(_positive_seconds, 600.0),
+        "discover": _Key(_flag, False),
+        "expiring_within_days": _Key(_whole(0), 30),
+        "lock_lease": _Key(_optional(_positive_seconds)),
+        "lock_wait": _Key(_optional(_seconds)),
+    },
     "events": {
         "backend": _backend("events"),
         "logger": _Key(_text, "qbo"),
@@ -403,7 +579,54 @@ def load_settings(
         _merge(raw, overrides, "the given settings")
     settings = {section: _check_section(section, values) for section, values in raw.items()}
     api_config(settings)  # every api value, and the embedded defaults, checked once, now
+    _check_backends(settings)
     return settings
+
+
+def _check_backends(settings: Settings) -> None:
+    """The chosen backends fit together: one SQL URL of the right kind, extras installed."""
+    chosen = {
+        "token_store": settings["token_store"]["backend"],
+        "state_store": state_store_backend(settings),
+        "lock": lock_backend(settings),
+        "cache": settings["cache"]["backend"],
+    }
+    url = sql_url(settings)
+    driver = sqlalchemy.engine.make_url(url).drivername
+    for section, backend in chosen.items():
+        if backend in SQL_DRIVERS:
+            wanted = SQL_DRIVERS[backend]
+            if driver != wanted:
+                given = (
+                    "unset (the default SQLite file)"
+                    if settings["sql"]["url"] is None
+                    else (f"a {driver} URL ({mask_url(url)!r})")
+                )
+                raise ConfigurationError(
+                    f"sql.url is {given}, but {section}.backend = {backend!r} needs a "
+                    f"{wanted}:// URL",
+                    field="sql.url",
+                )
+            if backend == "postgres":
+                _require("asyncpg", "postgres", f"{section}.backend", backend)
+        elif backend == "redis":
+            _require("redis", "redis", f"{section}.backend", backend)
+    if settings["sql"]["schema"] is not None and driver != SQL_DRIVERS["postgres"]:
+        raise ConfigurationError(
+            f"sql.schema applies to PostgreSQL only, but sql.url is a {driver} URL",
+            field="sql.schema",
+        )
+
+
+def _require(module: str, extra: str, field: str, backend: str) -> None:
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"{field} = {backend!r} needs the {extra} extra, which is not installed: "
+            f"pip install 'qbo-infra[{extra}]'",
+            field=field,
+        ) from exc
 
 
 # --------------------------------------------------------------------- what the settings build
@@ -415,6 +638,56 @@ def transport_backend(settings: Mapping[str, Mapping[str, Any]]) -> str:
     if backend != "auto":
         return backend
     return "aiohttp" if settings["api"].get("client_id") else "emulator"
+
+
+#: The lock each token store calls for when `lock.backend = "auto"`: one that every
+#: process sharing those tokens shares too (a file lock for SQL: one host; for tokens in
+#: PostgreSQL shared by several hosts, choose `redis`).
+_LOCK_FOR_TOKENS: Final = {
+    "memory": "asyncio",
+    "sqlite": "file",
+    "postgres": "file",
+    "redis": "redis",
+}
+
+
+def lock_backend(settings: Mapping[str, Mapping[str, Any]]) -> str:
+    """The lock in use: `lock.backend`, with "auto" resolved by the token store's backend
+    (memory: asyncio; sqlite, postgres: file; redis: redis)."""
+    backend = str(settings["lock"]["backend"])
+    if backend != "auto":
+        return backend
+    return _LOCK_FOR_TOKENS[str(settings["token_store"]["backend"])]
+
+
+def state_store_backend(settings: Mapping[str, Mapping[str, Any]]) -> str:
+    """The state store in use: `state_store.backend`, with "auto" resolved to the token
+    store's backend, so OAuth states are shared by exactly the processes sharing tokens."""
+    backend = str(settings["state_store"]["backend"])
+    if backend != "auto":
+        return backend
+    return str(settings["token_store"]["backend"])
+
+
+def sql_url(settings: Mapping[str, Mapping[str, Any]]) -> str:
+    """The SQL database's URL: `sql.url`, or the SQLite file `tokens.sqlite3` in the user's
+    data directory (see `qbo_container.storage`)."""
+    url = settings["sql"]["url"]
+    if url is not None:
+        return str(url)
+    return f"{SQL_DRIVERS['sqlite']}:///{data_dir() / SQLITE_FILE}"
+
+
+def lock_directory(settings: Mapping[str, Mapping[str, Any]]) -> Path:
+    """Where the file lock keeps its files: `lock.directory`, or `locks/` beside the SQLite
+    file (so every process sharing that file shares the locks), or in the data directory."""
+    directory = settings["lock"]["directory"]
+    if directory is not None:
+        return Path(directory)
+    url = sqlalchemy.engine.make_url(sql_url(settings))
+    if url.drivername == SQL_DRIVERS["sqlite"] and url.database:
+        return Path(url.database).expanduser().parent / LOCKS_DIRECTORY
+    return data_dir() / LOCKS_DIRECTORY
 
 
 def _embedded_api(emulator: Mapping[str, Any]) -> dict[str, object]:
@@ -460,11 +733,34 @@ def emulator_settings(settings: Mapping[str, Mapping[str, Any]]) -> EmulatorSett
 # --------------------------------------------------------------------- showing settings
 
 
+def mask_url(url: str) -> str:
+    """`url` with the password of its user info and any secret-looking query value masked."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return redact(url)
+    masked = url
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    if at and ":" in userinfo:
+        user = userinfo.partition(":")[0]
+        masked = masked.replace(f"{userinfo}@", f"{user}:{REDACTED}@", 1)
+    if parts.query:
+        fields = [field.partition("=") for field in parts.query.split("&")]
+        query = "&".join(
+            f"{name}{eq}{REDACTED if eq and is_secret_key(unquote(name)) else value}"
+            for name, eq, value in fields
+        )
+        masked = masked.replace(f"?{parts.query}", f"?{query}", 1)
+    return redact(masked)
+
+
 def _masked(section: str, key: str, value: object) -> object:
     spec = _SCHEMA.get(section, {}).get(key)
     secret = spec.secret if spec is not None else is_secret_key(key)
     if secret and value is not None:
         return REDACTED
+    if spec is not None and spec.show is not None and value is not None:
+        return spec.show(value)
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, tuple):
@@ -486,4 +782,8 @@ def effective_settings(settings: Mapping[str, Mapping[str, Any]]) -> dict[str, d
     shown = redacted_settings(settings)
     api = api_config(settings).as_settings()
     shown["api"] = {key: _masked("api", key, value) for key, value in api.items()}
+    shown["lock"]["backend"] = lock_backend(settings)
+    shown["lock"]["directory"] = str(lock_directory(settings))
+    shown["state_store"]["backend"] = state_store_backend(settings)
+    shown["sql"]["url"] = mask_url(sql_url(settings))
     return shown

@@ -38,6 +38,7 @@ from qbo_adapters.redis.cache import RedisCache
 from qbo_adapters.redis.lock import RedisLock
 from qbo_adapters.redis.state_store import RedisStateStore
 from qbo_adapters.redis.token_store import RedisTokenStore
+from qbo_adapters.sql.state_store import SqlStateStore
 from qbo_adapters.sql.token_store import SqlTokenStore
 from qbo_core import ports
 from qbo_core.http import HttpRequest, HttpResponse
@@ -77,6 +78,9 @@ def conforming_adapters(
     asyncio_lock: Lock = AsyncioLock(fake_clock)
     memory_quota_store: QuotaStore = MemoryQuotaStore(fake_clock)
     memory_state_store: StateStore = MemoryStateStore(fake_clock)
+    sql_state_store: StateStore = SqlStateStore(
+        create_async_engine("sqlite+aiosqlite://"), fake_clock
+    )
     logging_sink: EventSink = LoggingEventSink()
     recording_sink: EventSink = RecordingEventSink()
     fan_out_sink: EventSink = FanOutEventSink(logging_sink, recording_sink)
@@ -98,6 +102,7 @@ def conforming_adapters(
         (Lock, asyncio_lock),
         (QuotaStore, memory_quota_store),
         (StateStore, memory_state_store),
+        (StateStore, sql_state_store),
         (EventSink, logging_sink),
         (EventSink, recording_sink),
         (EventSink, fan_out_sink),

@@ -238,7 +238,7 @@ EXPECTED = {
         "SystemClock",
     ],
     "qbo_adapters.redis": ["RedisCache", "RedisLock", "RedisStateStore", "RedisTokenStore"],
-    "qbo_adapters.sql": ["SqlTokenStore"],
+    "qbo_adapters.sql": ["SqlStateStore", "SqlTokenStore"],
     "qbo_adapters.testing": [
         "CacheContract",
         "ClockContract",

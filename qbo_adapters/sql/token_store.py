@@ -1,13 +1,9 @@
 """`SqlTokenStore`: the `TokenStore` port on SQLAlchemy Core, async (SQLite or PostgreSQL).
 
-The schema is created on first use and upgraded in place. `qbo_schema_versions` holds one
-row per component (`token_store` here) with the number of the last migration step applied;
-`_MIGRATIONS` lists the steps in order, and a store applies every step past the recorded
-number inside one transaction that first takes a database-wide write lock (an advisory
-lock on PostgreSQL, the write lock on SQLite), so processes starting together upgrade the
-schema exactly once. A later release adds a step at the end of `_MIGRATIONS`, never edits
-one. A database whose schema is newer than this code knows is refused with
-`ConfigurationError` rather than written to.
+The schema is created on first use and upgraded in place, as component `token_store` of
+`qbo_schema_versions` (see `qbo_adapters.sql._schema`): `_MIGRATIONS` lists the steps in
+order; a later release adds a step at the end, never edits one. A database whose schema is
+newer than this code knows is refused with `ConfigurationError` rather than written to.
 
 Compare-and-set is one conditional statement: `UPDATE ... WHERE version = :expected`, or
 `INSERT ... ON CONFLICT DO NOTHING` when nothing is expected; the row count says whether it
@@ -17,33 +13,31 @@ text in UTC with microseconds, so both databases keep them exactly.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from qbo_adapters.sql._schema import (
+    DIALECTS,
+    ErrorsMapped,
+    Migration,
+    SchemaMigrator,
+    checked_dialect,
+)
 from qbo_core.dtos import TokenSet, VersionedTokenSet
-from qbo_core.errors import ConfigurationError, ConflictError, StoreUnavailableError
+from qbo_core.errors import ConflictError
 
 __all__ = ["SqlTokenStore"]
 
 _COMPONENT = "token_store"
-_LOCK_KEY = 0x71B0_5C4E  # the advisory lock PostgreSQL migrations run under
+_WHAT = "token store"
 _ATTEMPTS = 5  # a conflict whose re-read shows the expected version is a race: try again
 
 _metadata = sa.MetaData()
-
-_schema_versions = sa.Table(
-    "qbo_schema_versions",
-    _metadata,
-    sa.Column("component", sa.String(64), primary_key=True),
-    sa.Column("version", sa.Integer, nullable=False),
-)
 
 
 def _token_columns() -> list[sa.Column[Any]]:
@@ -86,12 +80,10 @@ async def _add_mark_columns(connection: AsyncConnection) -> None:
 
 
 #: The schema's migration steps, in order: step N upgrades version N-1 to N.
-_MIGRATIONS: tuple[Callable[[AsyncConnection], Awaitable[None]], ...] = (
+_MIGRATIONS: tuple[Migration, ...] = (
     _create_tokens_table,
     _add_mark_columns,
 )
-
-_DIALECTS = {"sqlite": sqlite, "postgresql": postgresql}
 
 
 class SqlTokenStore:
@@ -104,16 +96,11 @@ class SqlTokenStore:
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
-        dialect = engine.dialect.name
-        if dialect not in _DIALECTS:
-            raise ConfigurationError(
-                f"SqlTokenStore supports sqlite and postgresql, not {dialect!r}",
-                field="engine",
-            )
         self._engine = engine
-        self._dialect = dialect
-        self._ready = False
-        self._ready_lock = asyncio.Lock()
+        self._dialect = checked_dialect(engine, "SqlTokenStore")
+        self._schema = SchemaMigrator(
+            engine, dialect=self._dialect, component=_COMPONENT, what=_WHAT, steps=_MIGRATIONS
+        )
 
     async def load(self, realm_id: str) -> VersionedTokenSet | None:
         async with self._connection() as connection:
@@ -126,7 +113,7 @@ class SqlTokenStore:
         for _ in range(_ATTEMPTS):
             async with self._transaction() as connection:
                 if expected_version is None:
-                    insert = _DIALECTS[self._dialect].insert(_tokens)
+                    insert = DIALECTS[self._dialect].insert(_tokens)
                     statement: Any = insert.values(
                         realm_id=realm_id, version=1, **values
                     ).on_conflict_do_nothing(index_elements=[_tokens.c.realm_id])
@@ -179,73 +166,10 @@ class SqlTokenStore:
                 yield connection
 
     async def _ensure_schema(self) -> None:
-        if self._ready:
-            return
-        async with self._ready_lock:
-            if self._is_ready():  # another task migrated while this one waited
-                return
-            with self._errors_mapped():
-                await self._migrate()
-            self._ready = True
+        await self._schema.ensure()
 
-    def _is_ready(self) -> bool:
-        return self._ready
-
-    async def _migrate(self) -> None:
-        async with self._engine.begin() as connection:
-            if self._dialect == "postgresql":
-                await connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_KEY)))
-            await connection.execute(sa.schema.CreateTable(_schema_versions, if_not_exists=True))
-            # A write first: on SQLite it opens the transaction holding the write lock.
-            register = _DIALECTS[self._dialect].insert(_schema_versions)
-            await connection.execute(
-                register.values(component=_COMPONENT, version=0).on_conflict_do_nothing(
-                    index_elements=[_schema_versions.c.component]
-                )
-            )
-            current = (
-                await connection.execute(
-                    sa.select(_schema_versions.c.version).where(
-                        _schema_versions.c.component == _COMPONENT
-                    )
-                )
-            ).scalar_one()
-            if current > len(_MIGRATIONS):
-                raise ConfigurationError(
-                    f"the token store's schema is at version {current}, newer than this "
-                    f"qbo-infra knows ({len(_MIGRATIONS)}): upgrade qbo-infra",
-                    field="engine",
-                )
-            for step in _MIGRATIONS[current:]:
-                await step(connection)
-            await connection.execute(
-                sa.update(_schema_versions)
-                .where(_schema_versions.c.component == _COMPONENT)
-                .values(version=len(_MIGRATIONS))
-            )
-
-    def _errors_mapped(self) -> _ErrorsMapped:
-        return _ErrorsMapped(self._dialect)
-
-
-class _ErrorsMapped:
-    """Turns SQLAlchemy, driver and socket errors into `StoreUnavailableError`."""
-
-    def __init__(self, dialect: str) -> None:
-        self._dialect = dialect
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _: Any) -> None:
-        if not isinstance(exc, sa.exc.SQLAlchemyError | OSError | TimeoutError):
-            return
-        if isinstance(exc, sa.exc.StatementError):
-            exc.hide_parameters = True  # the parameters hold tokens
-        raise StoreUnavailableError(
-            f"the {self._dialect} token store failed or is unreachable: {type(exc).__name__}",
-            backend=self._dialect,
-        ) from exc
+    def _errors_mapped(self) -> ErrorsMapped:
+        return ErrorsMapped(self._dialect, _WHAT)
 
 
 async def _version(connection: AsyncConnection, realm_id: str) -> int | None:

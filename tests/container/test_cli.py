@@ -71,7 +71,7 @@ def test_settings_masks_secrets_field_by_field(
     assert shown["api"]["token_endpoint"] == QBOConfig().token_endpoint
     assert shown["api"]["access_token_lifetime"] == 3600
     assert shown["emulator"]["client_secret"] == "<redacted>"
-    assert shown["token_store"] == {"backend": "memory"}
+    assert shown["token_store"] == {"backend": "sqlite", "encryption_keys": None}
     assert "s3cr3t-value" not in out
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from qbo_adapters.file.lock import FileLock
 from qbo_adapters.memory.cache import MemoryCache
 from qbo_adapters.memory.clock import FakeClock, SystemClock
 from qbo_adapters.memory.event_sinks import FanOutEventSink, LoggingEventSink, RecordingEventSink
@@ -15,30 +17,49 @@ from qbo_adapters.memory.lock import AsyncioLock
 from qbo_adapters.memory.quota_store import MemoryQuotaStore
 from qbo_adapters.memory.state_store import MemoryStateStore
 from qbo_adapters.memory.token_store import MemoryTokenStore
-from qbo_container import QBOContainer, build_container, load_settings
+from qbo_adapters.sql.state_store import SqlStateStore
+from qbo_adapters.sql.token_store import SqlTokenStore
+from qbo_container import QBOContainer, build_container, load_settings, shutdown
 from qbo_core.config import QBOConfig
 from qbo_core.errors import ConfigurationError
 
 
-def test_container_builds_every_port_with_no_configuration() -> None:
-    """A bare QBOContainer() yields the in-memory adapter of every port (each held to its
-    port by tests/test_port_conformance.py)."""
+async def _resolved(value: object) -> object:
+    return await value if inspect.isawaitable(value) else value
+
+
+async def test_container_builds_every_port_with_no_configuration() -> None:
+    """A bare QBOContainer() yields the embedded defaults (each adapter held to its port by
+    tests/test_port_conformance.py): SQLite tokens and states, a file lock, memory for the
+    rest; the SQL ones are awaitable, on the engine resource."""
     container = QBOContainer()
-    assert type(container.clock()) is SystemClock
-    assert type(container.cache()) is MemoryCache
+    try:
+        assert type(container.clock()) is SystemClock
+        assert type(container.cache()) is MemoryCache
+        assert type(await _resolved(container.token_store())) is SqlTokenStore
+        assert type(container.lock()) is FileLock
+        assert type(container.quota_store()) is MemoryQuotaStore
+        assert type(await _resolved(container.state_store())) is SqlStateStore
+        assert isinstance(container.qbo_config(), QBOConfig)
+        events = container.event_sink()
+        assert isinstance(events, FanOutEventSink)
+        assert [type(sink) for sink in events.sinks] == [LoggingEventSink]
+    finally:
+        await shutdown(container)
+
+
+def test_memory_backends_are_plain_values() -> None:
+    """With the memory backends chosen, every port resolves synchronously, no resource used."""
+    container = build_container({"token_store": {"backend": "memory"}}, environ={})
     assert type(container.token_store()) is MemoryTokenStore
     assert type(container.lock()) is AsyncioLock
-    assert type(container.quota_store()) is MemoryQuotaStore
     assert type(container.state_store()) is MemoryStateStore
-    assert isinstance(container.qbo_config(), QBOConfig)
-    events = container.event_sink()
-    assert isinstance(events, FanOutEventSink)
-    assert [type(sink) for sink in events.sinks] == [LoggingEventSink]
 
 
 def test_singletons_are_shared_within_one_container_only() -> None:
     """Each container owns its adapters: the same object within it, a different one in another."""
-    first, second = QBOContainer(), QBOContainer()
+    memory = {"token_store": {"backend": "memory"}}
+    first, second = build_container(memory, environ={}), build_container(memory, environ={})
     assert first.token_store() is first.token_store()
     assert first.token_store() is not second.token_store()
 

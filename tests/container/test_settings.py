@@ -122,8 +122,54 @@ def raw_settings(config: QBOConfig) -> dict[str, object]:
         ({"cache": {"max_entries": "many"}}, "cache.max_entries", "must be a whole number"),
         ({"cache": {"max_entries": 0}}, "cache.max_entries", "at least 1"),
         ({"cache": {"size": 5}}, "cache.size", "known: backend, max_entries"),
-        ({"token_store": {"path": "x"}}, "token_store.path", "known: backend"),
-        ({"lock": {"backend": "redis"}}, "lock.backend", "must be one of asyncio"),
+        ({"token_store": {"path": "x"}}, "token_store.path", "known: backend, encryption_keys"),
+        ({"token_store": {"backend": "mongo"}}, "token_store.backend", "sqlite, memory, postgres"),
+        ({"lock": {"backend": "zookeeper"}}, "lock.backend", "must be one of auto, asyncio, file"),
+        ({"state_store": {"backend": "disk"}}, "state_store.backend", "auto, memory, sqlite"),
+        ({"cache": {"backend": "memcached"}}, "cache.backend", "must be one of memory, redis"),
+        ({"lock": {"directory": ""}}, "lock.directory", None),  # empty unsets: no error
+        ({"lock": {"directory": 5}}, "lock.directory", "must be a string"),
+        ({"sql": {"url": "not a url"}}, "sql.url", "must be a database URL"),
+        ({"sql": {"url": "mysql+aiomysql://u@h/db"}}, "sql.url", "must be a URL for"),
+        ({"sql": {"url": "postgresql://u@h/db"}}, "sql.url", r"postgresql\+asyncpg://\.\.\."),
+        ({"sql": {"url": "sqlite:///x.db"}}, "sql.url", r"sqlite\+aiosqlite://\.\.\."),
+        ({"sql": {"url": "sqlite+aiosqlite://"}}, "sql.url", "in-memory SQLite"),
+        ({"sql": {"url": "sqlite+aiosqlite:///:memory:"}}, "sql.url", "in-memory SQLite"),
+        ({"sql": {"schema": "1st"}}, "sql.schema", "PostgreSQL schema name"),
+        ({"sql": {"schema": "qbo"}}, "sql.schema", "PostgreSQL only"),
+        (
+            {"token_store": {"backend": "postgres"}},
+            "sql.url",
+            r"unset \(the default SQLite file\), but token_store.backend = 'postgres' needs",
+        ),
+        (
+            {"token_store": {"backend": "postgres"}, "sql": {"url": "sqlite+aiosqlite:///t.db"}},
+            "sql.url",
+            "needs a postgresql",
+        ),
+        (
+            {
+                "token_store": {"backend": "memory"},
+                "state_store": {"backend": "sqlite"},
+                "sql": {"url": "postgresql+asyncpg://h/db"},
+            },
+            "sql.url",
+            "state_store.backend = 'sqlite' needs a sqlite",
+        ),
+        ({"redis": {"url": "http://127.0.0.1:6379"}}, "redis.url", "redis://, rediss:// or unix"),
+        ({"redis": {"prefix": ""}}, "redis.prefix", "must not be empty"),
+        ({"token_store": {"encryption_keys": 42}}, "token_store.encryption_keys", "list of Fernet"),
+        (
+            {"token_store": {"encryption_keys": ["nope"]}},
+            "token_store.encryption_keys",
+            "#1 is not",
+        ),
+        ({"auth": {"state_ttl": 0}}, "auth.state_ttl", "positive, finite"),
+        ({"auth": {"state_ttl": "inf"}}, "auth.state_ttl", "positive, finite"),
+        ({"auth": {"discover": "maybe"}}, "auth.discover", "true or false"),
+        ({"auth": {"expiring_within_days": -1}}, "auth.expiring_within_days", "at least 0"),
+        ({"auth": {"lock_lease": -5}}, "auth.lock_lease", "positive, finite"),
+        ({"auth": {"lock_wait": "soon"}}, "auth.lock_wait", "must be a number of seconds"),
         ({"events": {"level": "LOUD"}}, "events.level", "must be one of DEBUG"),
         ({"events": {"logger": ""}}, "events.logger", "must not be empty"),
         ({"transport": {"backend": "curl"}}, "transport.backend", "auto, aiohttp, emulator"),
@@ -139,9 +185,13 @@ def raw_settings(config: QBOConfig) -> dict[str, object]:
     ],
 )
 def test_every_bad_setting_fails_build_container_naming_its_field(
-    settings: dict[str, dict[str, object]], field: str, problem: str
+    settings: dict[str, dict[str, object]], field: str, problem: str | None
 ) -> None:
-    """One validation pass at build time covers every section and key, naming the field."""
+    """One validation pass at build time covers every section and key, naming the field
+    (a `None` problem: a value that is fine)."""
+    if problem is None:
+        build_container(settings, environ={})
+        return
     with pytest.raises(ConfigurationError, match=problem) as caught:
         build_container(settings, environ={})
     assert caught.value.field == field
@@ -355,7 +405,7 @@ def test_secrets_are_masked_field_by_field() -> None:
     assert shown["api"] == {"client_id": "app", "client_secret": "<redacted>"}
     assert shown["emulator"]["client_secret"] == "<redacted>"
     assert shown["emulator"]["client_id"] == "emulator-client"
-    assert shown["token_store"] == {"backend": "memory"}
+    assert shown["token_store"] == {"backend": "sqlite", "encryption_keys": None}
     assert "secret-123456" not in repr(shown)
 
 

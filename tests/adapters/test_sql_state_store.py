@@ -1,0 +1,203 @@
+"""`SqlStateStore`: the StateStore contract on SQLite and PostgreSQL, plus what SQL adds."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from qbo_adapters.memory.clock import FakeClock
+from qbo_adapters.sql.state_store import SWEEP_BATCH, SqlStateStore
+from qbo_adapters.sql.token_store import SqlTokenStore
+from qbo_adapters.testing.state_store import StateStoreContract
+from qbo_core.errors import ConfigurationError, StoreUnavailableError
+from qbo_core.ports.state_store import StateStore
+from tests.adapters.sql_databases import (
+    disposing,
+    postgres_engine,
+    postgres_schema,
+    sqlite_engine,
+    sqlite_file,
+)
+
+
+class TestSqliteStateStore(StateStoreContract):
+    """The contract against a fresh SQLite file."""
+
+    @contextlib.asynccontextmanager
+    async def make_state_store(self, clock: FakeClock) -> AsyncIterator[StateStore]:
+        async with sqlite_file() as path:
+            engine = sqlite_engine(path)
+            async with disposing(engine):
+                yield SqlStateStore(engine, clock)
+
+
+@pytest.mark.postgres
+class TestPostgresStateStore(StateStoreContract):
+    """The contract against a fresh schema of the real PostgreSQL."""
+
+    @contextlib.asynccontextmanager
+    async def make_state_store(self, clock: FakeClock) -> AsyncIterator[StateStore]:
+        async with postgres_schema() as schema:
+            engine = postgres_engine(schema)
+            async with disposing(engine):
+                yield SqlStateStore(engine, clock)
+
+
+EngineFactory = Callable[[], AsyncEngine]
+
+
+@contextlib.asynccontextmanager
+async def _sqlite_engines() -> AsyncIterator[EngineFactory]:
+    async with sqlite_file() as path:
+        yield lambda: sqlite_engine(path)
+
+
+@contextlib.asynccontextmanager
+async def _postgres_engines() -> AsyncIterator[EngineFactory]:
+    async with postgres_schema() as schema:
+        yield lambda: postgres_engine(schema)
+
+
+DATABASES = [
+    pytest.param(_sqlite_engines, id="sqlite"),
+    pytest.param(_postgres_engines, id="postgres", marks=pytest.mark.postgres),
+]
+
+
+async def _count(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        count: int = (
+            await connection.execute(sa.text("SELECT count(*) FROM qbo_states"))
+        ).scalar_one()
+    return count
+
+
+@pytest.mark.parametrize("databases", DATABASES)
+async def test_a_value_put_by_one_worker_is_taken_once_by_the_racing_others(
+    databases: Callable[[], contextlib.AbstractAsyncContextManager[EngineFactory]],
+) -> None:
+    """What one engine (a worker process) puts, the takers on two other engines race for
+    (first use and schema creation included): exactly one gets it, every round."""
+    clock = FakeClock()
+    async with databases() as make_engine:
+        engines = [make_engine() for _ in range(3)]
+        async with disposing(*engines):
+            issuer, *takers = (SqlStateStore(engine, clock) for engine in engines)
+            for round_number in range(5):
+                value = f"verifier-{round_number}".encode()
+                await issuer.put("state", value, ttl=600)
+                outcomes = await asyncio.gather(
+                    *(takers[index % 2].take("state") for index in range(10))
+                )
+                assert sorted(outcomes, key=lambda item: item is None) == [value] + [None] * 9
+
+
+@pytest.mark.parametrize("databases", DATABASES)
+async def test_puts_sweep_rows_nobody_took_in_bounded_batches(
+    databases: Callable[[], contextlib.AbstractAsyncContextManager[EngineFactory]],
+) -> None:
+    """Expired rows stay in the table only until later puts sweep them, a batch per put;
+    live rows are never swept."""
+    clock = FakeClock(auto_advance=False)
+    async with databases() as make_engine:
+        engine = make_engine()
+        async with disposing(engine):
+            store = SqlStateStore(engine, clock)
+            abandoned = SWEEP_BATCH + 20
+            for index in range(abandoned):
+                await store.put(f"abandoned-{index}", b"v", ttl=10)
+            await store.put("long", b"kept", ttl=3_600)
+            assert await _count(engine) == abandoned + 1
+            clock.advance(10)
+            await store.put("fresh-1", b"v", ttl=60)
+            assert await _count(engine) == abandoned + 1 + 1 - SWEEP_BATCH
+            await store.put("fresh-2", b"v", ttl=60)
+            assert await _count(engine) == 3
+            assert await store.take("long") == b"kept"
+
+
+async def test_the_state_and_token_stores_share_one_database(tmp_path: Path) -> None:
+    """Both SQL stores on one engine keep their own tables and schema versions."""
+    engine = sqlite_engine(tmp_path / "qbo.sqlite3")
+    async with disposing(engine):
+        states = SqlStateStore(engine, FakeClock())
+        tokens = SqlTokenStore(engine)
+        await states.put("state", b"v", ttl=60)
+        assert await tokens.load("123") is None
+        async with engine.connect() as connection:
+            versions: dict[str, int] = dict(
+                (
+                    await connection.execute(
+                        sa.text("SELECT component, version FROM qbo_schema_versions")
+                    )
+                ).all()
+            )
+        assert versions == {"state_store": 1, "token_store": 2}
+        assert await states.take("state") == b"v"
+
+
+async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    """A database whose state_store schema is ahead of this code is a ConfigurationError."""
+    engine = sqlite_engine(tmp_path / "qbo.sqlite3")
+    async with disposing(engine):
+        await SqlStateStore(engine, FakeClock()).take("warm-up")
+        async with engine.begin() as connection:
+            await connection.execute(
+                sa.text(
+                    "UPDATE qbo_schema_versions SET version = 9 WHERE component = 'state_store'"
+                )
+            )
+        with pytest.raises(ConfigurationError, match="version 9"):
+            await SqlStateStore(engine, FakeClock()).take("state")
+
+
+async def test_an_unopenable_sqlite_file_is_store_unavailable(tmp_path: Path) -> None:
+    """A database that cannot be opened raises StoreUnavailableError, the driver's chained."""
+    engine = sqlite_engine(tmp_path / "missing-directory" / "qbo.sqlite3")
+    async with disposing(engine):
+        store = SqlStateStore(engine, FakeClock())
+        with pytest.raises(StoreUnavailableError) as caught:
+            await store.put("state", b"secret-verifier", ttl=60)
+    # aiosqlite's worker thread stops after a failed connect by calling back into this
+    # loop; wait for it, or it finds the loop closed (and warns) in a later test.
+    for thread in threading.enumerate():
+        if thread.name.endswith("(_connection_worker_thread)"):
+            await asyncio.to_thread(thread.join, 5)
+    assert caught.value.__cause__ is not None
+    assert "secret-verifier" not in repr(caught.value)
+
+
+async def test_an_unsupported_dialect_is_a_configuration_error() -> None:
+    """Only sqlite and postgresql engines are accepted."""
+    engine = SimpleNamespace(dialect=SimpleNamespace(name="mysql"))
+    with pytest.raises(ConfigurationError, match="SqlStateStore supports sqlite and postgresql"):
+        SqlStateStore(cast(AsyncEngine, engine), FakeClock())
+
+
+@pytest.mark.parametrize("ttl", [0, -1, float("inf"), float("nan")])
+async def test_a_ttl_that_is_not_positive_and_finite_is_refused(tmp_path: Path, ttl: float) -> None:
+    """A bad ttl raises ValueError before anything is written."""
+    engine = sqlite_engine(tmp_path / "qbo.sqlite3")
+    async with disposing(engine):
+        store = SqlStateStore(engine, FakeClock())
+        with pytest.raises(ValueError, match="ttl"):
+            await store.put("state", b"v", ttl=ttl)
+        assert not store._schema.ready
+
+
+async def test_repr_names_the_dialect_and_no_value(tmp_path: Path) -> None:
+    """The repr says which database it is on and never shows a value."""
+    engine = sqlite_engine(tmp_path / "qbo.sqlite3")
+    async with disposing(engine):
+        store = SqlStateStore(engine, FakeClock())
+        await store.put("state", b"secret-verifier", ttl=60)
+        assert repr(store) == "SqlStateStore(dialect='sqlite')"
