@@ -54,6 +54,7 @@ from qbo_core.ports.clock import Clock
 from qbo_core.ports.token_store import TokenStore
 from qbo_core.services.auth import QBOAuthService
 from qbo_core.services.raw_client import QBORawClient
+from qbo_core.services.setup import QBOSetupService
 
 if TYPE_CHECKING:
     import redis.asyncio
@@ -92,7 +93,9 @@ async def _sql_engine(url: str, schema: str | None) -> AsyncIterator[AsyncEngine
         private_file(Path(parsed.database))
     elif schema is not None:
         connect_args["server_settings"] = {"search_path": f'"{schema}"'}
-    engine = create_async_engine(parsed, connect_args=connect_args)
+    # hide_parameters: SQLAlchemy's INFO log would otherwise print each statement's
+    # parameters, the tokens among them.
+    engine = create_async_engine(parsed, connect_args=connect_args, hide_parameters=True)
     try:
         yield engine
     finally:
@@ -279,9 +282,10 @@ class QBOContainer(containers.DeclarativeContainer):
         discover=config.auth.discover,
     )
 
-    # setup: `QBOSetupService(auth=auth, raw_client=raw_client, clock=clock,
-    # events=event_sink)` joins here, a Singleton beside `auth`, when
-    # qbo_core/services/setup.py lands.
+    #: Connect, reconnect and disconnect a business's company, on `auth`.
+    setup = providers.Singleton(
+        QBOSetupService, auth=auth, raw_client=raw_client, clock=clock, events=event_sink
+    )
 
 
 def build_container(

@@ -41,6 +41,7 @@ from qbo_core.ports import (
 )
 from qbo_core.services.auth import QBOAuthService
 from qbo_core.services.raw_client import QBORawClient
+from qbo_core.services.setup import QBOSetupService
 
 __all__ = ["QBO"]
 
@@ -73,10 +74,11 @@ class QBO:
     - `raw_client` (`QBORawClient`), on that transport, config, event sink and clock;
     - `auth` (`QBOAuthService`): authorization URLs, code exchange, refresh under
       the lock, revoke, status; on the ports above, fakes passed to `open` included;
+    - `setup` (`QBOSetupService`): begin and complete a business's connection,
+      status, reconnect, disconnect; on `auth` and `raw_client`;
     - `container`: the underlying `QBOContainer`, for providers not exposed here.
 
-    The services of the next issues (setup, smart sync, health) join as attributes
-    here (`setup` beside `auth`).
+    The services of the next issues (smart sync, health) join as attributes here.
     """
 
     def __init__(
@@ -94,6 +96,7 @@ class QBO:
         transport: HttpTransport,
         raw_client: QBORawClient,
         auth: QBOAuthService,
+        setup: QBOSetupService,
     ) -> None:
         self.container = container
         self.config = config
@@ -107,7 +110,7 @@ class QBO:
         self.transport = transport
         self.raw_client = raw_client
         self.auth = auth
-        # setup: `self.setup = setup` (QBOSetupService) joins here, resolved in `_resolve`.
+        self.setup = setup
 
     @classmethod
     @asynccontextmanager
@@ -169,6 +172,9 @@ class QBO:
         auth = await _resolved(container.auth())
         if not isinstance(auth, QBOAuthService):  # pragma: no cover
             raise TypeError(f"auth is {auth!r}")
+        setup = await _resolved(container.setup())
+        if not isinstance(setup, QBOSetupService):  # pragma: no cover
+            raise TypeError(f"setup is {setup!r}")
         return cls(
             container=container,
             config=config,
@@ -182,6 +188,7 @@ class QBO:
             transport=await port("transport", HttpTransport),
             raw_client=raw_client,
             auth=auth,
+            setup=setup,
         )
 
     def embedded_emulator(self) -> QBOEmulator:

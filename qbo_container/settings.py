@@ -8,7 +8,8 @@ Settings are one nested mapping with a section per concern::
                  encryption_keys (secret: Fernet keys, newest first; when set, every
                  token store is wrapped in `EncryptedTokenStore`)
     lock         backend = "auto" | "asyncio" | "file" | "redis" (auto: by the token
-                 store: memory -> asyncio, sqlite and postgres -> file, redis -> redis);
+                 store: memory -> asyncio, sqlite -> file, redis -> redis; postgres
+                 must choose: redis for several hosts, file for one);
                  directory (the file lock's; default `locks/` beside the SQLite file)
     state_store  backend = "auto" | "memory" | "sqlite" | "postgres" | "redis"
                  (auto: the token store's backend, so the OAuth `state` is shared by
@@ -588,12 +589,13 @@ def _check_backends(settings: Settings) -> None:
     chosen = {
         "token_store": settings["token_store"]["backend"],
         "state_store": state_store_backend(settings),
-        "lock": lock_backend(settings),
         "cache": settings["cache"]["backend"],
     }
     url = sql_url(settings)
     driver = sqlalchemy.engine.make_url(url).drivername
-    for section, backend in chosen.items():
+    for section in ("token_store", "state_store", "cache", "lock"):
+        # the lock last: "auto" may refuse to choose, which matters only once the rest fits
+        backend = chosen[section] if section != "lock" else lock_backend(settings)
         if backend in SQL_DRIVERS:
             wanted = SQL_DRIVERS[backend]
             if driver != wanted:
@@ -641,23 +643,34 @@ def transport_backend(settings: Mapping[str, Mapping[str, Any]]) -> str:
 
 
 #: The lock each token store calls for when `lock.backend = "auto"`: one that every
-#: process sharing those tokens shares too (a file lock for SQL: one host; for tokens in
-#: PostgreSQL shared by several hosts, choose `redis`).
+#: process sharing those tokens shares too. Tokens in PostgreSQL are shared by one host
+#: or by several, and only the host knows which: "auto" refuses to guess there.
 _LOCK_FOR_TOKENS: Final = {
     "memory": "asyncio",
     "sqlite": "file",
-    "postgres": "file",
     "redis": "redis",
 }
 
 
 def lock_backend(settings: Mapping[str, Mapping[str, Any]]) -> str:
     """The lock in use: `lock.backend`, with "auto" resolved by the token store's backend
-    (memory: asyncio; sqlite, postgres: file; redis: redis)."""
+    (memory: asyncio; sqlite: file; redis: redis).
+
+    Raises `ConfigurationError` (`lock.backend`) for "auto" with tokens in PostgreSQL: a
+    file lock would silently fail to exclude workers on other hosts.
+    """
     backend = str(settings["lock"]["backend"])
     if backend != "auto":
         return backend
-    return _LOCK_FOR_TOKENS[str(settings["token_store"]["backend"])]
+    tokens = str(settings["token_store"]["backend"])
+    if tokens not in _LOCK_FOR_TOKENS:
+        raise ConfigurationError(
+            f"lock.backend = 'auto' cannot choose a lock for tokens in {tokens}: set "
+            "lock.backend = 'redis' when workers on several hosts share them, or 'file' "
+            "when they all run on one host",
+            field="lock.backend",
+        )
+    return _LOCK_FOR_TOKENS[tokens]
 
 
 def state_store_backend(settings: Mapping[str, Mapping[str, Any]]) -> str:

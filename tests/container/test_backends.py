@@ -175,10 +175,11 @@ async def test_state_and_lock_can_be_chosen_apart_from_the_tokens(tmp_path: Path
 @pytest.mark.postgres
 async def test_postgres_backend_in_its_own_schema() -> None:
     """`postgres` with `sql.url` and `sql.schema`: SQL stores whose tables land in that
-    schema, a file lock (auto), all working; the schema holds the saved row."""
+    schema, the file lock chosen (one host), all working; the schema holds the saved row."""
     async with postgres_schema() as schema:
         settings = {
             "token_store": {"backend": "postgres"},
+            "lock": {"backend": "file"},
             "sql": {"url": POSTGRES_URL, "schema": schema},
         }
         async with QBO.open(settings, environ={}) as qbo:
@@ -192,6 +193,14 @@ async def test_postgres_backend_in_its_own_schema() -> None:
                     f'SELECT realm_id FROM "{schema}".qbo_tokens'
                 )
                 assert found.all() == [(REALM,)]
+
+
+def test_postgres_tokens_need_a_lock_chosen() -> None:
+    """"auto" will not guess between one host (file) and several (redis) for PostgreSQL."""
+    settings = {"token_store": {"backend": "postgres"}, "sql": {"url": POSTGRES_URL}}
+    with pytest.raises(ConfigurationError, match="several hosts") as caught:
+        load_settings(settings, environ={})
+    assert caught.value.field == "lock.backend"
 
 
 @contextlib.asynccontextmanager
@@ -327,7 +336,11 @@ def test_a_postgres_backend_without_the_extra_names_the_install(
 ) -> None:
     """Where asyncpg cannot be imported, `postgres` names the field and the postgres extra."""
     monkeypatch.setitem(sys.modules, "asyncpg", None)
-    settings = {"token_store": {"backend": "postgres"}, "sql": {"url": POSTGRES_URL}}
+    settings = {
+        "token_store": {"backend": "postgres"},
+        "lock": {"backend": "file"},
+        "sql": {"url": POSTGRES_URL},
+    }
     with pytest.raises(ConfigurationError, match=r"pip install 'qbo-infra\[postgres\]'") as caught:
         load_settings(settings, environ={})
     assert caught.value.field == "token_store.backend"
@@ -458,3 +471,43 @@ async def test_auth_settings_reach_the_service(
     async with QBO.open({"auth": auth}, environ={}, clock=clock) as qbo:
         await qbo.token_store.save(REALM, tokens, expected_version=None)
         assert (await qbo.auth.status(REALM)).state is state
+
+
+# -- setup --------------------------------------------------------------------------------
+
+
+async def test_qbo_setup_connects_and_disconnects_a_business() -> None:
+    """begin -> consent -> complete -> status -> disconnect through the facade: the
+    connection is made on the container's stores, named from CompanyInfo, then gone."""
+    tokens = MemoryTokenStore()
+    async with QBO.open(CONSENTING, environ={}, token_store=tokens) as qbo:
+        request = await qbo.setup.begin("business-7")
+        callback = await _consent(qbo, request.authorization_url)
+        connection = await qbo.setup.complete("business-7", callback)
+        realm = callback["realmId"]
+        assert connection.status is IntegrationStatus.CONNECTED
+        assert connection.realm_id == realm
+        assert connection.company_name
+        assert await tokens.load(realm) is not None  # the override reached setup's auth
+        assert (await qbo.setup.status("business-7", realm)).status is (
+            IntegrationStatus.CONNECTED
+        )
+        assert await qbo.setup.disconnect(realm) is True
+        assert await tokens.load(realm) is None
+        again = qbo.container.setup()
+        assert (await again if inspect.isawaitable(again) else again) is qbo.setup  # a singleton
+
+
+async def test_the_sql_engine_never_logs_a_token(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With SQLAlchemy's engine log at INFO, statements are logged but never their
+    parameters: a token saved through the container's SQLite store is not in the log."""
+    settings = {"sql": {"url": f"sqlite+aiosqlite:///{tmp_path / 'tokens.sqlite3'}"}}
+    with caplog.at_level("INFO", logger="sqlalchemy.engine"):
+        async with QBO.open(settings, environ={}) as qbo:
+            await qbo.token_store.save(REALM, _tokens("logged"), expected_version=None)
+            assert await qbo.token_store.load(REALM) is not None
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "INSERT" in logged  # the engine did log its statements
+    assert "secret-logged" not in logged
