@@ -196,7 +196,7 @@ async def test_postgres_backend_in_its_own_schema() -> None:
 
 
 def test_postgres_tokens_need_a_lock_chosen() -> None:
-    """"auto" will not guess between one host (file) and several (redis) for PostgreSQL."""
+    """`lock.backend = "auto"` will not guess one host (file) or several (redis) for PostgreSQL."""
     settings = {"token_store": {"backend": "postgres"}, "sql": {"url": POSTGRES_URL}}
     with pytest.raises(ConfigurationError, match="several hosts") as caught:
         load_settings(settings, environ={})
@@ -489,9 +489,7 @@ async def test_qbo_setup_connects_and_disconnects_a_business() -> None:
         assert connection.realm_id == realm
         assert connection.company_name
         assert await tokens.load(realm) is not None  # the override reached setup's auth
-        assert (await qbo.setup.status("business-7", realm)).status is (
-            IntegrationStatus.CONNECTED
-        )
+        assert (await qbo.setup.status("business-7", realm)).status is (IntegrationStatus.CONNECTED)
         assert await qbo.setup.disconnect(realm) is True
         assert await tokens.load(realm) is None
         again = qbo.container.setup()
