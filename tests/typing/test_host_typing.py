@@ -1,9 +1,10 @@
 """The public API as a host's type checker sees it: `mypy --strict`, no casts.
 
-`host_ok.py.txt` uses only `from qbo_core import ...` and pins every call's result with
-`assert_type`; it must check clean. `host_bad.py.txt` holds mistakes a host can make; each
-must be refused with the error written below. The files end in `.txt` so that neither
-pytest nor the project's own mypy run picks them up; they are checked as copies.
+`host_ok.py.txt` uses only `qbo_core` and the `qbo_container` facade and pins every
+call's result with `assert_type`; it must check clean. `host_bad.py.txt` holds mistakes
+a host can make; each must be refused with the error written below. The files end in
+`.txt` so that neither pytest nor the project's own mypy run picks them up; they are
+checked as copies.
 """
 
 from __future__ import annotations
