@@ -18,6 +18,7 @@ from qbo_core.dtos import (
     QBOIntegrationDTO,
     RateLimit,
     RealmAuth,
+    SlotLease,
     TokenSet,
     VersionedTokenSet,
 )
@@ -125,6 +126,7 @@ from qbo_core.results import (
     UploadResult,
 )
 from qbo_core.services.auth import QBOAuthService
+from qbo_core.services.rate_limiter import RateLimiter
 from qbo_core.services.raw_client import QBORawClient
 from qbo_core.services.setup import QBOSetupService
 
@@ -205,6 +207,7 @@ __all__ = [
     "QueryValidationError",
     "QueryValue",
     "RateLimit",
+    "RateLimiter",
     "RawEntity",
     "RawLine",
     "ReadTimeoutError",
@@ -222,6 +225,7 @@ __all__ = [
     "SalesItemLineDetail",
     "SalesReceipt",
     "ServerError",
+    "SlotLease",
     "StaleObjectError",
     "StoreUnavailableError",
     "SubTotalLine",

@@ -25,6 +25,7 @@ __all__ = [
     "QBOIntegrationDTO",
     "RateLimit",
     "RealmAuth",
+    "SlotLease",
     "TokenSet",
     "VersionedTokenSet",
 ]
@@ -208,6 +209,21 @@ class RateLimit:
 
     limit: int = attrs.field(validator=attrs.validators.gt(0))
     period: float = attrs.field(validator=attrs.validators.gt(0))
+
+
+@attrs.frozen(kw_only=True)
+class SlotLease:
+    """One of a key's concurrency slots, held until `expires_at` (a `QuotaStore` lease).
+
+    `expires_at` is wall-clock epoch seconds on the store's `Clock`, so processes
+    sharing the store agree on it; a holder that crashes frees its slot then.
+    `token` is random per lease, so a late holder can never release a slot that
+    expired and went to someone else. It is an identifier, not a secret.
+    """
+
+    key: str = attrs.field(validator=_non_empty)
+    token: str = attrs.field(validator=_non_empty)
+    expires_at: float
 
 
 def _frozen_mapping(value: Mapping[str, object]) -> Mapping[str, object]:

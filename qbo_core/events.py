@@ -24,6 +24,7 @@ __all__ = [
     "HTTP_REQUEST",
     "HTTP_RETRY",
     "RATE_THROTTLED",
+    "RATE_WAITED",
     "TOKEN_REFRESHED",
     "TOKEN_REFRESH_FAILED",
 ]
@@ -35,8 +36,14 @@ HTTP_REQUEST: Final = "http.request"
 #: A failed call is about to be retried after a wait (smart sync).
 HTTP_RETRY: Final = "http.retry"
 
-#: A call waited for, or was refused by, a rate limit: the local limiter or QBO's 429.
+#: QBO answered 429 and the realm is held back in every process (rate limiter;
+#: attributes: retry_after, the seconds QBO asked for or None, wait, the seconds held back,
+#: and until, the epoch seconds the hold-back ends).
 RATE_THROTTLED: Final = "rate.throttled"
+
+#: A permit of the local rate limiter waited longer than its reporting threshold (rate
+#: limiter; attributes: waited, seconds, and batch, whether it was a batch request).
+RATE_WAITED: Final = "rate.waited"
 
 #: A realm's tokens were refreshed and saved (auth service).
 TOKEN_REFRESHED: Final = "token.refreshed"  # noqa: S105 - an event kind
@@ -76,6 +83,7 @@ ALL_KINDS: Final[tuple[str, ...]] = (
     HTTP_REQUEST,
     HTTP_RETRY,
     RATE_THROTTLED,
+    RATE_WAITED,
     TOKEN_REFRESHED,
     TOKEN_REFRESH_FAILED,
     CONNECTION_STARTED,

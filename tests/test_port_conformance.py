@@ -36,6 +36,7 @@ from qbo_adapters.memory.state_store import MemoryStateStore
 from qbo_adapters.memory.token_store import MemoryTokenStore
 from qbo_adapters.redis.cache import RedisCache
 from qbo_adapters.redis.lock import RedisLock
+from qbo_adapters.redis.quota_store import RedisQuotaStore
 from qbo_adapters.redis.state_store import RedisStateStore
 from qbo_adapters.redis.token_store import RedisTokenStore
 from qbo_adapters.sql.state_store import SqlStateStore
@@ -90,6 +91,7 @@ def conforming_adapters(
     redis_cache: Cache = RedisCache(client, fake_clock)
     redis_token_store: TokenStore = RedisTokenStore(client)
     redis_lock: Lock = RedisLock(client, fake_clock)
+    redis_quota_store: QuotaStore = RedisQuotaStore(client, fake_clock)
     redis_state_store: StateStore = RedisStateStore(client, fake_clock)
     file_lock: Lock = FileLock(directory, fake_clock)
     return [
@@ -112,6 +114,7 @@ def conforming_adapters(
         (Cache, redis_cache),
         (TokenStore, redis_token_store),
         (Lock, redis_lock),
+        (QuotaStore, redis_quota_store),
         (StateStore, redis_state_store),
         (Lock, file_lock),
     ]

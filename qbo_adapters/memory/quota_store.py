@@ -33,20 +33,34 @@ stepped back a call is judged at the later time (its wait still counts from its
 own `t`); that keeps every log in time order and never lets an earlier `t` see a
 window that pruning has already emptied.
 
+`try_acquire_all` runs the same three steps over the logs of several keys at
+once, so one grant lands in every key or in none.
+
+Slots and blocks
+----------------
+A key's slots are a dict from random token to `expires_at`: leasing drops the
+expired ones and refuses at `capacity`; releasing pops the token and reports
+whether its lease was still live. A block is one `until` per key, only ever
+raised; while `until > now` every acquire naming the key is refused with a wait
+of at least `until - now` (the block is one more "limit" in the longest wait).
+
 Memory is bounded: a log holds only grants younger than its period (so at most
 `limit` of them), and a periodic sweep forgets keys whose grants have all left
-their windows.
+their windows, expired slots and ended blocks.
 """
 
 from __future__ import annotations
 
+import math
+import secrets
 from collections import deque
 from collections.abc import Iterable, Sequence
 
-from qbo_core.dtos import RateLimit
+from qbo_core.dtos import RateLimit, SlotLease
 from qbo_core.ports.clock import Clock
+from qbo_core.ports.quota_store import Spend
 
-__all__ = ["MemoryQuotaStore"]
+__all__ = ["MemoryQuotaStore", "check_cost", "check_slot_request", "check_until"]
 
 # The fewest `try_acquire` calls between two sweeps of idle keys. A sweep visits every
 # key, so the next one also waits for as many calls as there are keys left: O(1)
@@ -91,7 +105,8 @@ class _WindowLog:
 class MemoryQuotaStore:
     """The `QuotaStore` port in memory: exact sliding-window logs, atomic under asyncio.
 
-    Windows are timed on `clock.now().timestamp()` (the ports' time rule).
+    Windows, slot leases and blocks are timed on `clock.now().timestamp()` (the ports'
+    time rule). Slot tokens are random (`secrets.token_hex`).
 
     Shared by the tasks of one process only; processes sharing a realm's quota need a
     shared adapter.
@@ -100,32 +115,19 @@ class MemoryQuotaStore:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._keys: dict[str, dict[float, _WindowLog]] = {}
+        self._slots: dict[str, dict[str, float]] = {}  # key -> token -> expires_at
+        self._blocks: dict[str, float] = {}  # key -> blocked until
         self._latest = float("-inf")
         self._calls_to_sweep = _SWEEP_EVERY
 
     async def try_acquire(self, key: str, limits: Sequence[RateLimit], *, cost: int = 1) -> float:
-        _check_cost(cost, limits)
-        now = self._clock.now().timestamp()
-        self._calls_to_sweep -= 1
-        if self._calls_to_sweep <= 0:
-            self._sweep()
-            self._calls_to_sweep = max(_SWEEP_EVERY, len(self._keys))
-        at = self._latest = max(self._latest, now)
-        if not limits:
-            return 0.0
-        logs_by_period = self._keys.setdefault(key, {})
-        logs = [_log(logs_by_period, limit.period) for limit in limits]
-        for log in logs:
-            log.prune(at)
-        fits_at = max(
-            log.fits_after(limit.limit, cost, at) for log, limit in zip(logs, limits, strict=True)
-        )
-        if fits_at > at:
-            return fits_at - now
-        for log in _distinct(logs):
-            log.entries.append((at, cost))
-            log.total += cost
-        return 0.0
+        check_cost(cost, limits)
+        return self._acquire(((key, limits),), cost)
+
+    async def try_acquire_all(self, spends: Sequence[Spend], *, cost: int = 1) -> float:
+        for _, limits in spends:
+            check_cost(cost, limits)
+        return self._acquire(spends, cost)
 
     async def usage(self, key: str, limit: RateLimit) -> int:
         log = self._keys.get(key, {}).get(limit.period)
@@ -134,8 +136,41 @@ class MemoryQuotaStore:
         now = self._clock.now().timestamp()
         return log.spent_between(now - limit.period, now)
 
+    async def lease_slot(self, key: str, *, capacity: int, lease: float) -> SlotLease | None:
+        check_slot_request(capacity, lease)
+        now = self._clock.now().timestamp()
+        held = self._slots.setdefault(key, {})
+        for token in [token for token, expires_at in held.items() if expires_at <= now]:
+            del held[token]
+        if len(held) >= capacity:
+            return None
+        slot = SlotLease(key=key, token=secrets.token_hex(16), expires_at=now + lease)
+        held[slot.token] = slot.expires_at
+        return slot
+
+    async def release_slot(self, slot: SlotLease) -> bool:
+        held = self._slots.get(slot.key)
+        if held is None:
+            return False
+        expires_at = held.pop(slot.token, None)
+        if not held:
+            del self._slots[slot.key]
+        return expires_at is not None and expires_at > self._clock.now().timestamp()
+
+    async def block(self, key: str, until: float) -> None:
+        check_until(until)
+        self._blocks[key] = max(until, self._blocks.get(key, until))
+
+    async def blocked_until(self, key: str) -> float | None:
+        until = self._blocks.get(key)
+        if until is None or until <= self._clock.now().timestamp():
+            return None
+        return until
+
     async def reset(self, key: str) -> None:
         self._keys.pop(key, None)
+        self._slots.pop(key, None)
+        self._blocks.pop(key, None)
 
     @property
     def entry_count(self) -> int:
@@ -145,8 +180,41 @@ class MemoryQuotaStore:
     def __repr__(self) -> str:
         return f"MemoryQuotaStore(keys={len(self._keys)}, entries={self.entry_count})"
 
+    def _acquire(self, spends: Sequence[Spend], cost: int) -> float:
+        """`try_acquire_all` once the costs are checked: no `await`, so atomic under asyncio."""
+        now = self._clock.now().timestamp()
+        self._calls_to_sweep -= 1
+        if self._calls_to_sweep <= 0:
+            self._sweep()
+            self._calls_to_sweep = max(_SWEEP_EVERY, len(self._keys))
+        at = self._latest = max(self._latest, now)
+        refused_until: float | None = None
+        logs: list[_WindowLog] = []
+        for key, limits in spends:
+            until = self._blocks.get(key)
+            if until is not None and until > now:
+                refused_until = until if refused_until is None else max(refused_until, until)
+            if not limits:
+                continue
+            logs_by_period = self._keys.setdefault(key, {})
+            for limit in limits:
+                log = _log(logs_by_period, limit.period)
+                log.prune(at)
+                fits_at = log.fits_after(limit.limit, cost, at)
+                if fits_at > at:
+                    refused_until = (
+                        fits_at if refused_until is None else max(refused_until, fits_at)
+                    )
+                logs.append(log)
+        if refused_until is not None:
+            return refused_until - now
+        for log in _distinct(logs):
+            log.entries.append((at, cost))
+            log.total += cost
+        return 0.0
+
     def _sweep(self) -> None:
-        """Forget the windows, and keys, whose grants have all left (as of the latest `now`)."""
+        """Forget the windows, slots and blocks that are over (as of the latest `now`)."""
         for key in list(self._keys):
             logs = self._keys[key]
             for period in list(logs):
@@ -155,6 +223,16 @@ class MemoryQuotaStore:
                     del logs[period]
             if not logs:
                 del self._keys[key]
+        for key in list(self._slots):
+            held = self._slots[key]
+            for token in [
+                token for token, expires_at in held.items() if expires_at <= self._latest
+            ]:
+                del held[token]
+            if not held:
+                del self._slots[key]
+        for key in [key for key, until in self._blocks.items() if until <= self._latest]:
+            del self._blocks[key]
 
 
 def _log(logs: dict[float, _WindowLog], period: float) -> _WindowLog:
@@ -172,9 +250,24 @@ def _distinct(logs: Iterable[_WindowLog]) -> list[_WindowLog]:
     return list(seen.values())
 
 
-def _check_cost(cost: int, limits: Sequence[RateLimit]) -> None:
+def check_cost(cost: int, limits: Sequence[RateLimit]) -> None:
+    """Refuse a cost below 1 or above a limit (shared by the quota stores)."""
     if cost < 1:
         raise ValueError(f"cost must be at least 1, got {cost!r}")
     for limit in limits:
         if cost > limit.limit:
             raise ValueError(f"cost {cost} can never fit in {limit!r}")
+
+
+def check_slot_request(capacity: int, lease: float) -> None:
+    """Refuse a slot request that could never be right (shared by the quota stores)."""
+    if capacity < 1:
+        raise ValueError(f"capacity must be at least 1, got {capacity!r}")
+    if not (lease > 0 and math.isfinite(lease)):
+        raise ValueError(f"lease must be positive, finite seconds, got {lease!r}")
+
+
+def check_until(until: float) -> None:
+    """Refuse a block end that is not a finite time (shared by the quota stores)."""
+    if not math.isfinite(until):
+        raise ValueError(f"until must be finite epoch seconds, got {until!r}")

@@ -1,0 +1,259 @@
+"""`RateLimiter`: a realm's QBO budget (windows, batch budgets, in-flight cap, 429 hold-back).
+
+QBO allows, per realm and app, 10 requests a second, 500 a minute (batch requests
+included) and 10 in flight; batch requests also 40 a minute per realm and app and 120 a
+minute per realm; after a 429 it asks for 60 s of quiet (`reference/qbo-api-facts.md`,
+"Throttling"; the numbers come from `QBOConfig`). Every process sharing a realm shares
+one `QuotaStore`, which is the arbiter between them:
+
+- key `rate:{realm}`: the request windows (`requests_per_second` per 1 s,
+  `requests_per_minute` per 60 s), the concurrency slots (`max_concurrent_requests`,
+  leased so a crashed process frees its own) and the hold-back after a 429;
+- key `rate-batch:{realm}`: the batch windows (`batch_requests_per_minute` and
+  `batch_requests_per_minute_realm`, per 60 s). A batch request spends on both keys in
+  one `try_acquire_all`, all or nothing.
+
+How one permit is granted
+-------------------------
+1. Within one process, permits of one realm (and kind: plain or batch) queue in FIFO
+   order; only the head of the queue talks to the store, the others wait their turn
+   (no thundering herd of pollers). Realms have separate queues and keys, so a busy
+   realm never holds up another.
+2. The head leases a slot (none free: it waits until one is released in this process
+   or, polling the store every 50 ms of clock time, in another).
+3. Holding the slot, it spends on the windows (`try_acquire_all`), which records the
+   grant at the moment the request is about to be sent: a grant recorded earlier than
+   the request is sent would leave the window before QBO's does. If the windows (or a
+   hold-back) refuse, it gives the slot back, sleeps the wait the store named, and
+   starts again at 2; so a waiting permit never holds a slot.
+4. The slot is released when the `async with` block ends, by exception and by
+   cancellation included.
+
+All waiting is `clock.sleep` (the Clock port). A cancelled waiter holds no slot and has
+spent nothing. One caveat for a shared store: a `try_acquire_all` cancelled while its
+round trip to the store is in flight may have recorded a grant that is then never used,
+which wastes one unit of budget, never overruns it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections.abc import AsyncIterator, Sequence
+
+from qbo_core import events
+from qbo_core.config import QBOConfig
+from qbo_core.dtos import QBOEvent, RateLimit, SlotLease
+from qbo_core.errors import StoreUnavailableError
+from qbo_core.ports.clock import Clock
+from qbo_core.ports.event_sink import EventSink
+from qbo_core.ports.quota_store import QuotaStore, Spend
+
+__all__ = ["RateLimiter"]
+
+#: The hold-back after a 429 without Retry-After: Intuit's "wait 60 seconds".
+DEFAULT_THROTTLE_WAIT = 60.0
+
+#: A permit that waited longer than this (seconds) is reported (`rate.waited`).
+REPORT_WAIT_OVER = 1.0
+
+#: How often (clock seconds) the head of a queue asks the store for a slot while every
+#: slot is held; a release in this process wakes it at once.
+SLOT_POLL_INTERVAL = 0.05
+
+#: Seconds a slot outlives the longest request (`total_timeout`) when not given.
+SLOT_LEASE_MARGIN = 30.0
+
+
+class _Queue:
+    """The permits of one realm and kind waiting in this process, and the head's wake-up."""
+
+    __slots__ = ("slot_freed", "turn", "users")
+
+    def __init__(self) -> None:
+        self.turn = asyncio.Lock()  # FIFO: waiters are woken in the order they came
+        self.slot_freed = asyncio.Event()
+        self.users = 0
+
+
+class RateLimiter:
+    """Per-realm permits within QBO's limits, shared through a `QuotaStore`.
+
+    `async with limiter.permit(realm_id):` waits until the request may be sent (the
+    realm is not held back, the windows have room, a concurrency slot is leased) and
+    releases the slot when the block ends; `batch=True` also spends on the batch
+    budgets. After QBO answered 429, `await limiter.throttled(realm_id,
+    retry_after=...)` holds the realm back in every process sharing the store.
+
+    `slot_lease` (seconds, default `config.total_timeout + 30`) is how long a slot stays
+    leased if its holder never releases it (a crashed process). Waits longer than one
+    second are reported as `rate.waited` events, 429s as `rate.throttled`; events carry
+    the realm and seconds, nothing secret.
+
+    One instance per process is enough for every realm (the container makes one); two
+    instances over one store behave like two processes.
+    """
+
+    def __init__(
+        self,
+        *,
+        quota_store: QuotaStore,
+        clock: Clock,
+        config: QBOConfig,
+        events: EventSink,
+        slot_lease: float | None = None,
+    ) -> None:
+        lease = config.total_timeout + SLOT_LEASE_MARGIN if slot_lease is None else slot_lease
+        if not (lease > 0 and math.isfinite(lease)):
+            raise ValueError(f"slot_lease must be positive, finite seconds, got {slot_lease!r}")
+        self._store = quota_store
+        self._clock = clock
+        self._events = events
+        self._lease = lease
+        self._capacity = config.max_concurrent_requests
+        self._request_limits = (
+            RateLimit(limit=config.requests_per_second, period=1.0),
+            RateLimit(limit=config.requests_per_minute, period=60.0),
+        )
+        self._batch_limits = (
+            RateLimit(limit=config.batch_requests_per_minute, period=60.0),
+            RateLimit(limit=config.batch_requests_per_minute_realm, period=60.0),
+        )
+        self._queues: dict[tuple[str, bool], _Queue] = {}
+        self._releasing: set[asyncio.Future[bool]] = set()
+
+    def permit(
+        self, realm_id: str, *, batch: bool = False
+    ) -> contextlib.AbstractAsyncContextManager[None]:
+        """Wait for the right to send one request to `realm_id`; hold a slot while inside.
+
+        `batch=True` for a batch request: it also spends on the realm's batch budgets.
+        """
+        return self._permit(realm_id, batch)
+
+    async def throttled(self, realm_id: str, *, retry_after: float | None) -> None:
+        """QBO answered 429: hold `realm_id` back in every process for `retry_after` seconds.
+
+        Without a usable `retry_after` (None, negative or not finite) the hold-back is 60 s,
+        as Intuit asks. A hold-back only ever extends one already in force. Emits
+        `rate.throttled`.
+        """
+        usable = retry_after is not None and math.isfinite(retry_after) and retry_after >= 0
+        wait = float(retry_after) if usable and retry_after is not None else DEFAULT_THROTTLE_WAIT
+        now = self._clock.now()
+        until = now.timestamp() + wait
+        await self._store.block(_realm_key(realm_id), until)
+        self._events.emit(
+            QBOEvent(
+                kind=events.RATE_THROTTLED,
+                at=now,
+                realm_id=realm_id,
+                attributes={"retry_after": retry_after, "wait": wait, "until": until},
+            )
+        )
+
+    def __repr__(self) -> str:
+        waiting = sum(queue.users for queue in self._queues.values())
+        return f"RateLimiter(realms_waiting={len(self._queues)}, permits_waiting={waiting})"
+
+    # -- internals --------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _permit(self, realm_id: str, batch: bool) -> AsyncIterator[None]:
+        slot = await self._admit(realm_id, batch)
+        try:
+            yield
+        finally:
+            await self._release(realm_id, slot)
+
+    async def _admit(self, realm_id: str, batch: bool) -> SlotLease:
+        """Queue behind this process's earlier permits of the realm, then get one."""
+        started = self._clock.monotonic()
+        queue = self._queues.get((realm_id, batch))
+        if queue is None:
+            queue = self._queues[(realm_id, batch)] = _Queue()
+        queue.users += 1
+        try:
+            async with queue.turn:
+                slot = await self._acquire(realm_id, batch, queue)
+        finally:
+            queue.users -= 1
+            if queue.users == 0:
+                del self._queues[(realm_id, batch)]
+        waited = self._clock.monotonic() - started
+        if waited > REPORT_WAIT_OVER:
+            self._events.emit(
+                QBOEvent(
+                    kind=events.RATE_WAITED,
+                    at=self._clock.now(),
+                    realm_id=realm_id,
+                    attributes={"waited": waited, "batch": batch},
+                )
+            )
+        return slot
+
+    async def _acquire(self, realm_id: str, batch: bool, queue: _Queue) -> SlotLease:
+        """As the head of the queue: lease a slot, then spend on the windows, or wait."""
+        key = _realm_key(realm_id)
+        spends: Sequence[Spend] = (
+            ((key, self._request_limits), (_batch_key(realm_id), self._batch_limits))
+            if batch
+            else ((key, self._request_limits),)
+        )
+        while True:
+            slot = await self._store.lease_slot(key, capacity=self._capacity, lease=self._lease)
+            if slot is None:
+                await self._wait_for_slot(queue)
+                continue
+            try:
+                wait = await self._store.try_acquire_all(spends)
+            except BaseException:
+                await self._release(realm_id, slot)
+                raise
+            if wait <= 0:
+                return slot
+            await self._release(realm_id, slot)
+            await self._clock.sleep(wait)
+
+    async def _wait_for_slot(self, queue: _Queue) -> None:
+        """Sleep one poll interval, or less if a slot of the realm is released here."""
+        if not queue.slot_freed.is_set():
+            napping = asyncio.ensure_future(self._clock.sleep(SLOT_POLL_INTERVAL))
+            woken = asyncio.ensure_future(queue.slot_freed.wait())
+            try:
+                await asyncio.wait((napping, woken), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                napping.cancel()
+                woken.cancel()
+        queue.slot_freed.clear()
+
+    async def _release(self, realm_id: str, slot: SlotLease) -> None:
+        """Give the slot back, even if the caller is being cancelled; wake the realm's heads.
+
+        A store that cannot be reached is not an error here: the lease ends by itself.
+        """
+        release = asyncio.ensure_future(self._store.release_slot(slot))
+        self._releasing.add(release)  # a strong reference while it runs
+        release.add_done_callback(self._released)
+        try:
+            with contextlib.suppress(StoreUnavailableError):
+                await asyncio.shield(release)
+        finally:
+            for kind in (False, True):
+                queue = self._queues.get((realm_id, kind))
+                if queue is not None:
+                    queue.slot_freed.set()
+
+    def _released(self, release: asyncio.Future[bool]) -> None:
+        self._releasing.discard(release)
+        if not release.cancelled():
+            release.exception()  # retrieved: a release left behind by a cancelled caller
+
+
+def _realm_key(realm_id: str) -> str:
+    return f"rate:{realm_id}"
+
+
+def _batch_key(realm_id: str) -> str:
+    return f"rate-batch:{realm_id}"

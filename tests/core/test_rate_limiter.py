@@ -1,0 +1,415 @@
+"""`RateLimiter` on the fake clock and the memory quota store: windows, slots, batch
+budgets, hold-backs, fairness and cancellation, checked on the virtual times of grants."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from qbo_adapters.memory.clock import FakeClock
+from qbo_adapters.memory.event_sinks import RecordingEventSink
+from qbo_adapters.memory.quota_store import MemoryQuotaStore
+from qbo_core import QBOConfig, RateLimit, RateLimiter, events
+from qbo_core.ports.quota_store import QuotaStore
+
+REALM = "9130350000000001"
+OTHER = "9130350000000002"
+EPSILON = 1e-6  # the fake clock keeps whole microseconds
+
+
+class World:
+    """One fake clock, one memory store and event sink, and the limiters ("processes") on them."""
+
+    def __init__(self, **config: Any) -> None:
+        self.clock = FakeClock()
+        self.store = MemoryQuotaStore(self.clock)
+        self.sink = RecordingEventSink()
+        self.config = QBOConfig(**config)
+        self.start = self.clock.now().timestamp()
+
+    def limiter(self, **kwargs: Any) -> RateLimiter:
+        return RateLimiter(
+            quota_store=self.store, clock=self.clock, config=self.config, events=self.sink, **kwargs
+        )
+
+    @property
+    def elapsed(self) -> float:
+        return self.clock.now().timestamp() - self.start
+
+
+async def grant_times(
+    world: World,
+    limiter: RateLimiter,
+    count: int,
+    *,
+    realm: str = REALM,
+    batch: bool = False,
+    hold: float = 0.0,
+) -> list[float]:
+    """Start `count` permits at once, in order; the virtual time each was granted at."""
+    granted: list[float] = [float("nan")] * count
+
+    async def one(index: int) -> None:
+        async with limiter.permit(realm, batch=batch):
+            granted[index] = world.elapsed
+            if hold:
+                await world.clock.sleep(hold)
+
+    await asyncio.gather(*(one(index) for index in range(count)))
+    return granted
+
+
+def ideal_times(count: int, limits: Sequence[RateLimit]) -> list[float]:
+    """The earliest each of `count` permits can go, one after another, under `limits`."""
+    times: list[float] = []
+    for index in range(count):
+        earliest = times[-1] if times else 0.0
+        for limit in limits:
+            if index >= limit.limit:
+                earliest = max(earliest, times[index - limit.limit] + limit.period)
+        times.append(earliest)
+    return times
+
+
+def most_in_any_window(times: Sequence[float], period: float) -> int:
+    """The most grants in any window `(t - period, t]` (the fullest end at a grant)."""
+    return max(sum(1 for s in times if t - period + EPSILON < s <= t + EPSILON) for t in times)
+
+
+async def free_slots(store: QuotaStore, realm: str, capacity: int) -> int:
+    """How many of the realm's slots can be leased now (each is given back after)."""
+    taken = []
+    while (slot := await store.lease_slot(f"rate:{realm}", capacity=capacity, lease=1)) is not None:
+        taken.append(slot)
+    for slot in taken:
+        await store.release_slot(slot)
+    return len(taken)
+
+
+# -- windows ------------------------------------------------------------------------------
+
+
+async def test_a_burst_is_spread_exactly_by_the_second_window() -> None:
+    """100 permits at once: 10 in each second, each granted as early as the windows allow."""
+    world = World()
+    times = await grant_times(world, world.limiter(), 100)
+    assert times == pytest.approx([float(index // 10) for index in range(100)], abs=EPSILON)
+    assert most_in_any_window(times, 1.0) == 10
+
+
+async def test_the_minute_window_holds_after_500() -> None:
+    """520 permits at once: 500 in the first 50 s, then nothing until the first minute ends;
+    never more than 10 in a second or 500 in a minute, and never later than the windows say."""
+    world = World()
+    times = await grant_times(world, world.limiter(), 520)
+    limits = [RateLimit(limit=10, period=1), RateLimit(limit=500, period=60)]
+    assert times == pytest.approx(ideal_times(520, limits), abs=EPSILON)
+    assert times[499] == pytest.approx(49)
+    assert times[500] == pytest.approx(60)
+    assert most_in_any_window(times, 1.0) == 10
+    assert most_in_any_window(times, 60.0) == 500
+
+
+async def test_in_flight_never_exceeds_the_cap() -> None:
+    """Permits held 2.5 s each: at most `max_concurrent_requests` at once, the next batch of
+    permits granted the moment slots are released."""
+    world = World(max_concurrent_requests=4)
+    limiter = world.limiter()
+    in_flight = peak = 0
+    granted: list[float] = []
+
+    async def one() -> None:
+        nonlocal in_flight, peak
+        async with limiter.permit(REALM):
+            in_flight += 1
+            peak = max(peak, in_flight)
+            granted.append(world.elapsed)
+            await world.clock.sleep(2.5)
+            in_flight -= 1
+
+    await asyncio.gather(*(one() for _ in range(12)))
+    assert peak == 4
+    assert granted == pytest.approx([2.5 * (index // 4) for index in range(12)], abs=EPSILON)
+    assert await free_slots(world.store, REALM, 4) == 4
+
+
+async def test_realms_never_share_a_budget() -> None:
+    """A realm whose windows are spent does not slow another realm down at all."""
+    world = World()
+    limiter = world.limiter()
+    busy = asyncio.ensure_future(grant_times(world, limiter, 100, realm=REALM))
+    await asyncio.sleep(0)
+    other = await grant_times(world, limiter, 10, realm=OTHER)
+    assert other == pytest.approx([0.0] * 10, abs=EPSILON)
+    assert (await busy)[-1] == pytest.approx(9)
+
+
+# -- batch budgets -------------------------------------------------------------------------
+
+
+async def test_batch_requests_are_held_to_the_batch_budgets() -> None:
+    """Batch permits follow `batch_requests_per_minute` (the stricter of the two batch limits)."""
+    world = World(batch_requests_per_minute=4, batch_requests_per_minute_realm=6)
+    times = await grant_times(world, world.limiter(), 10, batch=True)
+    assert times == pytest.approx([0, 0, 0, 0, 60, 60, 60, 60, 120, 120], abs=EPSILON)
+
+
+async def test_the_realm_batch_limit_applies_too() -> None:
+    """With the per-realm batch limit the stricter one, it is the one that holds."""
+    world = World(batch_requests_per_minute=3, batch_requests_per_minute_realm=3)
+    times = await grant_times(world, world.limiter(), 4, batch=True)
+    assert times == pytest.approx([0, 0, 0, 60], abs=EPSILON)
+
+
+async def test_batch_requests_count_against_the_request_windows() -> None:
+    """4 batch requests then 10 plain ones in the same second: only 6 plain ones fit in it."""
+    world = World()
+    limiter = world.limiter()
+    batches = await grant_times(world, limiter, 4, batch=True)
+    plain = await grant_times(world, limiter, 10)
+    assert batches == pytest.approx([0.0] * 4, abs=EPSILON)
+    assert plain == pytest.approx([0.0] * 6 + [1.0] * 4, abs=EPSILON)
+
+
+async def test_plain_requests_do_not_spend_the_batch_budget() -> None:
+    """Plain permits leave the batch windows untouched."""
+    world = World(batch_requests_per_minute=2, batch_requests_per_minute_realm=2)
+    limiter = world.limiter()
+    await grant_times(world, limiter, 20)
+    await world.clock.sleep(1)  # the second window has room again; the minute's is spent
+    start = world.elapsed
+    times = await grant_times(world, limiter, 2, batch=True)
+    assert times == pytest.approx([start, start], abs=EPSILON)
+
+
+# -- throttling (429) -------------------------------------------------------------------------
+
+
+async def test_a_429_holds_the_realm_back_60_seconds_and_only_it() -> None:
+    """After `throttled` without Retry-After, the realm's permits wait 60 s; others do not."""
+    world = World()
+    limiter = world.limiter()
+    await limiter.throttled(REALM, retry_after=None)
+    held = asyncio.ensure_future(grant_times(world, limiter, 3))
+    await asyncio.sleep(0)
+    assert await grant_times(world, limiter, 3, realm=OTHER) == pytest.approx([0.0] * 3)
+    assert await held == pytest.approx([60.0] * 3, abs=EPSILON)
+    (event,) = world.sink.of_kind(events.RATE_THROTTLED)
+    assert event.realm_id == REALM
+    assert event.attributes["wait"] == 60.0
+    assert event.attributes["retry_after"] is None
+    assert event.attributes["until"] == pytest.approx(world.start + 60)
+
+
+async def test_retry_after_sets_the_hold_back() -> None:
+    """A Retry-After of 7 s holds the realm back 7 s."""
+    world = World()
+    limiter = world.limiter()
+    await limiter.throttled(REALM, retry_after=7)
+    assert await grant_times(world, limiter, 1) == pytest.approx([7.0], abs=EPSILON)
+    (event,) = world.sink.of_kind(events.RATE_THROTTLED)
+    assert event.attributes["wait"] == 7.0
+
+
+@pytest.mark.parametrize("retry_after", [-1.0, float("nan"), float("inf")])
+async def test_an_unusable_retry_after_means_60_seconds(retry_after: float) -> None:
+    """A negative or non-finite Retry-After is ignored: the hold-back is Intuit's 60 s."""
+    world = World()
+    limiter = world.limiter()
+    await limiter.throttled(REALM, retry_after=retry_after)
+    assert await grant_times(world, limiter, 1) == pytest.approx([60.0], abs=EPSILON)
+
+
+async def test_a_429_holds_back_permits_already_waiting() -> None:
+    """A permit asleep on the windows when the 429 comes waits for the hold-back too, and a
+    429 seen by one process holds back the other."""
+    world = World(requests_per_second=1, requests_per_minute=60)
+    first, second = world.limiter(), world.limiter()
+    waiting = asyncio.ensure_future(grant_times(world, second, 3))
+    await world.clock.sleep(0.5)
+    await first.throttled(REALM, retry_after=30)
+    assert await waiting == pytest.approx([0.0, 30.5, 31.5], abs=EPSILON)
+
+
+async def test_a_shorter_retry_after_never_shortens_a_hold_back() -> None:
+    """Two 429s: the hold-back ends at the later of the two ends."""
+    world = World()
+    limiter = world.limiter()
+    await limiter.throttled(REALM, retry_after=60)
+    await limiter.throttled(REALM, retry_after=5)
+    assert await grant_times(world, limiter, 1) == pytest.approx([60.0], abs=EPSILON)
+
+
+# -- several processes -------------------------------------------------------------------------
+
+
+async def test_two_processes_share_one_budget() -> None:
+    """Two limiters on one store (two workers) never grant more than the realm's windows."""
+    world = World(max_concurrent_requests=6)
+    first, second = world.limiter(), world.limiter()
+    times = await asyncio.gather(
+        grant_times(world, first, 30, hold=0.4), grant_times(world, second, 30, hold=0.4)
+    )
+    merged = sorted(times[0] + times[1])
+    assert most_in_any_window(merged, 1.0) == 10
+    # 60 permits at 10/s end at 5 s; slots freed by the other worker are seen at its next
+    # poll of the store (every 0.05 s), which may cost a little of that.
+    assert 5.0 - EPSILON <= merged[-1] <= 5.5
+    assert max(times[0]) > 2
+    assert max(times[1]) > 2
+    assert await free_slots(world.store, REALM, 6) == 6
+
+
+async def test_two_processes_share_the_slots() -> None:
+    """Slots leased by one limiter count against the other's permits."""
+    world = World(max_concurrent_requests=2)
+    first, second = world.limiter(), world.limiter()
+    release = asyncio.Event()
+
+    async def hold(limiter: RateLimiter) -> None:
+        async with limiter.permit(REALM):
+            await release.wait()
+
+    holders = [asyncio.ensure_future(hold(first)) for _ in range(2)]
+    await world.clock.sleep(0.01)
+    waiter = asyncio.ensure_future(grant_times(world, second, 1))
+    await world.clock.sleep(10)
+    assert not waiter.done()
+    release.set()
+    await asyncio.gather(*holders)
+    (granted,) = await waiter
+    assert 10.0 <= granted <= 10.06  # the next poll of the store after the release
+
+
+# -- fairness --------------------------------------------------------------------------------
+
+
+async def test_permits_of_a_realm_are_granted_in_arrival_order() -> None:
+    """Permits that arrive one by one while the windows are full are granted first come,
+    first served, however their arrivals interleave with the waits."""
+    world = World(requests_per_second=2, requests_per_minute=60)
+    limiter = world.limiter()
+    order: list[int] = []
+
+    async def one(index: int) -> None:
+        async with limiter.permit(REALM):
+            order.append(index)
+
+    tasks = []
+    for index in range(12):
+        tasks.append(asyncio.ensure_future(one(index)))
+        await world.clock.sleep(0.3)
+    await asyncio.gather(*tasks)
+    assert order == list(range(12))
+
+
+async def test_only_the_head_of_the_queue_asks_the_store() -> None:
+    """While 50 permits wait, store calls stay a few per grant, not one per waiter per poll."""
+    world = World(requests_per_second=1, requests_per_minute=60)
+    calls = 0
+    acquire = world.store.try_acquire_all
+
+    async def counted(*args: Any, **kwargs: Any) -> float:
+        nonlocal calls
+        calls += 1
+        return await acquire(*args, **kwargs)
+
+    world.store.try_acquire_all = counted  # type: ignore[method-assign]
+    await grant_times(world, world.limiter(), 50)
+    assert calls <= 2 * 50
+
+
+# -- cancellation ----------------------------------------------------------------------------
+
+
+async def test_a_cancelled_waiter_leaves_no_slot_and_no_spend() -> None:
+    """Cancelling permits that are waiting (on the windows, or in the queue) records nothing
+    and holds no slot; the permits after them go on in order."""
+    world = World(requests_per_second=2, requests_per_minute=60)
+    limiter = world.limiter()
+    second_window = RateLimit(limit=2, period=1)
+    await grant_times(world, limiter, 2)
+    waiters = [asyncio.ensure_future(grant_times(world, limiter, 1)) for _ in range(3)]
+    await world.clock.sleep(0.5)
+    for waiter in waiters[:2]:  # the head, asleep on the window, and the next in the queue
+        waiter.cancel()
+    assert (await waiters[2]) == pytest.approx([1.0], abs=EPSILON)
+    for waiter in waiters[:2]:
+        assert waiter.cancelled()
+    assert await world.store.usage(f"rate:{REALM}", second_window) == 1
+    assert await free_slots(world.store, REALM, 10) == 10
+
+
+async def test_a_cancelled_holder_releases_its_slot() -> None:
+    """A task cancelled inside its permit (mid-request) gives its slot back."""
+    world = World(max_concurrent_requests=3)
+    limiter = world.limiter()
+
+    async def request() -> None:
+        async with limiter.permit(REALM):
+            await world.clock.sleep(100)
+
+    holders = [asyncio.ensure_future(request()) for _ in range(3)]
+    await world.clock.sleep(1)
+    assert await free_slots(world.store, REALM, 3) == 0
+    for holder in holders:
+        holder.cancel()
+    await asyncio.gather(*holders, return_exceptions=True)
+    assert await free_slots(world.store, REALM, 3) == 3
+
+
+async def test_an_exception_inside_releases_the_slot() -> None:
+    """A request that raises inside its permit still gives the slot back."""
+    world = World(max_concurrent_requests=1)
+    limiter = world.limiter()
+    with pytest.raises(RuntimeError, match="boom"):
+        async with limiter.permit(REALM):
+            raise RuntimeError("boom")
+    assert await free_slots(world.store, REALM, 1) == 1
+
+
+async def test_a_crashed_holder_frees_its_slot_after_the_lease() -> None:
+    """A permit never left (its process died) holds its slot `total_timeout + 30` s only."""
+    world = World(max_concurrent_requests=1)
+    limiter = world.limiter()
+    crashed = limiter.permit(REALM)
+    await crashed.__aenter__()  # never exited
+    assert await grant_times(world, world.limiter(), 1) == pytest.approx([150.0], abs=0.06)
+
+
+async def test_slot_lease_can_be_set() -> None:
+    """`slot_lease` sets how long an unreleased slot stays leased; it must be positive."""
+    world = World(max_concurrent_requests=1)
+    crashed = world.limiter(slot_lease=5).permit(REALM)
+    await crashed.__aenter__()
+    assert await grant_times(world, world.limiter(), 1) == pytest.approx([5.0], abs=0.06)
+    with pytest.raises(ValueError, match="slot_lease"):
+        world.limiter(slot_lease=0)
+
+
+# -- events ---------------------------------------------------------------------------------
+
+
+async def test_a_long_wait_is_reported() -> None:
+    """A permit that waited more than a second emits `rate.waited`; quick ones emit nothing."""
+    world = World(requests_per_second=1, requests_per_minute=60)
+    await grant_times(world, world.limiter(), 3)
+    waited = world.sink.of_kind(events.RATE_WAITED)
+    assert [event.attributes["waited"] for event in waited] == pytest.approx([2.0], abs=EPSILON)
+    assert waited[0].realm_id == REALM
+    assert waited[0].attributes["batch"] is False
+
+
+async def test_repr_counts_waiting_permits() -> None:
+    """`repr` shows how many realms and permits are waiting, nothing else."""
+    world = World(requests_per_second=1, requests_per_minute=60)
+    limiter = world.limiter()
+    assert repr(limiter) == "RateLimiter(realms_waiting=0, permits_waiting=0)"
+    task = asyncio.ensure_future(grant_times(world, limiter, 3))
+    await world.clock.sleep(0.5)
+    assert repr(limiter) == "RateLimiter(realms_waiting=1, permits_waiting=2)"
+    await task
+    assert repr(limiter) == "RateLimiter(realms_waiting=0, permits_waiting=0)"
