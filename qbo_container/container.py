@@ -141,6 +141,12 @@ def _redis_cache(client: redis.asyncio.Redis, clock: Clock, prefix: str) -> Any:
     return RedisCache(client, clock, prefix=prefix)
 
 
+def _redis_quota_store(client: redis.asyncio.Redis, clock: Clock, prefix: str) -> Any:
+    from qbo_adapters.redis.quota_store import RedisQuotaStore
+
+    return RedisQuotaStore(client, clock, prefix=prefix)
+
+
 def _encrypted(store: TokenStore, keys: Sequence[str] | None) -> TokenStore:
     """`store`, wrapped in `EncryptedTokenStore` when `token_store.encryption_keys` are set."""
     return store if not keys else EncryptedTokenStore(store, keys=keys)
@@ -228,6 +234,7 @@ class QBOContainer(containers.DeclarativeContainer):
     quota_store = providers.Selector(
         config.quota_store.backend,
         memory=providers.Singleton(MemoryQuotaStore, clock=clock),
+        redis=providers.Singleton(_redis_quota_store, redis_client, clock, config.redis.prefix),
     )
 
     sql_state_store = providers.Singleton(SqlStateStore, sql_engine, clock)

@@ -15,7 +15,8 @@ Settings are one nested mapping with a section per concern::
                  (auto: the token store's backend, so the OAuth `state` is shared by
                  exactly the processes that share the tokens)
     cache        backend = "memory" | "redis"; max_entries (>= 1, memory)
-    quota_store  backend = "memory"
+    quota_store  backend = "memory" | "redis" (memory: one process's rate budget; redis:
+                 every worker sharing the server shares each realm's budget)
     sql          url (an SQLAlchemy async URL: sqlite+aiosqlite:///<file> or
                  postgresql+asyncpg://<user>:<password>@<host>/<db>; default the file
                  `tokens.sqlite3` in the user's data directory, see
@@ -417,7 +418,7 @@ BACKENDS: Mapping[str, tuple[str, ...]] = {
     "cache": ("memory", "redis"),
     "token_store": ("sqlite", "memory", "postgres", "redis"),
     "lock": ("auto", "asyncio", "file", "redis"),
-    "quota_store": ("memory",),
+    "quota_store": ("memory", "redis"),
     "state_store": ("auto", "memory", "sqlite", "postgres", "redis"),
     "events": ("logging", "recording"),
     "transport": ("auto", "aiohttp", "emulator"),
@@ -590,10 +591,11 @@ def _check_backends(settings: Settings) -> None:
         "token_store": settings["token_store"]["backend"],
         "state_store": state_store_backend(settings),
         "cache": settings["cache"]["backend"],
+        "quota_store": settings["quota_store"]["backend"],
     }
     url = sql_url(settings)
     driver = sqlalchemy.engine.make_url(url).drivername
-    for section in ("token_store", "state_store", "cache", "lock"):
+    for section in ("token_store", "state_store", "cache", "quota_store", "lock"):
         # the lock last: "auto" may refuse to choose, which matters only once the rest fits
         backend = chosen[section] if section != "lock" else lock_backend(settings)
         if backend in SQL_DRIVERS:

@@ -21,17 +21,19 @@ from qbo_adapters.crypto.token_store import EncryptedTokenStore
 from qbo_adapters.file.lock import FileLock
 from qbo_adapters.memory.clock import FakeClock
 from qbo_adapters.memory.lock import AsyncioLock
+from qbo_adapters.memory.quota_store import MemoryQuotaStore
 from qbo_adapters.memory.state_store import MemoryStateStore
 from qbo_adapters.memory.token_store import MemoryTokenStore
 from qbo_adapters.redis.cache import RedisCache
 from qbo_adapters.redis.lock import RedisLock
+from qbo_adapters.redis.quota_store import RedisQuotaStore
 from qbo_adapters.redis.state_store import RedisStateStore
 from qbo_adapters.redis.token_store import RedisTokenStore
 from qbo_adapters.sql.state_store import SqlStateStore
 from qbo_adapters.sql.token_store import SqlTokenStore
 from qbo_container import QBO, load_settings
 from qbo_container.settings import effective_settings, redacted_settings
-from qbo_core.dtos import ConnectionState, IntegrationStatus, RealmAuth, TokenSet
+from qbo_core.dtos import ConnectionState, IntegrationStatus, RateLimit, RealmAuth, TokenSet
 from qbo_core.errors import AuthorizationCallbackError, ConfigurationError
 from qbo_core.http import HttpRequest
 from tests.adapters.redis_server import TEST_DB, redis_client
@@ -233,6 +235,30 @@ async def test_redis_backends_share_one_client_and_prefix() -> None:
         assert keys, "the adapters wrote under the configured prefix"
 
 
+@pytest.mark.redis
+async def test_a_redis_quota_store_is_shared_by_two_containers() -> None:
+    """`quota_store.backend = "redis"`: two containers (two workers) on one server and prefix
+    draw on one budget; the default is the memory store."""
+    async with _redis_prefix() as (observer, prefix):
+        settings = {
+            "token_store": {"backend": "memory"},
+            "quota_store": {"backend": "redis"},
+            "redis": {"url": REDIS_URL, "prefix": prefix},
+        }
+        limit = [RateLimit(limit=1, period=60)]
+        async with (
+            QBO.open(settings, environ={}) as first,
+            QBO.open(settings, environ={}) as second,
+        ):
+            assert isinstance(first.quota_store, RedisQuotaStore)
+            assert await first.quota_store.try_acquire(REALM, limit) == 0.0
+            assert await second.quota_store.try_acquire(REALM, limit) > 0
+        keys = [key async for key in observer.scan_iter(match=f"{prefix}quota:*")]
+        assert keys, "the store wrote under the configured prefix"
+    async with QBO.open({"token_store": {"backend": "memory"}}, environ={}) as qbo:
+        assert isinstance(qbo.quota_store, MemoryQuotaStore)
+
+
 # -- encryption ---------------------------------------------------------------------------
 
 
@@ -315,6 +341,7 @@ async def test_memory_backends_open_no_resource() -> None:
         ({"token_store": {"backend": "redis"}}, "token_store.backend"),
         ({"token_store": {"backend": "memory"}, "lock": {"backend": "redis"}}, "lock.backend"),
         ({"cache": {"backend": "redis"}}, "cache.backend"),
+        ({"quota_store": {"backend": "redis"}}, "quota_store.backend"),
         (
             {"token_store": {"backend": "memory"}, "state_store": {"backend": "redis"}},
             "state_store.backend",
