@@ -18,6 +18,8 @@ from qbo_core.dtos import (
     QBOIntegrationDTO,
     RateLimit,
     RealmAuth,
+    SyncCursor,
+    SyncPosition,
     TokenSet,
     VersionedTokenSet,
 )
@@ -115,6 +117,7 @@ from qbo_core.results import (
     BatchItem,
     BatchItemResult,
     BatchOperation,
+    ChangeBatch,
     ChangeSet,
     DeletedEntity,
     QueryPage,
@@ -125,8 +128,11 @@ from qbo_core.results import (
     UploadResult,
 )
 from qbo_core.services.auth import QBOAuthService
+from qbo_core.services.batch_writer import BatchCaller, BatchWriteError, write_batch
+from qbo_core.services.incremental import ChangeCaller, changes_since
 from qbo_core.services.raw_client import QBORawClient
 from qbo_core.services.setup import QBOSetupService
+from qbo_core.services.streaming import QueryCaller, query_all, query_pages
 
 __all__ = [
     "MAX_MAX_RESULTS",
@@ -137,11 +143,15 @@ __all__ = [
     "AuthenticationError",
     "AuthorizationCallbackError",
     "AuthorizationDeniedError",
+    "BatchCaller",
     "BatchItem",
     "BatchItemResult",
     "BatchOperation",
+    "BatchWriteError",
     "Bill",
     "BillPayment",
+    "ChangeBatch",
+    "ChangeCaller",
     "ChangeSet",
     "CompanyInfo",
     "Condition",
@@ -198,6 +208,7 @@ __all__ = [
     "QBORawClient",
     "QBOSetupService",
     "Query",
+    "QueryCaller",
     "QueryError",
     "QueryPage",
     "QueryParseError",
@@ -225,6 +236,8 @@ __all__ = [
     "StaleObjectError",
     "StoreUnavailableError",
     "SubTotalLine",
+    "SyncCursor",
+    "SyncPosition",
     "TelephoneNumber",
     "ThrottledError",
     "TokenRevokedError",
@@ -236,4 +249,8 @@ __all__ = [
     "ValidationError",
     "Vendor",
     "VersionedTokenSet",
+    "changes_since",
+    "query_all",
+    "query_pages",
+    "write_batch",
 ]
