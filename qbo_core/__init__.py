@@ -19,6 +19,8 @@ from qbo_core.dtos import (
     RateLimit,
     RealmAuth,
     SlotLease,
+    SyncCursor,
+    SyncPosition,
     TokenSet,
     VersionedTokenSet,
 )
@@ -116,6 +118,7 @@ from qbo_core.results import (
     BatchItem,
     BatchItemResult,
     BatchOperation,
+    ChangeBatch,
     ChangeSet,
     DeletedEntity,
     QueryPage,
@@ -126,9 +129,12 @@ from qbo_core.results import (
     UploadResult,
 )
 from qbo_core.services.auth import QBOAuthService
+from qbo_core.services.batch_writer import BatchCaller, BatchWriteError, write_batch
+from qbo_core.services.incremental import ChangeCaller, changes_since
 from qbo_core.services.rate_limiter import RateLimiter
 from qbo_core.services.raw_client import QBORawClient
 from qbo_core.services.setup import QBOSetupService
+from qbo_core.services.streaming import QueryCaller, query_all, query_pages
 
 __all__ = [
     "MAX_MAX_RESULTS",
@@ -139,11 +145,15 @@ __all__ = [
     "AuthenticationError",
     "AuthorizationCallbackError",
     "AuthorizationDeniedError",
+    "BatchCaller",
     "BatchItem",
     "BatchItemResult",
     "BatchOperation",
+    "BatchWriteError",
     "Bill",
     "BillPayment",
+    "ChangeBatch",
+    "ChangeCaller",
     "ChangeSet",
     "CompanyInfo",
     "Condition",
@@ -200,6 +210,7 @@ __all__ = [
     "QBORawClient",
     "QBOSetupService",
     "Query",
+    "QueryCaller",
     "QueryError",
     "QueryPage",
     "QueryParseError",
@@ -229,6 +240,8 @@ __all__ = [
     "StaleObjectError",
     "StoreUnavailableError",
     "SubTotalLine",
+    "SyncCursor",
+    "SyncPosition",
     "TelephoneNumber",
     "ThrottledError",
     "TokenRevokedError",
@@ -240,4 +253,8 @@ __all__ = [
     "ValidationError",
     "Vendor",
     "VersionedTokenSet",
+    "changes_since",
+    "query_all",
+    "query_pages",
+    "write_batch",
 ]

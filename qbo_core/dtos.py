@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
@@ -26,6 +26,8 @@ __all__ = [
     "RateLimit",
     "RealmAuth",
     "SlotLease",
+    "SyncCursor",
+    "SyncPosition",
     "TokenSet",
     "VersionedTokenSet",
 ]
@@ -246,3 +248,39 @@ class QBOEvent:
     attributes: Mapping[str, object] = attrs.field(
         factory=dict, converter=_frozen_mapping, hash=False
     )
+
+
+def _sorted_keys(value: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        raise TypeError("delivered is a collection of keys, not one str")
+    return tuple(sorted(set(value)))
+
+
+def _positions(value: Mapping[str, SyncPosition]) -> Mapping[str, SyncPosition]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen(kw_only=True)
+class SyncPosition:
+    """Where incremental sync stands for one entity type.
+
+    `since` is a time on QBO's own clock (never the host's): every change at or after it
+    is still to be delivered. `delivered` holds the changes already delivered whose
+    `LastUpdatedTime` falls in the overlap before `since` (`"<Id>:<SyncToken>"`, or
+    `"<Id>:deleted"` for a deletion), so re-reading the overlap delivers nothing twice.
+    """
+
+    since: datetime = attrs.field(validator=_aware)
+    delivered: tuple[str, ...] = attrs.field(default=(), converter=_sorted_keys)
+
+
+@attrs.frozen(kw_only=True)
+class SyncCursor:
+    """What a host stores between two incremental syncs of one company, and passes back.
+
+    One `SyncPosition` per entity type synced. Serialise it with the one converter:
+    `json.dumps(qbo_core.converter.unstructure(cursor))`, and back with
+    `qbo_core.converter.structure(json.loads(text), SyncCursor)`.
+    """
+
+    positions: Mapping[str, SyncPosition] = attrs.field(converter=_positions, hash=False)

@@ -15,6 +15,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 import attrs
 
+from qbo_core.dtos import SyncCursor
 from qbo_core.entities import EntityBase, QBOEntity, entity_name, entity_type_of
 from qbo_core.errors import QBOError
 from qbo_core.query import Query
@@ -23,6 +24,7 @@ __all__ = [
     "BatchItem",
     "BatchItemResult",
     "BatchOperation",
+    "ChangeBatch",
     "ChangeSet",
     "DeletedEntity",
     "QueryPage",
@@ -42,7 +44,9 @@ class QueryPage(Generic[E_co]):
 
     `start_position` is `None` for an empty page (QBO omits it then). A page of a query
     built from an entity class (`Query.select(Customer)`) is a `QueryPage[Customer]`: every
-    item is a `Customer`; otherwise a `QueryPage[QBOEntity]`.
+    item is a `Customer`; otherwise a `QueryPage[QBOEntity]`. `time` is QBO's own clock
+    when it answered (the envelope's `time`, with the company's offset), `None` when the
+    answer carried none (a batch item's page); incremental sync computes cursors from it.
     """
 
     entity_type: str | None
@@ -50,6 +54,7 @@ class QueryPage(Generic[E_co]):
     start_position: int | None
     max_results: int
     total_count: int | None = None
+    time: datetime | None = None
 
     def __iter__(self) -> Iterator[E_co]:
         return iter(self.items)
@@ -77,15 +82,48 @@ class ChangeSet:
 
     `capped` is true when QBO returned its maximum (1,000 objects): more changes may
     exist, so ask again with a later `changedSince` or a narrower set of entities.
+    `time` is QBO's own clock when it answered (the envelope's `time`), `None` if absent:
+    the changes listed are those up to that moment.
     """
 
     changed: Mapping[str, tuple[QBOEntity, ...]] = attrs.field(converter=_frozen, hash=False)
     deleted: Mapping[str, tuple[DeletedEntity, ...]] = attrs.field(converter=_frozen, hash=False)
     capped: bool = False
+    time: datetime | None = None
 
     @property
     def total(self) -> int:
         return sum(map(len, self.changed.values())) + sum(map(len, self.deleted.values()))
+
+
+@attrs.frozen(kw_only=True)
+class ChangeBatch:
+    """What one incremental sync found: upserts, deletions, and the cursor to store.
+
+    - `upserts`: entities created or changed, each once (its newest version), in the
+      order of the entity types asked, then of `LastUpdatedTime`. Name-list entities
+      QBO "deletes" arrive here deactivated (`Active` false).
+    - `deletions`: entities deleted (CDC tombstones), each once.
+    - `cursor`: store it, once the batch is applied, and pass it to the next sync.
+    - `full_types`: entity types read in full (no position in the cursor yet): their
+      `upserts` are every live entity of the type, and the host's copy of the type should
+      be replaced by them (what it holds and they lack was deleted).
+    - `unknown_deletions`: entity types for which deletions may be missing, because the
+      cursor was older than CDC's window (the query path sees no hard deletes) or more
+      than QBO's 1,000-object CDC cap changed (the older part of the split window is read
+      by query). Resync those types (drop them from the cursor) or reconcile their ids.
+    """
+
+    upserts: tuple[QBOEntity, ...]
+    deletions: tuple[DeletedEntity, ...]
+    cursor: SyncCursor
+    full_types: tuple[str, ...] = ()
+    unknown_deletions: tuple[str, ...] = ()
+
+    @property
+    def deletions_complete(self) -> bool:
+        """Whether every deletion since the previous cursor is in `deletions`."""
+        return not self.unknown_deletions
 
 
 BatchOperation = Literal["create", "update", "delete", "void", "query"]

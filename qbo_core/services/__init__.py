@@ -1,8 +1,24 @@
 """The services: orchestration over the ports (no I/O of their own)."""
 
 from qbo_core.services.auth import QBOAuthService
+from qbo_core.services.batch_writer import BatchCaller, BatchWriteError, write_batch
+from qbo_core.services.incremental import ChangeCaller, changes_since
 from qbo_core.services.rate_limiter import RateLimiter
 from qbo_core.services.raw_client import QBORawClient
 from qbo_core.services.setup import QBOSetupService
+from qbo_core.services.streaming import QueryCaller, query_all, query_pages
 
-__all__ = ["QBOAuthService", "QBORawClient", "QBOSetupService", "RateLimiter"]
+__all__ = [
+    "BatchCaller",
+    "BatchWriteError",
+    "ChangeCaller",
+    "QBOAuthService",
+    "QBORawClient",
+    "QBOSetupService",
+    "QueryCaller",
+    "RateLimiter",
+    "changes_since",
+    "query_all",
+    "query_pages",
+    "write_batch",
+]

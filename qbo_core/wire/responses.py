@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, TypeVar, overload
 
+import attrs
+
 from qbo_core.entities import QBOEntity, RawEntity, TypedEntity, entity_name
 from qbo_core.errors import DecodeError, QBOError
 from qbo_core.http import MAX_RESPONSE_BYTES, HttpResponse
@@ -51,6 +53,7 @@ __all__ = [
     "decode_report",
     "decode_upload",
     "raise_for_fault",
+    "server_time",
 ]
 
 E = TypeVar("E", bound=QBOEntity)
@@ -235,6 +238,22 @@ def decode_deleted(
     return deleted
 
 
+def server_time(payload: Mapping[str, Any]) -> datetime | None:
+    """QBO's clock when it answered: the envelope's `time` (`2020-09-29T08:13:18.783-07:00`).
+
+    `None` when absent or not an ISO datetime with an offset (a gateway fault's `time` is
+    a number; a naive time would be read in whatever zone the reader runs).
+    """
+    text = payload.get("time")
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.utcoffset() is not None else None
+
+
 def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -309,7 +328,8 @@ def decode_query(
     `cls`: a page of anything else raises `DecodeError`.
     """
     payload = _json_object(response, realm_id)
-    return _page(payload.get("QueryResponse"), response, realm_id, "QueryResponse", cls)
+    page = _page(payload.get("QueryResponse"), response, realm_id, "QueryResponse", cls)
+    return attrs.evolve(page, time=server_time(payload))
 
 
 def decode_count(response: HttpResponse, *, realm_id: str | None = None) -> int:
@@ -358,7 +378,9 @@ def decode_cdc(
                         _entity(entity_type, row, response, realm_id, where)
                     )
     total = sum(map(len, changed.values())) + sum(map(len, deleted.values()))
-    return ChangeSet(changed=changed, deleted=deleted, capped=total >= cap)
+    return ChangeSet(
+        changed=changed, deleted=deleted, capped=total >= cap, time=server_time(payload)
+    )
 
 
 def _item_error(fault: object, response: HttpResponse, realm_id: str | None) -> QBOError:
