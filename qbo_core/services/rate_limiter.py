@@ -231,14 +231,21 @@ class RateLimiter:
     async def _release(self, realm_id: str, slot: SlotLease) -> None:
         """Give the slot back, even if the caller is being cancelled; wake the realm's heads.
 
-        A store that cannot be reached is not an error here: the lease ends by itself.
+        The release is awaited in place (no task: a store that answers without
+        suspending, the memory one, costs no turn of the loop). If the caller is
+        cancelled while it is in flight, the release is sent again from a task of its
+        own: releasing is idempotent (the lease's token), so a release that had already
+        landed only answers `False` the second time. A store that cannot be reached is
+        not an error here: the lease ends by itself.
         """
-        release = asyncio.ensure_future(self._store.release_slot(slot))
-        self._releasing.add(release)  # a strong reference while it runs
-        release.add_done_callback(self._released)
         try:
             with contextlib.suppress(StoreUnavailableError):
-                await asyncio.shield(release)
+                await self._store.release_slot(slot)
+        except asyncio.CancelledError:
+            release = asyncio.ensure_future(self._store.release_slot(slot))
+            self._releasing.add(release)  # a strong reference while it runs
+            release.add_done_callback(self._released)
+            raise
         finally:
             for kind in (False, True):
                 queue = self._queues.get((realm_id, kind))

@@ -12,7 +12,7 @@ import pytest
 from qbo_adapters.memory.clock import FakeClock
 from qbo_adapters.memory.event_sinks import RecordingEventSink
 from qbo_adapters.memory.quota_store import MemoryQuotaStore
-from qbo_core import QBOConfig, RateLimit, RateLimiter, events
+from qbo_core import QBOConfig, RateLimit, RateLimiter, SlotLease, events
 from qbo_core.ports.quota_store import QuotaStore
 
 REALM = "9130350000000001"
@@ -359,6 +359,47 @@ async def test_a_cancelled_holder_releases_its_slot() -> None:
         holder.cancel()
     await asyncio.gather(*holders, return_exceptions=True)
     assert await free_slots(world.store, REALM, 3) == 3
+
+
+class _SlowRelease(MemoryQuotaStore):
+    """A memory store whose release takes a round trip (as Redis's does), and counts them."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock)
+        self.releases = 0
+
+    async def release_slot(self, slot: SlotLease) -> bool:
+        self.releases += 1
+        await asyncio.sleep(0)  # a turn of the loop: the caller can be cancelled here
+        await asyncio.sleep(0)
+        return await super().release_slot(slot)
+
+
+async def test_a_holder_cancelled_during_its_release_still_gives_the_slot_back() -> None:
+    """Cancelled while the release is in flight, the slot is released all the same (sent
+    again from a task of its own; releasing twice is harmless)."""
+    world = World(max_concurrent_requests=2)
+    store = _SlowRelease(world.clock)
+    limiter = RateLimiter(
+        quota_store=store, clock=world.clock, config=world.config, events=world.sink
+    )
+    inside = asyncio.Event()
+
+    async def request() -> None:
+        async with limiter.permit(REALM):
+            inside.set()
+
+    holder = asyncio.ensure_future(request())
+    await inside.wait()
+    await asyncio.sleep(0)  # the holder has left the block and is inside release_slot
+    assert store.releases == 1
+    holder.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await holder
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert store.releases == 2
+    assert await free_slots(store, REALM, 2) == 2
 
 
 async def test_an_exception_inside_releases_the_slot() -> None:
