@@ -4,8 +4,10 @@ Everything a host uses is importable from here: `QBORawClient` and the `RealmAut
 call takes, the typed entities (`Customer`, `Invoice`, ... and `RawEntity` for the rest),
 the query builder (`Query`, `Field`), every error of the tree in `qbo_core.errors`, and
 the values calls return (`QueryPage`, `ChangeSet`, `BatchItemResult`, `Report`, ...).
-No I/O here: the core imports only the standard library, attrs, cattrs and backoff;
-adapters (`qbo_adapters`) do the I/O and the container (`qbo_container`) wires them.
+`SmartSyncService` is the resilient path on top of it (cache, de-duplication, rate
+limit, token, retries). No I/O here: the core imports only the standard library, attrs,
+cattrs and backoff; adapters (`qbo_adapters`) do the I/O and the container
+(`qbo_container`) wires them.
 """
 
 from qbo_core.config import QBOConfig
@@ -72,6 +74,7 @@ from qbo_core.errors import (
     DecodeError,
     DuplicateNameError,
     EncryptionKeyError,
+    IncompleteResponseError,
     InvalidClientError,
     InvalidPropertyError,
     LockTimeoutError,
@@ -126,7 +129,14 @@ from qbo_core.results import (
 )
 from qbo_core.services.auth import QBOAuthService
 from qbo_core.services.raw_client import QBORawClient
+from qbo_core.services.retry import RetryPolicy
 from qbo_core.services.setup import QBOSetupService
+from qbo_core.services.smart_sync import (
+    Permits,
+    ReadCoalescer,
+    SmartSyncService,
+    UnlimitedPermits,
+)
 
 __all__ = [
     "MAX_MAX_RESULTS",
@@ -167,6 +177,7 @@ __all__ = [
     "Headers",
     "HttpRequest",
     "HttpResponse",
+    "IncompleteResponseError",
     "IntegrationStatus",
     "InvalidClientError",
     "InvalidPropertyError",
@@ -188,6 +199,7 @@ __all__ = [
     "OutcomeUnknownError",
     "Payment",
     "PermissionDeniedError",
+    "Permits",
     "PhysicalAddress",
     "QBOAuthService",
     "QBOConfig",
@@ -207,6 +219,7 @@ __all__ = [
     "RateLimit",
     "RawEntity",
     "RawLine",
+    "ReadCoalescer",
     "ReadTimeoutError",
     "RealmAuth",
     "ReauthorizationRequiredError",
@@ -218,10 +231,12 @@ __all__ = [
     "RequestLimitError",
     "RequestNotSentError",
     "ResponseTooLargeError",
+    "RetryPolicy",
     "SalesItemLine",
     "SalesItemLineDetail",
     "SalesReceipt",
     "ServerError",
+    "SmartSyncService",
     "StaleObjectError",
     "StoreUnavailableError",
     "SubTotalLine",
@@ -231,6 +246,7 @@ __all__ = [
     "TokenSet",
     "TransportError",
     "TypedEntity",
+    "UnlimitedPermits",
     "UnsupportedOperationError",
     "UploadResult",
     "ValidationError",
