@@ -780,7 +780,7 @@ class SmartSyncService:
                     events.HTTP_RETRY,
                     operation=operation,
                     attempt=attempt,
-                    wait=round(wait, 6),
+                    wait=wait,
                     error=error,
                     request_id=request_id,
                 )
