@@ -53,8 +53,11 @@ from qbo_core.config import QBOConfig
 from qbo_core.ports.clock import Clock
 from qbo_core.ports.token_store import TokenStore
 from qbo_core.services.auth import QBOAuthService
+from qbo_core.services.rate_limiter import RateLimiter
 from qbo_core.services.raw_client import QBORawClient
+from qbo_core.services.retry import RetryPolicy
 from qbo_core.services.setup import QBOSetupService
+from qbo_core.services.smart_sync import ReadCoalescer, SmartSyncService
 
 if TYPE_CHECKING:
     import redis.asyncio
@@ -169,7 +172,9 @@ class QBOContainer(containers.DeclarativeContainer):
     Ports: `clock`, `event_sink` (a `FanOutEventSink` around `event_backend`; add
     sinks with `container.event_sink().add(sink)`), `cache`, `token_store` (the
     `token_store_backend`, encrypted when `token_store.encryption_keys` are set),
-    `lock`, `quota_store`, `state_store`, `transport`. Services: `raw_client`, `auth`.
+    `lock`, `quota_store`, `state_store`, `transport`. Services: `raw_client`, `auth`,
+    `setup`, and `smart_sync(business_id=..., realm_id=...)` (a new `SmartSyncService` per
+    call, sharing the process's `limiter`, `read_coalescer` and `retry_policy`).
     Every provider can be swapped with `container.<name>.override(providers.Object(fake))`;
     the facade `QBO.open(..., <port>=fake)` does exactly that, and resolves the result
     whether or not the graph is asynchronous.
@@ -292,6 +297,31 @@ class QBOContainer(containers.DeclarativeContainer):
     #: Connect, reconnect and disconnect a business's company, on `auth`.
     setup = providers.Singleton(
         QBOSetupService, auth=auth, raw_client=raw_client, clock=clock, events=event_sink
+    )
+
+    #: The process's rate limiter: QBO's windows, batch budgets, in-flight cap and 429
+    #: hold-backs per realm, shared with every process on the same `quota_store`.
+    limiter = providers.Singleton(
+        RateLimiter, quota_store=quota_store, clock=clock, config=qbo_config, events=event_sink
+    )
+
+    #: The process's identical in-flight reads, shared by every smart sync service.
+    read_coalescer = providers.Singleton(ReadCoalescer)
+
+    retry_policy = providers.Singleton(RetryPolicy)
+
+    #: The resilient path for one business's company: `smart_sync(business_id=..., realm_id=...)`.
+    smart_sync = providers.Factory(
+        SmartSyncService,
+        raw_client=raw_client,
+        auth=auth,
+        limiter=limiter,
+        cache=cache,
+        clock=clock,
+        events=event_sink,
+        config=qbo_config,
+        retry=retry_policy,
+        coalescer=read_coalescer,
     )
 
 

@@ -41,7 +41,14 @@ from qbo_core.ports import (
 )
 from qbo_core.services.auth import QBOAuthService
 from qbo_core.services.raw_client import QBORawClient
+from qbo_core.services.retry import RetryPolicy
 from qbo_core.services.setup import QBOSetupService
+from qbo_core.services.smart_sync import (
+    Permits,
+    ReadCoalescer,
+    SmartSyncService,
+    UnlimitedPermits,
+)
 
 __all__ = ["QBO"]
 
@@ -76,9 +83,10 @@ class QBO:
       the lock, revoke, status; on the ports above, fakes passed to `open` included;
     - `setup` (`QBOSetupService`): begin and complete a business's connection,
       status, reconnect, disconnect; on `auth` and `raw_client`;
+    - `limiter` (`Permits`): the process's rate limiter, shared by every smart sync;
+    - `smart_sync(business_id=..., realm_id=...)`: a `SmartSyncService` for that company,
+      on the ports above (its cache, clock and events), `auth` and `raw_client`;
     - `container`: the underlying `QBOContainer`, for providers not exposed here.
-
-    The services of the next issues (smart sync, health) join as attributes here.
     """
 
     def __init__(
@@ -97,6 +105,9 @@ class QBO:
         raw_client: QBORawClient,
         auth: QBOAuthService,
         setup: QBOSetupService,
+        limiter: Permits | None = None,
+        retry_policy: RetryPolicy | None = None,
+        read_coalescer: ReadCoalescer | None = None,
     ) -> None:
         self.container = container
         self.config = config
@@ -111,6 +122,32 @@ class QBO:
         self.raw_client = raw_client
         self.auth = auth
         self.setup = setup
+        self.limiter: Permits = limiter if limiter is not None else UnlimitedPermits(clock)
+        self._retry_policy = retry_policy if retry_policy is not None else RetryPolicy()
+        self._read_coalescer = read_coalescer if read_coalescer is not None else ReadCoalescer()
+
+    def smart_sync(self, *, business_id: str, realm_id: str) -> SmartSyncService:
+        """The resilient path for `business_id`'s QBO company `realm_id` (cheap: make one
+        per job or request). Identical reads coalesce across every instance of this
+        `QBO`, and all of them share one limiter."""
+        # Every dependency is passed resolved, so the Factory answers synchronously even
+        # when the container's graph is asynchronous (the aiohttp session).
+        service = self.container.smart_sync(
+            business_id=business_id,
+            realm_id=realm_id,
+            raw_client=self.raw_client,
+            auth=self.auth,
+            limiter=self.limiter,
+            cache=self.cache,
+            clock=self.clock,
+            events=self.events,
+            config=self.config,
+            retry=self._retry_policy,
+            coalescer=self._read_coalescer,
+        )
+        if not isinstance(service, SmartSyncService):  # pragma: no cover - an override's bug
+            raise TypeError(f"smart_sync built {service!r}")
+        return service
 
     @classmethod
     @asynccontextmanager
@@ -175,6 +212,13 @@ class QBO:
         setup = await _resolved(container.setup())
         if not isinstance(setup, QBOSetupService):  # pragma: no cover
             raise TypeError(f"setup is {setup!r}")
+        limiter = _checked(await _resolved(container.limiter()), Permits, "limiter")
+        retry_policy = await _resolved(container.retry_policy())
+        if not isinstance(retry_policy, RetryPolicy):  # pragma: no cover
+            raise TypeError(f"retry_policy is {retry_policy!r}")
+        read_coalescer = await _resolved(container.read_coalescer())
+        if not isinstance(read_coalescer, ReadCoalescer):  # pragma: no cover
+            raise TypeError(f"read_coalescer is {read_coalescer!r}")
         return cls(
             container=container,
             config=config,
@@ -189,6 +233,9 @@ class QBO:
             raw_client=raw_client,
             auth=auth,
             setup=setup,
+            limiter=limiter,
+            retry_policy=retry_policy,
+            read_coalescer=read_coalescer,
         )
 
     def embedded_emulator(self) -> QBOEmulator:

@@ -4,8 +4,10 @@ Everything a host uses is importable from here: `QBORawClient` and the `RealmAut
 call takes, the typed entities (`Customer`, `Invoice`, ... and `RawEntity` for the rest),
 the query builder (`Query`, `Field`), every error of the tree in `qbo_core.errors`, and
 the values calls return (`QueryPage`, `ChangeSet`, `BatchItemResult`, `Report`, ...).
-No I/O here: the core imports only the standard library, attrs, cattrs and backoff;
-adapters (`qbo_adapters`) do the I/O and the container (`qbo_container`) wires them.
+`SmartSyncService` is the resilient path on top of it (cache, de-duplication, rate
+limit, token, retries). No I/O here: the core imports only the standard library, attrs,
+cattrs and backoff; adapters (`qbo_adapters`) do the I/O and the container
+(`qbo_container`) wires them.
 """
 
 from qbo_core.config import QBOConfig
@@ -75,6 +77,7 @@ from qbo_core.errors import (
     DecodeError,
     DuplicateNameError,
     EncryptionKeyError,
+    IncompleteResponseError,
     InvalidClientError,
     InvalidPropertyError,
     LockTimeoutError,
@@ -133,7 +136,14 @@ from qbo_core.services.batch_writer import BatchCaller, BatchWriteError, write_b
 from qbo_core.services.incremental import ChangeCaller, changes_since
 from qbo_core.services.rate_limiter import RateLimiter
 from qbo_core.services.raw_client import QBORawClient
+from qbo_core.services.retry import RetryPolicy
 from qbo_core.services.setup import QBOSetupService
+from qbo_core.services.smart_sync import (
+    Permits,
+    ReadCoalescer,
+    SmartSyncService,
+    UnlimitedPermits,
+)
 from qbo_core.services.streaming import QueryCaller, query_all, query_pages
 
 __all__ = [
@@ -179,6 +189,7 @@ __all__ = [
     "Headers",
     "HttpRequest",
     "HttpResponse",
+    "IncompleteResponseError",
     "IntegrationStatus",
     "InvalidClientError",
     "InvalidPropertyError",
@@ -200,6 +211,7 @@ __all__ = [
     "OutcomeUnknownError",
     "Payment",
     "PermissionDeniedError",
+    "Permits",
     "PhysicalAddress",
     "QBOAuthService",
     "QBOConfig",
@@ -221,6 +233,7 @@ __all__ = [
     "RateLimiter",
     "RawEntity",
     "RawLine",
+    "ReadCoalescer",
     "ReadTimeoutError",
     "RealmAuth",
     "ReauthorizationRequiredError",
@@ -232,11 +245,13 @@ __all__ = [
     "RequestLimitError",
     "RequestNotSentError",
     "ResponseTooLargeError",
+    "RetryPolicy",
     "SalesItemLine",
     "SalesItemLineDetail",
     "SalesReceipt",
     "ServerError",
     "SlotLease",
+    "SmartSyncService",
     "StaleObjectError",
     "StoreUnavailableError",
     "SubTotalLine",
@@ -248,6 +263,7 @@ __all__ = [
     "TokenSet",
     "TransportError",
     "TypedEntity",
+    "UnlimitedPermits",
     "UnsupportedOperationError",
     "UploadResult",
     "ValidationError",

@@ -39,6 +39,10 @@ Branches follow what the caller can do about the failure, not where it came from
     ├── ServerError                        5xx or SystemFault: QBO failed; retry later
     ├── DecodeError                        the response could not be understood (not JSON,
     │   │                                  truncated, unexpected shape); never retried blindly
+    │   ├── IncompleteResponseError        a success status whose body is empty or cut short:
+    │   │                                  the answer was lost on its way, as with
+    │   │                                  OutcomeUnknownError (retry a write only with the
+    │   │                                  same requestid)
     │   └── ResponseTooLargeError          the body passed `max_response_bytes` (counted
     │                                      decompressed); reading stopped there
     ├── ConflictError                      a compare-and-set lost against a newer writer
@@ -51,10 +55,12 @@ Branches follow what the caller can do about the failure, not where it came from
 
 Every error carries what is known of `status` (HTTP), `codes` (QBO error codes, as
 strings), `intuit_tid` (quote it to Intuit support), `realm_id` and `retry_after`
-(seconds). Messages pass through `redact`, so an error never holds a token, even
-when QBO echoes part of one back (its "Token expired: AB01..." detail). `message`,
-`detail` and `body_excerpt` are cut at `MAX_TEXT_CHARS` characters, with a marker
-saying so: however large an answer was, its error stays small.
+(seconds); an error raised by `SmartSyncService` also names the `operation` that
+failed (`"create Invoice"`) and how many `attempts` were made, and its status, codes
+and `intuit_tid` are those of QBO's last answer. Messages pass through `redact`, so an
+error never holds a token, even when QBO echoes part of one back (its "Token expired:
+AB01..." detail). `message`, `detail` and `body_excerpt` are cut at `MAX_TEXT_CHARS`
+characters, with a marker saying so: however large an answer was, its error stays small.
 """
 
 from __future__ import annotations
@@ -78,6 +84,7 @@ __all__ = [
     "DuplicateNameError",
     "EncryptionKeyError",
     "ErrorContext",
+    "IncompleteResponseError",
     "InvalidClientError",
     "InvalidPropertyError",
     "LockTimeoutError",
@@ -117,6 +124,8 @@ class ErrorContext(TypedDict, total=False):
     realm_id: str | None
     retry_after: float | None
     detail: str | None
+    operation: str | None
+    attempts: int | None
 
 
 class QBOError(Exception):
@@ -139,6 +148,8 @@ class QBOError(Exception):
         realm_id: str | None = None,
         retry_after: float | None = None,
         detail: str | None = None,
+        operation: str | None = None,
+        attempts: int | None = None,
     ) -> None:
         self.message = redact_truncated(message, MAX_TEXT_CHARS)
         self.status = status
@@ -149,6 +160,10 @@ class QBOError(Exception):
         self.realm_id = realm_id
         self.retry_after = retry_after
         self.detail = redact_truncated(detail, MAX_TEXT_CHARS) if detail is not None else None
+        #: What was being done when it failed (`"read Customer"`), set by `SmartSyncService`.
+        self.operation = operation
+        #: How many times the request was sent (or tried) before giving up.
+        self.attempts = attempts
         super().__init__(self.message)
 
     @property
@@ -163,6 +178,8 @@ class QBOError(Exception):
         context = [
             f"{name}={value}"
             for name, value in (
+                ("operation", self.operation),
+                ("attempts", self.attempts),
                 ("status", self.status),
                 ("code", ",".join(self.codes) or None),
                 ("realm", self.realm_id),
@@ -367,6 +384,17 @@ class DecodeError(QBOError):
         self.body_excerpt = (
             redact_truncated(body_excerpt, MAX_TEXT_CHARS) if body_excerpt is not None else None
         )
+
+
+class IncompleteResponseError(DecodeError):
+    """A success status whose body is empty, cut short or not the JSON it started as.
+
+    The answer was damaged on its way (a proxy, a dropped connection the transport could
+    not see), not refused by QBO: like `OutcomeUnknownError`, the request may have been
+    applied. A read can be repeated as it is; a write only with the same `requestid`.
+    """
+
+    retryable = True
 
 
 class ResponseTooLargeError(DecodeError):

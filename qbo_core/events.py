@@ -15,6 +15,8 @@ __all__ = [
     "ALERT_CLEARED",
     "ALERT_RAISED",
     "ALL_KINDS",
+    "CACHE_COALESCED",
+    "CACHE_ERROR",
     "CACHE_HIT",
     "CACHE_MISS",
     "CONNECTION_COMPLETED",
@@ -78,6 +80,14 @@ CACHE_HIT: Final = "cache.hit"
 #: A read missed the cache and went to QBO.
 CACHE_MISS: Final = "cache.miss"
 
+#: A read joined an identical one already in flight instead of sending its own request
+#: (smart sync; attributes: operation, entity_type).
+CACHE_COALESCED: Final = "cache.coalesced"
+
+#: The cache backend failed (`StoreUnavailableError`) or held bytes that could not be read;
+#: the call went on as if the entry were absent (smart sync; attributes: action, error).
+CACHE_ERROR: Final = "cache.error"
+
 #: Every kind above, for sinks and tests that enumerate them.
 ALL_KINDS: Final[tuple[str, ...]] = (
     HTTP_REQUEST,
@@ -94,4 +104,6 @@ ALL_KINDS: Final[tuple[str, ...]] = (
     ALERT_CLEARED,
     CACHE_HIT,
     CACHE_MISS,
+    CACHE_COALESCED,
+    CACHE_ERROR,
 )

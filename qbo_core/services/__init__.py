@@ -5,18 +5,30 @@ from qbo_core.services.batch_writer import BatchCaller, BatchWriteError, write_b
 from qbo_core.services.incremental import ChangeCaller, changes_since
 from qbo_core.services.rate_limiter import RateLimiter
 from qbo_core.services.raw_client import QBORawClient
+from qbo_core.services.retry import RetryPolicy
 from qbo_core.services.setup import QBOSetupService
+from qbo_core.services.smart_sync import (
+    Permits,
+    ReadCoalescer,
+    SmartSyncService,
+    UnlimitedPermits,
+)
 from qbo_core.services.streaming import QueryCaller, query_all, query_pages
 
 __all__ = [
     "BatchCaller",
     "BatchWriteError",
     "ChangeCaller",
+    "Permits",
     "QBOAuthService",
     "QBORawClient",
     "QBOSetupService",
     "QueryCaller",
     "RateLimiter",
+    "ReadCoalescer",
+    "RetryPolicy",
+    "SmartSyncService",
+    "UnlimitedPermits",
     "changes_since",
     "query_all",
     "query_pages",

@@ -296,8 +296,14 @@ class QBOAuthService:
 
     # ----------------------------------------------------------------- access
 
-    async def access_token(self, realm_id: str) -> str:
+    async def access_token(self, realm_id: str, *, rejected: str | None = None) -> str:
         """A usable access token for `realm_id`, refreshed first when it is within the margin.
+
+        `rejected` is an access token QBO has just refused (a 401 from the data API):
+        when the stored one is that token, it is refreshed even though it looks fresh
+        here (revoked at Intuit, or clocks disagree). The check is repeated under the
+        lock, so when another worker has already replaced it, theirs is returned and
+        Intuit is not called again.
 
         Raises `ReauthorizationRequiredError` when nothing is stored or the connection
         needs the user again (`TokenRevokedError` when it was revoked), and the refresh's
@@ -307,11 +313,11 @@ class QBOAuthService:
         _check_realm(realm_id)
         current = await self._tokens.load(realm_id)
         tokens = _usable(realm_id, current)
-        if self._fresh(tokens):
+        if self._fresh(tokens) and tokens.access_token != rejected:
             return tokens.access_token
         task = self._refreshing.get(realm_id)
         if task is None:
-            task = asyncio.ensure_future(self._refresh_locked(realm_id))
+            task = asyncio.ensure_future(self._refresh_locked(realm_id, rejected))
             self._refreshing[realm_id] = task
             task.add_done_callback(lambda done: self._forget(realm_id, done))
         return await asyncio.shield(task)
@@ -326,7 +332,7 @@ class QBOAuthService:
         margin = timedelta(seconds=self._config.refresh_margin)
         return not tokens.access_token_expires_within(self._clock.now(), margin)
 
-    async def _refresh_locked(self, realm_id: str) -> str:
+    async def _refresh_locked(self, realm_id: str, rejected: str | None = None) -> str:
         lease = await self._lock.acquire(
             _LOCK_PREFIX + realm_id, lease=self._lease, wait=self._wait
         )
@@ -334,7 +340,7 @@ class QBOAuthService:
             current = await self._tokens.load(realm_id)  # another worker may have refreshed
             tokens = _usable(realm_id, current)
             assert current is not None
-            if self._fresh(tokens):
+            if self._fresh(tokens) and tokens.access_token != rejected:
                 return tokens.access_token
             return await self._refresh(realm_id, current, retry=True)
         finally:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar, overload
 import attrs
 
 from qbo_core.entities import QBOEntity, RawEntity, TypedEntity, entity_name
-from qbo_core.errors import DecodeError, QBOError
+from qbo_core.errors import DecodeError, IncompleteResponseError, QBOError
 from qbo_core.http import MAX_RESPONSE_BYTES, HttpResponse
 from qbo_core.results import (
     BatchItemResult,
@@ -30,6 +30,7 @@ from qbo_core.results import (
 )
 from qbo_core.wire.entities import decode_entity, decode_entity_as
 from qbo_core.wire.faults import (
+    EXCERPT_BYTES,
     decode_error,
     describe,
     error_from_fault,
@@ -80,10 +81,20 @@ def _json_object(response: HttpResponse, realm_id: str | None) -> Mapping[str, A
         raise decode_error(f"expected JSON, got {kind}", response, realm_id=realm_id)
     try:
         payload = loads(response.body)
-    except (ValueError, RecursionError) as exc:
-        problem = "empty body" if not response.body.strip() else "malformed or truncated JSON"
+    except RecursionError as exc:
         raise decode_error(
-            f"{problem} in a {response.status} answer", response, realm_id=realm_id
+            f"JSON nested too deeply in a {response.status} answer", response, realm_id=realm_id
+        ) from exc
+    except ValueError as exc:
+        # A success whose body does not parse was damaged on the way (cut short, emptied):
+        # the request may have been applied, so it is retryable like a lost answer.
+        problem = "empty body" if not response.body.strip() else "malformed or truncated JSON"
+        raise IncompleteResponseError(
+            f"{problem} in a {response.status} answer",
+            body_excerpt=response.body[:EXCERPT_BYTES].decode("utf-8", "replace"),
+            status=response.status,
+            intuit_tid=intuit_tid(response),
+            realm_id=realm_id,
         ) from exc
     if not isinstance(payload, Mapping):
         raise decode_error(

@@ -252,3 +252,32 @@ async def test_the_embedded_emulator_is_reachable_only_when_it_is_the_transport(
     async with QBO.open(INTUIT, environ={}) as qbo:
         with pytest.raises(ConfigurationError):
             qbo.embedded_emulator()
+
+
+async def test_smart_sync_is_typed_and_built_on_the_facades_ports() -> None:
+    """`qbo.smart_sync(...)` returns a typed `SmartSyncService` for that company, even with
+    the aiohttp graph (asynchronous); with the embedded emulator a read goes through it."""
+    from qbo_core.services.smart_sync import SmartSyncService
+
+    async with QBO.open(INTUIT, environ={}) as qbo:
+        service = qbo.smart_sync(business_id="b-1", realm_id="123")
+        assert_type(service, SmartSyncService)
+        assert (service.business_id, service.realm_id) == ("b-1", "123")
+    async with QBO.open(environ={}, cache=MemoryCache(FakeClock())) as qbo:
+        emulator = qbo.embedded_emulator()
+        realm = emulator.realm_ids[0]
+        payload = emulator.oauth.mint_tokens(realm)
+        from qbo_core.wire import oauth as wire_oauth
+
+        tokens = wire_oauth.decode_token_response(
+            HttpResponse(status=200, body=json.dumps(payload).encode()),
+            now=qbo.clock.now(),
+            config=qbo.config,
+            realm_id=realm,
+        )
+        await qbo.token_store.save(realm, tokens, expected_version=None)
+        sync = qbo.smart_sync(business_id="b-1", realm_id=realm)
+        info = await sync.company_info()
+        assert info.id == "1"
+        again = await qbo.smart_sync(business_id="b-1", realm_id=realm).company_info()
+        assert again == info  # from the shared cache

@@ -368,3 +368,41 @@ async def test_reconnecting_replaces_dead_tokens(world: World) -> None:
     await service.exchange_code(code, state, realm)
     assert (await service.status(realm)).state is ConnectionState.CONNECTED
     assert await service.access_token(realm)
+
+
+async def test_a_rejected_token_is_refreshed_even_when_it_looks_fresh(world: World) -> None:
+    """`rejected=` the stored access token (QBO answered 401 to it): one refresh, though
+    the token is far from its local expiry, and the new token is stored and returned."""
+    tokens = await world.connect()
+    service = world.service()
+    token = await service.access_token(world.realm, rejected=tokens.access_token)
+    assert token != tokens.access_token
+    assert world.token_calls() == 1
+    stored = await world.tokens.load(world.realm)
+    assert stored is not None
+    assert stored.tokens.access_token == token
+
+
+async def test_a_rejected_token_already_replaced_by_another_worker_is_not_refreshed_again(
+    world: World,
+) -> None:
+    """When the stored token is no longer the rejected one (another worker refreshed after
+    the same 401), it is returned as is and Intuit is not called."""
+    old = await world.connect()
+    first = await world.service().access_token(world.realm, rejected=old.access_token)
+    second = await world.service().access_token(world.realm, rejected=old.access_token)
+    assert second == first
+    assert world.token_calls() == 1
+
+
+async def test_concurrent_callers_with_the_same_rejected_token_share_one_refresh(
+    world: World,
+) -> None:
+    """Ten workers of one process all refused with the same token: one refresh, one token."""
+    old = await world.connect()
+    service = world.service()
+    tokens = await asyncio.gather(
+        *(service.access_token(world.realm, rejected=old.access_token) for _ in range(10))
+    )
+    assert len(set(tokens)) == 1
+    assert world.token_calls() == 1

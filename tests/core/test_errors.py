@@ -105,6 +105,7 @@ RETRYABLE = {
     "OutcomeUnknownError",
     "ReadTimeoutError",
     "ConnectionLostError",
+    "IncompleteResponseError",
     "AccessTokenInvalidError",
     "ThrottledError",
     "ServerError",
@@ -263,3 +264,27 @@ def test_every_error_survives_pickling_with_its_context() -> None:
         assert type(copy) is type(error)
         assert copy.__dict__ == error.__dict__
         assert str(copy) == str(error)
+
+
+def test_operation_and_attempts_are_named_in_the_text_and_survive_pickling() -> None:
+    """An error annotated by smart sync says what failed and after how many attempts,
+    next to QBO's last answer, and keeps both across a process boundary."""
+    import pickle
+
+    error = errors.ServerError(
+        "System Failure Error",
+        status=503,
+        codes=("10000",),
+        intuit_tid="tid-1",
+        realm_id="123",
+        operation="create Invoice",
+        attempts=4,
+    )
+    text = str(error)
+    assert "operation=create Invoice" in text
+    assert "attempts=4" in text
+    assert "status=503" in text
+    assert "intuit_tid=tid-1" in text
+    assert "realm=123" in text
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.operation, copy.attempts) == ("create Invoice", 4)

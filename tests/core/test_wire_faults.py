@@ -706,7 +706,8 @@ def test_every_decoder_refuses_a_body_over_the_default_limit(
 def test_a_200_that_is_not_a_json_object_is_a_decode_error(
     decoder: str, body: bytes, content_type: str, problem: str
 ) -> None:
-    """Truncated, empty, non-object or non-JSON 200 bodies raise `DecodeError` with an excerpt."""
+    """Truncated, empty, non-object or non-JSON 200 bodies raise `DecodeError` with an excerpt;
+    only the damaged ones (`IncompleteResponseError`) are retryable."""
     response = answer(200, body, content_type)
     with pytest.raises(errors.DecodeError) as caught:
         DECODERS[decoder](response)
@@ -715,7 +716,11 @@ def test_a_200_that_is_not_a_json_object_is_a_decode_error(
     assert error.status == 200
     assert error.intuit_tid == TID
     assert error.body_excerpt == body[: faults.EXCERPT_BYTES].decode("utf-8", "replace")
-    assert not error.retryable
+    # A body that does not parse was damaged on the way (retryable, like a lost answer);
+    # one that parses into the wrong shape would fail the same way again.
+    damaged = problem in ("truncated JSON", "empty body", "malformed")
+    assert isinstance(error, errors.IncompleteResponseError) is damaged
+    assert error.retryable is damaged
 
 
 def test_text_plain_json_is_accepted() -> None:

@@ -1,0 +1,152 @@
+"""What `SmartSyncService` keeps in the `Cache` port: results as bytes, and back. Pure.
+
+Entities are written with the entity codec (`encode_entity`, which keeps unknown keys
+and exact decimals) inside a small JSON envelope, and read back with `decode_entity` /
+`decode_entity_as`, so a cached answer is the same object a fresh one would be:
+
+- an entity (read, company info): ``{"t": "<EntityType>", "d": {...}}``;
+- a query page: ``{"t": type or null, "i": [{...}, ...], "s": start, "m": max, "c": total}``;
+- a count: ``{"n": 12}``;
+- a report: the report's JSON as QBO sent it (`Report.raw`), decoded again on the way out.
+
+Every `load_*` raises `DecodeError` for bytes it cannot read (a format from another
+version, a corrupted entry): the caller treats that as a miss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, TypeVar, overload
+
+from qbo_core.entities import QBOEntity, TypedEntity, entity_type_of
+from qbo_core.errors import DecodeError
+from qbo_core.http import Headers, HttpResponse
+from qbo_core.results import QueryPage, Report
+from qbo_core.wire.entities import decode_entity, decode_entity_as, encode_entity
+from qbo_core.wire.jsonio import dumps, loads
+from qbo_core.wire.responses import decode_report
+
+__all__ = [
+    "dump_count",
+    "dump_entity",
+    "dump_page",
+    "dump_report",
+    "load_count",
+    "load_entity",
+    "load_page",
+    "load_report",
+]
+
+T = TypeVar("T", bound=TypedEntity)
+E = TypeVar("E", bound=QBOEntity)
+
+
+def _object(raw: bytes) -> Mapping[str, Any]:
+    try:
+        value = loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise DecodeError("a cached value is not JSON") from exc
+    if not isinstance(value, Mapping):
+        raise DecodeError("a cached value is not a JSON object")
+    return value
+
+
+def _entity(entity_type: object, data: object, cls: type[E] | None) -> QBOEntity:
+    if not isinstance(entity_type, str) or not isinstance(data, Mapping):
+        raise DecodeError("a cached entity has no type or no object")
+    if cls is None:
+        return decode_entity(entity_type, data)
+    return decode_entity_as(cls, entity_type, data)
+
+
+def dump_entity(entity: QBOEntity) -> bytes:
+    return dumps({"t": entity_type_of(entity), "d": encode_entity(entity)})
+
+
+@overload
+def load_entity(raw: bytes, cls: type[E]) -> E: ...
+@overload
+def load_entity(raw: bytes, cls: None = None) -> QBOEntity: ...
+def load_entity(raw: bytes, cls: type[E] | None = None) -> QBOEntity:
+    """The cached entity: an instance of `cls` exactly when given, else of whichever class
+    models its type (as `decode_entity`)."""
+    value = _object(raw)
+    entity_type, data = value.get("t"), value.get("d")
+    if not isinstance(entity_type, str) or not isinstance(data, Mapping):
+        raise DecodeError("a cached entity has no type or no object")
+    if cls is None:
+        return decode_entity(entity_type, data)
+    return decode_entity_as(cls, entity_type, data)
+
+
+def dump_page(page: QueryPage[QBOEntity]) -> bytes:
+    return dumps(
+        {
+            "t": page.entity_type,
+            "i": [encode_entity(item) for item in page.items],
+            "s": page.start_position,
+            "m": page.max_results,
+            "c": page.total_count,
+            "w": None if page.time is None else page.time.isoformat(),
+        }
+    )
+
+
+def _optional_time(value: object) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise DecodeError("a cached page has a malformed time")
+    return when
+
+
+def _optional_int(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DecodeError("a cached page has a malformed number")
+    return value
+
+
+def load_page(raw: bytes, cls: type[T] | None = None) -> QueryPage[QBOEntity]:
+    """The cached page; its items are instances of `cls` exactly when given."""
+    value = _object(raw)
+    entity_type, items = value.get("t"), value.get("i")
+    if not isinstance(items, list) or (items and not isinstance(entity_type, str)):
+        raise DecodeError("a cached page has no item list")
+    max_results = _optional_int(value.get("m"))
+    return QueryPage(
+        entity_type=entity_type if isinstance(entity_type, str) else None,
+        items=tuple(_entity(entity_type, item, cls) for item in items),
+        start_position=_optional_int(value.get("s")),
+        max_results=max_results if max_results is not None else len(items),
+        total_count=_optional_int(value.get("c")),
+        time=_optional_time(value.get("w")),
+    )
+
+
+def dump_count(count: int) -> bytes:
+    return dumps({"n": count})
+
+
+def load_count(raw: bytes) -> int:
+    count = _optional_int(_object(raw).get("n"))
+    if count is None:
+        raise DecodeError("a cached count has no number")
+    return count
+
+
+def dump_report(report: Report) -> bytes:
+    return dumps(dict(report.raw))
+
+
+def load_report(raw: bytes) -> Report:
+    response = HttpResponse(
+        status=200, headers=Headers([("Content-Type", "application/json")]), body=raw
+    )
+    return decode_report(response)

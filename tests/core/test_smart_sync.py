@@ -1,0 +1,669 @@
+"""`SmartSyncService` against the in-process emulator, on a fake clock and memory adapters.
+
+Upstream requests are counted from the emulator's own request log; waits are read off the
+fake clock; what the limiter saw comes from the test's `CountingPermits`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from qbo_adapters.memory import FakeClock, MemoryCache
+from qbo_core import events
+from qbo_core.entities import CompanyInfo, Customer, Invoice
+from qbo_core.errors import (
+    AccessTokenInvalidError,
+    ConnectionLostError,
+    DuplicateNameError,
+    ReadTimeoutError,
+    ServerError,
+    StaleObjectError,
+    StoreUnavailableError,
+)
+from qbo_core.http import Headers, HttpRequest, HttpResponse
+from qbo_core.query import Field, Query
+from qbo_core.results import BatchItem
+from qbo_core.services.auth import QBOAuthService
+from qbo_core.services.retry import RetryPolicy
+from qbo_core.services.smart_sync import (
+    DEFAULT_CACHE_TTLS,
+    Permits,
+    ReadCoalescer,
+    SmartSyncService,
+    UnlimitedPermits,
+)
+from tests.core.sync_world import CountingPermits, SyncWorld, eventually
+
+SEED = 7
+
+
+def policy(**changes: Any) -> RetryPolicy:
+    return RetryPolicy(rng=random.Random(SEED), **changes)
+
+
+def expected_waits(count: int, **changes: Any) -> list[float]:
+    waits = policy(**changes).waits()
+    return [next(waits) for _ in range(count)]
+
+
+@pytest.fixture
+async def world() -> SyncWorld:
+    world = SyncWorld()
+    await world.connect()
+    return world
+
+
+async def a_customer(world: SyncWorld) -> Customer:
+    page = await world.raw.query(await world.raw_auth(), Query.select(Customer).max_results(1))
+    return page.items[0]
+
+
+def fault(world: SyncWorld, effect: Any, *, path: str, method: str = "*", **trigger: Any) -> str:
+    rule: dict[str, Any] = {"route": {"method": method, "path": path}, "effect": effect}
+    if trigger:
+        rule["trigger"] = trigger
+    return world.emulator.control.add_fault(rule)
+
+
+# --------------------------------------------------------------------- the seam
+
+
+def test_the_shipped_and_test_limiters_are_permits() -> None:
+    """`UnlimitedPermits` and the tests' counting limiter both satisfy the `Permits` seam."""
+    clock = FakeClock()
+    assert isinstance(UnlimitedPermits(clock), Permits)
+    assert isinstance(CountingPermits(clock), Permits)
+
+
+async def test_unlimited_permits_hold_a_realm_back_after_a_429_only() -> None:
+    """Permits are immediate until `throttled`; then that realm waits Retry-After (or 60 s)
+    on the clock, and other realms do not."""
+    clock = FakeClock()
+    permits = UnlimitedPermits(clock)
+    start = clock.monotonic()
+    async with permits.permit("1"):
+        pass
+    assert clock.monotonic() == start
+    await permits.throttled("1", retry_after=None)
+    async with permits.permit("2"):
+        assert clock.monotonic() == start
+    async with permits.permit("1"):
+        assert clock.monotonic() == start + 60
+    await permits.throttled("1", retry_after=7.5)
+    async with permits.permit("1", batch=True):
+        assert clock.monotonic() == start + 67.5
+
+
+# --------------------------------------------------------------------- order of layers
+
+
+class _RecordingCache(MemoryCache):
+    def __init__(self, clock: FakeClock, trail: list[str]) -> None:
+        super().__init__(clock)
+        self.trail = trail
+
+    async def get(self, realm_id: str, key: str) -> bytes | None:
+        self.trail.append("cache.get")
+        return await super().get(realm_id, key)
+
+    async def set(self, realm_id: str, key: str, value: bytes, *, ttl: float) -> None:
+        self.trail.append("cache.set")
+        await super().set(realm_id, key, value, ttl=ttl)
+
+    async def invalidate_realm(self, realm_id: str) -> None:
+        self.trail.append("cache.invalidate")
+        await super().invalidate_realm(realm_id)
+
+
+class _RecordingPermits(CountingPermits):
+    def __init__(self, clock: FakeClock, trail: list[str]) -> None:
+        super().__init__(clock)
+        self.trail = trail
+
+    @contextlib.asynccontextmanager
+    async def permit(self, realm_id: str, *, batch: bool = False) -> AsyncIterator[None]:
+        self.trail.append("permit")
+        async with super().permit(realm_id, batch=batch):
+            yield
+        self.trail.append("release")
+
+
+class _RecordingAuth(QBOAuthService):
+    trail: list[str] = []
+
+    async def access_token(self, realm_id: str, *, rejected: str | None = None) -> str:
+        self.trail.append("token")
+        return await super().access_token(realm_id, rejected=rejected)
+
+
+async def test_one_call_goes_cache_then_limiter_then_token_then_qbo(world: SyncWorld) -> None:
+    """A read miss asks the cache, then takes a permit, then a token, then calls QBO and
+    stores the answer after releasing the permit; a hit stops at the cache; a write skips
+    the lookup and drops the realm's cache afterwards."""
+    customer = await a_customer(world)
+    trail: list[str] = []
+
+    def record(request: HttpRequest) -> None:
+        trail.append("send")
+
+    auth = world.auth_service(_RecordingAuth)
+    assert isinstance(auth, _RecordingAuth)
+    auth.trail = trail
+    sync = world.sync(
+        auth=auth,
+        cache=_RecordingCache(world.clock, trail),
+        limiter=_RecordingPermits(world.clock, trail),
+        raw_client=world.through(record),
+    )
+    await sync.read(Customer, customer.id or "")
+    assert trail == ["cache.get", "permit", "token", "send", "release", "cache.set"]
+    trail.clear()
+    await sync.read(Customer, customer.id or "")
+    assert trail == ["cache.get"]
+    trail.clear()
+    await sync.sparse_update(Customer, customer.id or "", customer.sync_token or "", {"Notes": "x"})
+    assert trail == ["permit", "token", "send", "release", "cache.invalidate"]
+
+
+# --------------------------------------------------------------------- de-duplication
+
+
+async def test_a_thousand_identical_concurrent_reads_send_one_request(world: SyncWorld) -> None:
+    """1,000 concurrent reads of one customer cause one upstream request; every caller gets
+    the same customer, 999 are reported as coalesced, and one permit was taken."""
+    customer = await a_customer(world)
+    sync = world.sync()
+    before = len(world.data_requests(f"/customer/{customer.id}"))
+    results = await asyncio.gather(*(sync.read(Customer, customer.id or "") for _ in range(1000)))
+    assert len(world.data_requests(f"/customer/{customer.id}")) - before == 1
+    assert {result.id for result in results} == {customer.id}
+    assert len(world.events.of_kind(events.CACHE_COALESCED)) == 999
+    assert world.permits.granted == 1
+
+
+async def test_identical_queries_coalesce_across_services_sharing_a_coalescer(
+    world: SyncWorld,
+) -> None:
+    """Two service instances (one per request, as a host makes them) with the process's
+    coalescer share one in-flight query; without caching, a later query is sent again."""
+    ttls = {"Customer": 0.0}
+    first, second = world.sync(cache_ttls=ttls), world.sync(cache_ttls=ttls)
+    statement = Query.select(Customer).where(Field("Active") == True).max_results(5)  # noqa: E712
+    before = len(world.data_requests("/query"))
+    a, b = await asyncio.gather(first.query(statement), second.query(statement))
+    assert a == b
+    assert len(world.data_requests("/query")) - before == 1
+    await first.query(statement)
+    assert len(world.data_requests("/query")) - before == 2
+
+
+async def test_a_read_after_a_write_never_joins_a_read_from_before_it(world: SyncWorld) -> None:
+    """A read in flight when a write starts is not joined by a read made after the write
+    ended, and its (possibly older) answer is not cached."""
+    customer = await a_customer(world)
+    fault(
+        world,
+        {"kind": "latency", "latency": 5},
+        path=f"/v3/company/*/customer/{customer.id}",
+        method="GET",
+        next=1,
+    )
+    sync = world.sync()
+    early = asyncio.ensure_future(sync.read(Customer, customer.id or ""))
+    await eventually(lambda: world.permits.in_flight == 1)
+    updated = await sync.sparse_update(
+        Customer, customer.id or "", customer.sync_token or "", {"Notes": "after"}
+    )
+    late = await sync.read(Customer, customer.id or "")
+    assert late.sync_token == updated.sync_token
+    await early
+    assert (await sync.read(Customer, customer.id or "")).sync_token == updated.sync_token
+
+
+# --------------------------------------------------------------------- retries
+
+
+RETRYABLE_FAULTS = [
+    {"kind": "status", "status": 503},
+    {"kind": "html"},
+    {"kind": "xml"},
+    {"kind": "refuse"},
+    {"kind": "reset"},
+    {"kind": "timeout"},
+    {"kind": "truncate"},
+]
+
+
+@pytest.mark.parametrize("effect", RETRYABLE_FAULTS, ids=lambda e: str(e["kind"]))
+async def test_each_retryable_fault_is_retried_after_the_policys_waits(
+    world: SyncWorld, effect: dict[str, Any]
+) -> None:
+    """Two injected faults of each kind on a read: the third attempt answers; the waits
+    between attempts are the policy's (seeded), slept on the fake clock, and reported."""
+    customer = await a_customer(world)
+    fault(world, effect, path=f"/v3/company/*/customer/{customer.id}", next=2)
+    sync = world.sync(retry=policy())
+    started = world.clock.monotonic()
+    found = await sync.read(Customer, customer.id or "")
+    assert found.id == customer.id
+    waits = expected_waits(2)
+    assert world.clock.monotonic() - started == pytest.approx(sum(waits))
+    retries = world.events.of_kind(events.HTTP_RETRY)
+    assert [event.attributes["attempt"] for event in retries] == [1, 2]
+    assert [event.attributes["wait"] for event in retries] == pytest.approx(waits)
+    assert world.permits.granted == 3
+
+
+async def test_a_create_that_timed_out_after_it_was_applied_is_retried_into_one_record(
+    world: SyncWorld,
+) -> None:
+    """The emulator applies the create and then drops the answer: the retry carries the same
+    requestid, QBO replays the first answer, and exactly one customer exists."""
+    fault(world, "timeout", path="/v3/company/*/customer", method="POST", next=1)
+    sync = world.sync(retry=policy())
+    created = await sync.create(Customer(display_name="Exactly Once Ltd"))
+    posts = world.data_requests("/customer")
+    posts = [entry for entry in posts if entry.method == "POST"]
+    assert len(posts) == 2
+    ids = {entry.query for entry in posts}
+    assert len(ids) == 1
+    assert "requestid=" in next(iter(ids))
+    count = await world.raw.count(
+        await world.raw_auth(),
+        Query.count(Customer).where(Field("DisplayName") == "Exactly Once Ltd"),
+    )
+    assert count == 1
+    assert created.id is not None
+
+
+async def test_each_write_gets_its_own_requestid(world: SyncWorld) -> None:
+    """Two logical writes carry two different requestids; a caller's own is used as given."""
+    sync = world.sync()
+    await sync.create(Customer(display_name="First Ltd"))
+    await sync.create(Customer(display_name="Second Ltd"), request_id="host-key-1")
+    queries = [e.query for e in world.data_requests("/customer") if e.method == "POST"]
+    assert len(set(queries)) == 2
+    assert any("requestid=host-key-1" in query for query in queries)
+
+
+async def test_validation_errors_are_never_retried(world: SyncWorld) -> None:
+    """A duplicate name (6240) and a stale SyncToken (5010) are raised after one attempt."""
+    customer = await a_customer(world)
+    sync = world.sync(retry=policy())
+    with pytest.raises(DuplicateNameError) as duplicate:
+        await sync.create(Customer(display_name=customer.display_name))
+    assert duplicate.value.attempts == 1
+    await sync.sparse_update(Customer, customer.id or "", customer.sync_token or "", {"Notes": "1"})
+    with pytest.raises(StaleObjectError) as stale:
+        await sync.sparse_update(
+            Customer, customer.id or "", customer.sync_token or "", {"Notes": "2"}
+        )
+    assert stale.value.attempts == 1
+    assert stale.value.operation == "sparse_update Customer"
+    assert world.events.of_kind(events.HTTP_RETRY) == []
+
+
+async def test_a_refused_access_token_is_refreshed_once_and_the_call_retried(
+    world: SyncWorld,
+) -> None:
+    """QBO expires the access token early: the 401 leads to one refresh (though the token
+    looks fresh locally) and one retry, which succeeds."""
+    customer = await a_customer(world)
+    world.emulator.control.expire_tokens("access", realm_id=world.realm)
+    before = world.token_calls()
+    found = await world.sync().read(Customer, customer.id or "")
+    assert found.id == customer.id
+    assert world.token_calls() - before == 1
+    statuses = [e.status for e in world.data_requests(f"/customer/{customer.id}")]
+    assert statuses[-2:] == [401, 200]
+
+
+async def test_a_second_401_is_not_refreshed_again(world: SyncWorld) -> None:
+    """When QBO refuses the refreshed token too, the 401 is raised after two attempts and
+    one refresh."""
+    customer = await a_customer(world)
+    body = (
+        b'{"fault":{"error":[{"message":"message=AuthenticationFailed; errorCode=003200; '
+        b'statusCode=401","detail":"Token expired","code":"3200"}],"type":"AUTHENTICATION"}}'
+    )
+
+    def refuse(request: HttpRequest) -> HttpResponse | None:
+        if "/v3/company/" not in request.url:
+            return None
+        return HttpResponse(status=401, headers=Headers([("intuit_tid", "tid-401")]), body=body)
+
+    before = world.token_calls()
+    with pytest.raises(AccessTokenInvalidError) as caught:
+        await world.sync(raw_client=world.through(refuse)).read(Customer, customer.id or "")
+    assert caught.value.attempts == 2
+    assert caught.value.intuit_tid == "tid-401"
+    assert world.token_calls() - before == 1
+
+
+async def test_a_429_tells_the_limiter_and_the_retry_waits_for_retry_after() -> None:
+    """The emulator throttles (2 a second, Retry-After 5): the throttled read reports the
+    429 to the limiter with Retry-After, the limiter holds the realm back, and the retry
+    succeeds 5 s later; no read fails."""
+    world = SyncWorld(throttle=True, requests_per_second=2, retry_after=5.0)
+    await world.connect()
+    auth = await world.raw_auth()
+    page = await world.raw.query(auth, Query.select(Customer).max_results(3))
+    world.clock.advance(2)
+    sync = world.sync(retry=policy())
+    started = world.clock.monotonic()
+    found = await asyncio.gather(*(sync.read(Customer, c.id or "") for c in page.items))
+    assert [c.id for c in found] == [c.id for c in page.items]
+    assert [(realm, wait) for realm, wait, _ in world.permits.throttles] == [(world.realm, 5.0)]
+    assert world.clock.monotonic() - started == pytest.approx(5.0)
+    assert 429 in [e.status for e in world.data_requests("/customer/")]
+    throttled = world.events.of_kind(events.RATE_THROTTLED)
+    assert [e.attributes["retry_after"] for e in throttled] == [5.0]
+
+
+async def test_a_final_failure_names_the_realm_the_operation_and_the_last_answer(
+    world: SyncWorld,
+) -> None:
+    """QBO answers 503 every time: after `max_attempts` the `ServerError` carries the realm,
+    the operation, the attempts, and the last answer's status and intuit_tid; no token."""
+    customer = await a_customer(world)
+    fault(world, {"kind": "status", "status": 503}, path="/v3/company/*/customer/*")
+    with pytest.raises(ServerError) as caught:
+        await world.sync(retry=policy(max_attempts=3)).read(Customer, customer.id or "")
+    error = caught.value
+    last = world.data_requests(f"/customer/{customer.id}")[-1]
+    assert (error.realm_id, error.operation, error.attempts) == (
+        world.realm,
+        "read Customer",
+        3,
+    )
+    assert (error.status, error.intuit_tid) == (503, last.tid)
+    text = str(error)
+    for part in (world.realm, "read Customer", "503", last.tid):
+        assert part in text
+    stored = await world.tokens.load(world.realm)
+    assert stored is not None
+    assert stored.tokens.access_token not in text
+
+
+async def test_the_time_budget_stops_retries_before_a_wait_would_pass_it(world: SyncWorld) -> None:
+    """With `max_elapsed` shorter than the second wait, the error is raised after the first
+    retry, without sleeping past the budget."""
+    customer = await a_customer(world)
+    fault(world, "reset", path="/v3/company/*/customer/*")
+    waits = expected_waits(2)
+    budget = waits[0] + waits[1] / 2
+    started = world.clock.monotonic()
+    with pytest.raises(ConnectionLostError) as caught:
+        await world.sync(retry=policy(max_elapsed=budget)).read(Customer, customer.id or "")
+    assert caught.value.attempts == 2
+    assert world.clock.monotonic() - started <= budget
+
+
+async def test_a_write_without_a_requestid_is_not_retried_after_an_ambiguous_failure(
+    world: SyncWorld,
+) -> None:
+    """A batch whose bIds are too long for a requestid goes without one; when its answer is
+    lost it is not sent again (it may have been applied)."""
+    fault(world, "timeout", path="/v3/company/*/batch", next=1)
+    items = [BatchItem.create("a-long-batch-id", Customer(display_name="Batch Once Ltd"))]
+    with pytest.raises(ReadTimeoutError) as caught:
+        await world.sync(retry=policy()).batch(items)
+    assert caught.value.attempts == 1
+    assert len(world.data_requests("/batch")) == 1
+    assert "requestid" not in world.data_requests("/batch")[0].query
+
+
+async def test_a_batch_with_short_bids_is_retried_with_one_requestid(world: SyncWorld) -> None:
+    """A batch write gets a requestid: after a timeout-after-apply, the retry replays it and
+    the customer exists once."""
+    fault(world, "timeout", path="/v3/company/*/batch", next=1)
+    items = [BatchItem.create("b1", Customer(display_name="Batch Exactly Once"))]
+    results = await world.sync(retry=policy()).batch(items)
+    assert results[0].ok
+    batches = world.data_requests("/batch")
+    assert len(batches) == 2
+    assert batches[0].query == batches[1].query
+    assert "requestid=" in batches[0].query
+    assert world.permits.batch_granted == 2
+    count = await world.raw.count(
+        await world.raw_auth(),
+        Query.count(Customer).where(Field("DisplayName") == "Batch Exactly Once"),
+    )
+    assert count == 1
+
+
+# --------------------------------------------------------------------- cache
+
+
+async def test_reads_are_cached_until_their_ttl_passes(world: SyncWorld) -> None:
+    """A second read is a hit with no request; once the Customer TTL has passed on the
+    clock, it is a miss and goes to QBO again."""
+    customer = await a_customer(world)
+    sync = world.sync()
+    path = f"/customer/{customer.id}"
+    before = len(world.data_requests(path))
+    await sync.read(Customer, customer.id or "")
+    again = await sync.read(Customer, customer.id or "")
+    assert again == customer
+    assert len(world.data_requests(path)) - before == 1
+    assert len(world.events.of_kind(events.CACHE_HIT)) == 1
+    world.clock.advance(DEFAULT_CACHE_TTLS["Customer"])
+    await sync.read(Customer, customer.id or "")
+    assert len(world.data_requests(path)) - before == 2
+    assert len(world.events.of_kind(events.CACHE_MISS)) == 2
+
+
+async def test_a_cached_answer_is_the_same_typed_value(world: SyncWorld) -> None:
+    """Pages, counts, company info, reports and name-form reads come back from the cache
+    equal to the fresh answers, typed the same way."""
+    sync = world.sync()
+    statement = Query.select(Customer).max_results(3)
+    fresh = (
+        await sync.query(statement),
+        await sync.count(Query.count(Invoice)),
+        await sync.company_info(),
+        await sync.report("ProfitAndLoss", {"start_date": "2025-01-01"}),
+    )
+    customer = fresh[0].items[0]
+    by_name = await sync.read("Customer", customer.id or "")
+    sent = len(world.data_requests())
+    cached = (
+        await sync.query(statement),
+        await sync.count(Query.count(Invoice)),
+        await sync.company_info(),
+        await sync.report("ProfitAndLoss", {"start_date": "2025-01-01"}),
+    )
+    assert len(world.data_requests()) == sent
+    assert cached[0] == fresh[0]
+    assert all(type(item) is Customer for item in cached[0].items)
+    assert cached[1] == fresh[1]
+    assert type(cached[2]) is CompanyInfo
+    assert cached[2] == fresh[2]
+    assert cached[3].rows == fresh[3].rows
+    assert by_name == customer
+    assert await sync.read("Customer", customer.id or "") == customer
+
+
+async def test_a_write_drops_every_cached_read_of_the_realm(world: SyncWorld) -> None:
+    """After an update, the entity's read, queries, counts, reports and company info are all
+    fetched again (a write can change balances and names anywhere in the books)."""
+    sync = world.sync()
+    customer = await a_customer(world)
+    calls: list[Callable[[], Awaitable[object]]] = [
+        lambda: sync.read(Customer, customer.id or ""),
+        lambda: sync.query(Query.select(Customer).max_results(2)),
+        lambda: sync.count(Query.count(Customer)),
+        lambda: sync.report("ProfitAndLoss"),
+        lambda: sync.company_info(),
+    ]
+    for call in calls:
+        await call()
+    sent = len(world.data_requests())
+    for call in calls:
+        await call()
+    assert len(world.data_requests()) == sent
+    await sync.sparse_update(Customer, customer.id or "", customer.sync_token or "", {"Notes": "n"})
+    sent = len(world.data_requests())
+    for call in calls:
+        await call()
+    assert len(world.data_requests()) == sent + len(calls)
+    assert (await sync.read(Customer, customer.id or "")).sync_token != customer.sync_token
+
+
+async def test_a_zero_ttl_turns_caching_off_for_a_type(world: SyncWorld) -> None:
+    """`cache_ttls={"Customer": 0}`: every read of a customer goes to QBO."""
+    customer = await a_customer(world)
+    sync = world.sync(cache_ttls={"Customer": 0})
+    assert sync.cache_ttl("Customer") == 0
+    before = len(world.data_requests())
+    await sync.read(Customer, customer.id or "")
+    await sync.read(Customer, customer.id or "")
+    assert len(world.data_requests()) - before == 2
+
+
+def test_ttls_must_be_seconds(world: SyncWorld) -> None:
+    """A negative, infinite or non-numeric TTL is refused when the service is made."""
+    for bad in (-1.0, float("inf"), "60"):
+        with pytest.raises(ValueError, match="cache_ttls"):
+            world.sync(cache_ttls={"Customer": bad})
+
+
+class _BrokenCache:
+    """A cache whose backend is down: every operation raises `StoreUnavailableError`."""
+
+    async def get(self, realm_id: str, key: str) -> bytes | None:
+        raise StoreUnavailableError("redis is down", backend="redis")
+
+    async def set(self, realm_id: str, key: str, value: bytes, *, ttl: float) -> None:
+        raise StoreUnavailableError("redis is down", backend="redis")
+
+    async def delete(self, realm_id: str, key: str) -> bool:
+        raise StoreUnavailableError("redis is down", backend="redis")
+
+    async def invalidate_realm(self, realm_id: str) -> None:
+        raise StoreUnavailableError("redis is down", backend="redis")
+
+
+async def test_a_failing_cache_degrades_to_misses_and_is_reported(world: SyncWorld) -> None:
+    """With the cache backend down, reads and writes still succeed (from QBO); each cache
+    failure is a `cache.error` event naming the action."""
+    customer = await a_customer(world)
+    sync = world.sync(cache=_BrokenCache())
+    assert (await sync.read(Customer, customer.id or "")).id == customer.id
+    await sync.sparse_update(Customer, customer.id or "", customer.sync_token or "", {"Notes": "b"})
+    actions = [e.attributes["action"] for e in world.events.of_kind(events.CACHE_ERROR)]
+    assert actions == ["get", "set", "invalidate"]
+
+
+async def test_an_unreadable_cache_entry_is_a_miss(world: SyncWorld) -> None:
+    """Bytes in the cache that are not what smart sync wrote are ignored and replaced."""
+    customer = await a_customer(world)
+    await world.cache.set(world.realm, f"sync1:read:Customer:{customer.id}", b"{nope", ttl=60)
+    sync = world.sync()
+    assert (await sync.read(Customer, customer.id or "")).id == customer.id
+    assert [e.attributes["action"] for e in world.events.of_kind(events.CACHE_ERROR)] == ["load"]
+    assert (await sync.read(Customer, customer.id or "")).id == customer.id
+    assert len(world.events.of_kind(events.CACHE_HIT)) == 1
+
+
+# --------------------------------------------------------------------- cancellation
+
+
+async def test_a_cancelled_caller_releases_its_permit_and_leaves_no_task(world: SyncWorld) -> None:
+    """Cancelling the only caller of a slow read releases its permit and cancels the shared
+    call: nothing stays in flight."""
+    customer = await a_customer(world)
+    fault(world, {"kind": "latency", "latency": 30}, path="/v3/company/*/customer/*", next=1)
+    task = asyncio.ensure_future(world.sync().read(Customer, customer.id or ""))
+    await eventually(lambda: world.permits.in_flight == 1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await eventually(lambda: world.permits.in_flight == 0 and world.coalescer.in_flight() == 0)
+
+
+async def test_a_cancelled_waiter_does_not_cancel_the_shared_read(world: SyncWorld) -> None:
+    """Two callers share a slow read; cancelling one leaves the other's answer coming, from
+    the same single request."""
+    customer = await a_customer(world)
+    fault(world, {"kind": "latency", "latency": 30}, path="/v3/company/*/customer/*", next=1)
+    sync = world.sync()
+    before = len(world.data_requests(f"/customer/{customer.id}"))
+    first = asyncio.ensure_future(sync.read(Customer, customer.id or ""))
+    second = asyncio.ensure_future(sync.read(Customer, customer.id or ""))
+    await eventually(lambda: world.permits.in_flight == 1)
+    first.cancel()
+    assert (await second).id == customer.id
+    assert first.cancelled()
+    assert len(world.data_requests(f"/customer/{customer.id}")) - before == 1
+    assert world.permits.in_flight == 0
+
+
+async def test_a_cancelled_write_releases_its_permit(world: SyncWorld) -> None:
+    """A write cancelled while its request is in flight releases its permit and still
+    drops the realm's cache (it may have been applied)."""
+    fault(world, {"kind": "latency", "latency": 30}, path="/v3/company/*/customer", next=1)
+    await world.cache.set(world.realm, "sync1:company_info", b"{}", ttl=600)
+    task = asyncio.ensure_future(world.sync().create(Customer(display_name="Cancelled Co")))
+    await eventually(lambda: world.permits.in_flight == 1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert world.permits.in_flight == 0
+    assert await world.cache.get(world.realm, "sync1:company_info") is None
+
+
+# --------------------------------------------------------------------- retry policy
+
+
+def test_the_policys_waits_are_full_jitter_under_exponential_ceilings() -> None:
+    """Ceilings double from `base` up to `cap`; each wait is drawn in [0, ceiling], and a
+    seeded policy draws the same waits every time."""
+    ceilings = RetryPolicy(base=0.5, factor=2, cap=4).ceilings()
+    assert [next(ceilings) for _ in range(6)] == [0.5, 1, 2, 4, 4, 4]
+    waits = policy(cap=4).waits()
+    drawn = [next(waits) for _ in range(50)]
+    bounds = [min(4.0, 0.5 * 2**n) for n in range(50)]
+    assert all(0 <= wait <= bound for wait, bound in zip(drawn, bounds, strict=True))
+    assert drawn[:5] == expected_waits(5, cap=4)
+    assert len(set(drawn)) > 40
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"max_attempts": 0}, {"max_elapsed": 0}, {"base": -1}, {"factor": 0.5}, {"cap": float("nan")}],
+)
+def test_a_nonsensical_policy_is_refused(changes: dict[str, Any]) -> None:
+    """Zero attempts, a non-positive time, a shrinking factor or NaN are `ValueError`s."""
+    with pytest.raises(ValueError, match="must be"):
+        RetryPolicy(**changes)
+
+
+def test_a_service_needs_a_business_and_a_numeric_realm(world: SyncWorld) -> None:
+    """An empty business id or a realm that is not a QBO company id is refused."""
+    with pytest.raises(ValueError, match="realm_id"):
+        world.sync(realm_id="abc")
+    with pytest.raises(ValueError, match="business_id"):
+        SmartSyncService(
+            "",
+            world.realm,
+            raw_client=world.raw,
+            auth=world.auth,
+            limiter=world.permits,
+            cache=world.cache,
+            clock=world.clock,
+            events=world.events,
+            config=world.config,
+        )
+
+
+def test_each_service_without_a_coalescer_has_its_own(world: SyncWorld) -> None:
+    """The default coalescer is private to the instance; the container shares one."""
+    assert isinstance(ReadCoalescer(), ReadCoalescer)
+    assert world.sync(coalescer=None)._coalescer is not world.sync(coalescer=None)._coalescer
