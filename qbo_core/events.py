@@ -25,6 +25,7 @@ __all__ = [
     "DISCONNECTED",
     "HTTP_REQUEST",
     "HTTP_RETRY",
+    "RATE_HELD_BACK",
     "RATE_THROTTLED",
     "RATE_WAITED",
     "TOKEN_REFRESHED",
@@ -38,10 +39,14 @@ HTTP_REQUEST: Final = "http.request"
 #: A failed call is about to be retried after a wait (smart sync).
 HTTP_RETRY: Final = "http.retry"
 
-#: QBO answered 429 and the realm is held back in every process (rate limiter;
-#: attributes: retry_after, the seconds QBO asked for or None, wait, the seconds held back,
-#: and until, the epoch seconds the hold-back ends).
+#: QBO answered 429 to a call (smart sync, once per 429; attributes: operation, status,
+#: retry_after, the seconds QBO asked for or None, intuit_tid).
 RATE_THROTTLED: Final = "rate.throttled"
+
+#: A realm is held back in every process sharing the quota store, after a 429 (rate
+#: limiter; attributes: retry_after, wait, the seconds held back, and until, the epoch
+#: seconds the hold-back ends).
+RATE_HELD_BACK: Final = "rate.held_back"
 
 #: A permit of the local rate limiter waited longer than its reporting threshold (rate
 #: limiter; attributes: waited, seconds, and batch, whether it was a batch request).
@@ -93,6 +98,7 @@ ALL_KINDS: Final[tuple[str, ...]] = (
     HTTP_REQUEST,
     HTTP_RETRY,
     RATE_THROTTLED,
+    RATE_HELD_BACK,
     RATE_WAITED,
     TOKEN_REFRESHED,
     TOKEN_REFRESH_FAILED,

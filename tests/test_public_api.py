@@ -209,6 +209,7 @@ EXPECTED = {
         "DISCONNECTED",
         "HTTP_REQUEST",
         "HTTP_RETRY",
+        "RATE_HELD_BACK",
         "RATE_THROTTLED",
         "RATE_WAITED",
         "TOKEN_REFRESHED",

@@ -88,8 +88,8 @@ class RateLimiter:
 
     `slot_lease` (seconds, default `config.total_timeout + 30`) is how long a slot stays
     leased if its holder never releases it (a crashed process). Waits longer than one
-    second are reported as `rate.waited` events, 429s as `rate.throttled`; events carry
-    the realm and seconds, nothing secret.
+    second are reported as `rate.waited` events, hold-backs after a 429 as
+    `rate.held_back`; events carry the realm and seconds, nothing secret.
 
     One instance per process is enough for every realm (the container makes one); two
     instances over one store behave like two processes.
@@ -137,7 +137,7 @@ class RateLimiter:
 
         Without a usable `retry_after` (None, negative or not finite) the hold-back is 60 s,
         as Intuit asks. A hold-back only ever extends one already in force. Emits
-        `rate.throttled`.
+        `rate.held_back` (the caller that saw the 429 reports `rate.throttled`).
         """
         usable = retry_after is not None and math.isfinite(retry_after) and retry_after >= 0
         wait = float(retry_after) if usable and retry_after is not None else DEFAULT_THROTTLE_WAIT
@@ -146,7 +146,7 @@ class RateLimiter:
         await self._store.block(_realm_key(realm_id), until)
         self._events.emit(
             QBOEvent(
-                kind=events.RATE_THROTTLED,
+                kind=events.RATE_HELD_BACK,
                 at=now,
                 realm_id=realm_id,
                 attributes={"retry_after": retry_after, "wait": wait, "until": until},

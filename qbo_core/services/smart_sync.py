@@ -560,7 +560,7 @@ class SmartSyncService:
         """
         items = tuple(items)
         if all(item.operation == "query" for item in items):
-            return await self._send("batch", lambda auth: self._raw.batch(auth, items))
+            return await self._send("batch", lambda auth: self._raw.batch(auth, items), batch=True)
         short = all(len(item.bid) <= _BATCH_BID_WITH_REQUEST_ID for item in items)
         if request_id is None and not short:
             return await self._write(

@@ -197,7 +197,7 @@ async def test_a_429_holds_the_realm_back_60_seconds_and_only_it() -> None:
     await asyncio.sleep(0)
     assert await grant_times(world, limiter, 3, realm=OTHER) == pytest.approx([0.0] * 3)
     assert await held == pytest.approx([60.0] * 3, abs=EPSILON)
-    (event,) = world.sink.of_kind(events.RATE_THROTTLED)
+    (event,) = world.sink.of_kind(events.RATE_HELD_BACK)
     assert event.realm_id == REALM
     assert event.attributes["wait"] == 60.0
     assert event.attributes["retry_after"] is None
@@ -210,7 +210,7 @@ async def test_retry_after_sets_the_hold_back() -> None:
     limiter = world.limiter()
     await limiter.throttled(REALM, retry_after=7)
     assert await grant_times(world, limiter, 1) == pytest.approx([7.0], abs=EPSILON)
-    (event,) = world.sink.of_kind(events.RATE_THROTTLED)
+    (event,) = world.sink.of_kind(events.RATE_HELD_BACK)
     assert event.attributes["wait"] == 7.0
 
 
