@@ -58,14 +58,22 @@ import hashlib
 import math
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
-from datetime import date, datetime
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Mapping,
+    Sequence,
+)
+from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Protocol, TypeVar, cast, overload, runtime_checkable
 
 from qbo_core import events
 from qbo_core.config import QBOConfig
-from qbo_core.dtos import QBOEvent, RealmAuth
+from qbo_core.dtos import QBOEvent, RealmAuth, SyncCursor
 from qbo_core.entities import (
     CompanyInfo,
     EntityBase,
@@ -86,10 +94,11 @@ from qbo_core.errors import (
 from qbo_core.ports.cache import Cache
 from qbo_core.ports.clock import Clock
 from qbo_core.ports.event_sink import EventSink
-from qbo_core.query import Query
+from qbo_core.query import MAX_MAX_RESULTS, Query
 from qbo_core.results import (
     BatchItem,
     BatchItemResult,
+    ChangeBatch,
     ChangeSet,
     DeletedEntity,
     QueryPage,
@@ -97,8 +106,11 @@ from qbo_core.results import (
     UploadResult,
 )
 from qbo_core.services.auth import QBOAuthService
+from qbo_core.services.batch_writer import write_batch
+from qbo_core.services.incremental import DEFAULT_OVERLAP, changes_since
 from qbo_core.services.raw_client import QBORawClient
 from qbo_core.services.retry import RetryPolicy
+from qbo_core.services.streaming import query_all, query_pages
 from qbo_core.wire import cache_values
 
 __all__ = [
@@ -572,6 +584,47 @@ class SmartSyncService:
             request_id,
             batch=True,
         )
+
+    # ----------------------------------------------------------------- streams, sync, batches
+
+    def query_all(self, query: Query[E], *, page_size: int = MAX_MAX_RESULTS) -> AsyncIterator[E]:
+        """Every entity `query` matches, page by page through this service, one page held.
+
+        See `qbo_core.services.streaming.query_all`: each page is one resilient `query`
+        (cached, coalesced, limited, retried); a refused query raises at the call.
+        """
+        return query_all(self, query, page_size=page_size)
+
+    def query_pages(
+        self, query: Query[E], *, page_size: int = MAX_MAX_RESULTS
+    ) -> AsyncIterator[QueryPage[E]]:
+        """Every page of `query`, each fetched when the previous one was consumed."""
+        return query_pages(self, query, page_size=page_size)
+
+    async def changes_since(
+        self,
+        entities: Sequence[str | type[EntityBase]],
+        cursor: SyncCursor | None,
+        *,
+        overlap: timedelta = DEFAULT_OVERLAP,
+    ) -> ChangeBatch:
+        """What changed in `entities` since `cursor` (`None`: everything) and the next cursor.
+
+        See `qbo_core.services.incremental.changes_since`: CDC inside its window, paged
+        `LastUpdatedTime` queries beyond it, cursors from QBO's own times. Store the
+        returned `cursor` and pass it back next time.
+        """
+        return await changes_since(self, entities, cursor, config=self._config, overlap=overlap)
+
+    async def write_batch(
+        self, items: Iterable[BatchItem], *, size: int | None = None
+    ) -> list[BatchItemResult]:
+        """Any number of operations in batches of at most 30, one result per item, in order.
+
+        See `qbo_core.services.batch_writer.write_batch`; each batch is one resilient
+        `batch` call (the batch budgets, one requestid per batch).
+        """
+        return await write_batch(self, items, size=size, config=self._config)
 
     # ----------------------------------------------------------------- company, reports, files
 

@@ -667,3 +667,53 @@ def test_each_service_without_a_coalescer_has_its_own(world: SyncWorld) -> None:
     """The default coalescer is private to the instance; the container shares one."""
     assert isinstance(ReadCoalescer(), ReadCoalescer)
     assert world.sync(coalescer=None)._coalescer is not world.sync(coalescer=None)._coalescer
+
+
+async def test_a_query_only_batch_spends_the_batch_budget(world: SyncWorld) -> None:
+    """A batch of queries is still a batch request to QBO: its permit is a batch permit."""
+    items = [BatchItem.select("q1", Query.select(Customer).max_results(1))]
+    results = await world.sync().batch(items)
+    assert results[0].ok
+    assert world.permits.batch_granted == 1
+
+
+# --------------------------------------------------------------------- streams, sync, batches
+
+
+async def test_query_all_streams_every_row_through_the_service(world: SyncWorld) -> None:
+    """`query_all` pages through the resilient `query` (one permit per page) and yields
+    every customer, typed."""
+    sync = world.sync()
+    total = await sync.count(Query.count(Customer))
+    seen = [customer async for customer in sync.query_all(Query.select(Customer), page_size=7)]
+    assert len(seen) == total > 7
+    assert all(isinstance(customer, Customer) for customer in seen)
+    assert len({customer.id for customer in seen}) == total
+    pages = [page async for page in sync.query_pages(Query.select(Customer), page_size=7)]
+    assert sum(len(page) for page in pages) == total
+
+
+async def test_changes_since_through_the_service_sees_a_new_customer(world: SyncWorld) -> None:
+    """A first call reads everything and gives a cursor; after a create, the next call
+    (inside CDC's window) reports exactly the new customer."""
+    sync = world.sync()
+    first = await sync.changes_since([Customer], None)
+    assert first.full_types == ("Customer",)
+    created = await sync.create(Customer(display_name="Delta Since Ltd"))
+    world.clock.advance(60)
+    second = await sync.changes_since([Customer], first.cursor)
+    assert [entity.id for entity in second.upserts] == [created.id]
+    assert second.deletions == ()
+
+
+async def test_write_batch_through_the_service_uses_batch_permits(world: SyncWorld) -> None:
+    """35 creates go as two batch requests (30 + 5), each on a batch permit, results in order."""
+    sync = world.sync()
+    items = [
+        BatchItem.create("", Customer(display_name=f"Batched Customer {index}"))
+        for index in range(35)
+    ]
+    results = await sync.write_batch(items)
+    assert [result.ok for result in results] == [True] * 35
+    assert world.permits.batch_granted == 2
+    assert len(world.data_requests("/batch")) == 2
