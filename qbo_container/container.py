@@ -48,6 +48,9 @@ from qbo_container.settings import (
     state_store_backend,
     transport_backend,
 )
+from qbo_container.settings import (
+    retry_policy as settings_retry_policy,
+)
 from qbo_container.storage import private_directory, private_file
 from qbo_core.config import QBOConfig
 from qbo_core.ports.clock import Clock
@@ -55,7 +58,6 @@ from qbo_core.ports.token_store import TokenStore
 from qbo_core.services.auth import QBOAuthService
 from qbo_core.services.rate_limiter import RateLimiter
 from qbo_core.services.raw_client import QBORawClient
-from qbo_core.services.retry import RetryPolicy
 from qbo_core.services.setup import QBOSetupService
 from qbo_core.services.smart_sync import ReadCoalescer, SmartSyncService
 
@@ -308,7 +310,8 @@ class QBOContainer(containers.DeclarativeContainer):
     #: The process's identical in-flight reads, shared by every smart sync service.
     read_coalescer = providers.Singleton(ReadCoalescer)
 
-    retry_policy = providers.Singleton(RetryPolicy)
+    #: Smart sync's retries, from the `retry` settings.
+    retry_policy = providers.Singleton(settings_retry_policy, config)
 
     #: The resilient path for one business's company: `smart_sync(business_id=..., realm_id=...)`.
     smart_sync = providers.Factory(

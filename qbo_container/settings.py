@@ -28,6 +28,9 @@ Settings are one nested mapping with a section per concern::
                  false: endpoints from the discovery document), expiring_within_days
                  (default 30), lock_lease and lock_wait (seconds; default from
                  api.total_timeout)
+    retry        smart sync's `RetryPolicy`: max_attempts (default 5), max_elapsed
+                 (seconds, 300), base (0.5), factor (2), cap (30): the waits' ceilings
+                 are base * factor ** n, at most cap, with full jitter
     events       backend = "logging" | "recording"; logger (a logger name);
                  level (DEBUG | INFO | WARNING | ERROR | CRITICAL)
     transport    backend = "auto" | "aiohttp" | "emulator"  (auto: aiohttp once
@@ -95,6 +98,7 @@ from qbo_container.storage import LOCKS_DIRECTORY, SQLITE_FILE, data_dir
 from qbo_core.config import SECRET_SETTINGS, QBOConfig
 from qbo_core.errors import ConfigurationError
 from qbo_core.redaction import REDACTED, is_secret_key, redact
+from qbo_core.services.retry import RetryPolicy
 
 __all__ = [
     "BACKENDS",
@@ -111,6 +115,7 @@ __all__ = [
     "lock_directory",
     "mask_url",
     "redacted_settings",
+    "retry_policy",
     "settings_from_env",
     "sql_url",
     "state_store_backend",
@@ -464,6 +469,13 @@ _SCHEMA: Mapping[str, Mapping[str, _Key]] = {
         "lock_lease": _Key(_optional(_positive_seconds)),
         "lock_wait": _Key(_optional(_seconds)),
     },
+    "retry": {
+        "max_attempts": _Key(_whole(1), 5),
+        "max_elapsed": _Key(_positive_seconds, 300.0),
+        "base": _Key(_positive_seconds, 0.5),
+        "factor": _Key(_number, 2.0),
+        "cap": _Key(_positive_seconds, 30.0),
+    },
     "events": {
         "backend": _backend("events"),
         "logger": _Key(_text, "qbo"),
@@ -581,6 +593,7 @@ def load_settings(
         _merge(raw, overrides, "the given settings")
     settings = {section: _check_section(section, values) for section, values in raw.items()}
     api_config(settings)  # every api value, and the embedded defaults, checked once, now
+    retry_policy(settings)
     _check_backends(settings)
     return settings
 
@@ -726,6 +739,23 @@ def api_config(settings: Mapping[str, Mapping[str, Any]]) -> QBOConfig:
         for key, value in _embedded_api(settings["emulator"]).items():
             values.setdefault(key, value)
     return _qbo_config(values)
+
+
+def retry_policy(settings: Mapping[str, Mapping[str, Any]]) -> RetryPolicy:
+    """Smart sync's `RetryPolicy` from the `retry` section (checked at load: a value the
+    policy refuses, e.g. `factor` below 1, names its field)."""
+    retry = settings["retry"]
+    try:
+        return RetryPolicy(
+            max_attempts=retry["max_attempts"],
+            max_elapsed=retry["max_elapsed"],
+            base=retry["base"],
+            factor=retry["factor"],
+            cap=retry["cap"],
+        )
+    except ValueError as exc:
+        field = next((f"retry.{key}" for key in retry if key in str(exc)), "retry")
+        raise ConfigurationError(f"{field}: {exc}", field=field) from None
 
 
 def emulator_settings(settings: Mapping[str, Mapping[str, Any]]) -> EmulatorSettings:

@@ -536,3 +536,11 @@ async def test_the_sql_engine_never_logs_a_token(
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "INSERT" in logged  # the engine did log its statements
     assert "secret-logged" not in logged
+
+
+async def test_retry_settings_reach_smart_sync() -> None:
+    """`QBO_RETRY__MAX_ATTEMPTS` and `retry.cap` shape the policy every smart sync uses."""
+    environ = {"QBO_RETRY__MAX_ATTEMPTS": "9"}
+    async with QBO.open({"retry": {"cap": 4}}, environ=environ) as qbo:
+        policy = qbo.smart_sync(business_id="b", realm_id=REALM).retry_policy
+        assert (policy.max_attempts, policy.cap, policy.max_elapsed) == (9, 4.0, 300.0)
