@@ -31,7 +31,7 @@ import attrs
 from qbo_adapters.memory import MemoryQuotaStore
 from qbo_core import events
 from qbo_core.entities import Customer, Invoice, Ref, SalesItemLine, SalesItemLineDetail
-from qbo_core.errors import QBOError
+from qbo_core.errors import DuplicateNameError, QBOError, StaleObjectError
 from qbo_core.query import Field, Query
 from qbo_core.services.rate_limiter import RateLimiter
 from qbo_core.services.retry import RetryPolicy
@@ -50,6 +50,10 @@ CHAOS_KINDS = ("status", "html", "xml", "refuse", "reset", "timeout", "truncate"
 CHAOS_SHARE = 0.02
 #: What the limiter is told the realm allows per second; the emulator allows 10.
 CLIENT_REQUESTS_PER_SECOND = 12
+#: The last calls come from one caller, with no write in flight around its reads, so that
+#: reads are cached and a write must drop what they cached (24 concurrent callers always
+#: have a write in flight, and a read that overlaps a write is never cached).
+TAIL = 160
 #: Every kind of fault must have hit at least this many requests for the run to count.
 AT_LEAST_PER_KIND = 10
 #: The retries must recover almost everything the faults broke: at most this share of
@@ -139,7 +143,7 @@ class Chaos:
         self.item_id = item_id
         self.records: list[Record] = []
         self.tally = Tally()
-        self.budget = OPERATIONS  # calls left to issue
+        self.budget = OPERATIONS - TAIL  # calls left to issue
 
     async def worker(self, rng: random.Random) -> None:
         """Lives, one after another, until every one of the `OPERATIONS` calls is issued."""
@@ -165,13 +169,35 @@ class Chaos:
         key = f"Chaos Customer {n:04d}" if entity == "Customer" else f"CH-{n:04d}"
         record = Record(entity=entity, key=key)
         self.records.append(record)
-        for step, what in enumerate(steps):
+        await self.run(record, steps, 0, rng)
+
+    async def run(self, record: Record, steps: list[str], first: int, rng: random.Random) -> None:
+        """`steps` on `record`, numbered from `first`, until one fails or the budget ends."""
+        for step, what in enumerate(steps, start=first):
             if self.budget <= 0:
                 return
             try:
                 await self.step(record, what, step, rng)
             except QBOError:
                 return  # its SyncToken (even its existence) is unknown now: its life ends
+
+    async def tail(self, rng: random.Random) -> None:
+        """The quiet tail: one caller, whose reads are cached, reads each record twice (the
+        second from the cache), updates it and reads it again (not the cached answer)."""
+        self.budget = TAIL
+        alive = [
+            r
+            for r in self.records
+            if r.doubt is None
+            and r.state is not None
+            and not r.state["gone"]
+            and r.state.get("Active", True)
+        ]
+        rng.shuffle(alive)
+        for record in alive:
+            if self.budget <= 0:
+                return
+            await self.run(record, ["read", "read", "sparse", "read"], 100, rng)
 
     async def step(self, record: Record, what: str, step: int, rng: random.Random) -> None:
         sync, customer = self.sync, record.entity == "Customer"
@@ -289,6 +315,7 @@ async def test_two_thousand_operations_with_a_fifth_faulted_end_in_the_expected_
     rng = random.Random(SEED)
     first_request = len(world.emulator.request_log)
     await asyncio.gather(*(chaos.worker(random.Random(rng.random())) for _ in range(WORKERS)))
+    await chaos.tail(rng)
     world.emulator.control.clear_faults()
 
     # -- what the chaos was -----------------------------------------------------------
@@ -301,6 +328,7 @@ async def test_two_thousand_operations_with_a_fifth_faulted_end_in_the_expected_
     faults["429"] = sum(1 for e in data if e.status == 429 and e.injected is None)
     retries = len(world.events.of_kind(events.HTTP_RETRY))
     throttled = len(world.events.of_kind(events.RATE_THROTTLED))
+    cache_hits = len(world.events.of_kind(events.CACHE_HIT))
     tally = chaos.tally
 
     # -- reconcile the ambiguous writes against the store, then compare -----------------
@@ -350,6 +378,7 @@ async def test_two_thousand_operations_with_a_fifth_faulted_end_in_the_expected_
         f"chaos: {sum(tally.ops.values())} ops {dict(sorted(tally.ops.items()))}; "
         f"{len(data)} data requests, faults {dict(sorted(faults.items()))} "
         f"= {sum(faults.values()) / len(data):.1%}; {retries} retries, {throttled} 429s seen; "
+        f"{cache_hits} cache hits; "
         f"final failures {dict(failed)}; ambiguous writes {dict(reconciled)}; "
         f"{world.clock.elapsed:.0f} s virtual, {wall:.1f} s wall"
     )
@@ -359,6 +388,10 @@ async def test_two_thousand_operations_with_a_fifth_faulted_end_in_the_expected_
     for kind in (*CHAOS_KINDS, "429"):
         assert faults[kind] >= AT_LEAST_PER_KIND, f"too few {kind} faults: {summary}"
     assert 0.15 <= sum(faults.values()) / len(data) <= 0.3, summary
+    # A write repeated without its requestid meets its own first application: a duplicate
+    # name (6240) for a create, a stale SyncToken (5010) for an update or a delete.
+    repeated = [e for e in tally.failures if isinstance(e, DuplicateNameError | StaleObjectError)]
+    assert not repeated, f"writes applied twice {repeated[:3]}: {summary}"
     assert len(tally.failures) <= MAX_FAILED_SHARE * OPERATIONS, summary
     assert not tally.bare, f"untyped failures {tally.bare!r}: {summary}"
     for error in tally.failures:
@@ -368,6 +401,7 @@ async def test_two_thousand_operations_with_a_fifth_faulted_end_in_the_expected_
         assert error.attempts, repr(error)
     assert not duplicates, f"duplicates {duplicates}: {summary}"
     assert not strays, f"records nobody created {strays}"
+    assert cache_hits >= TAIL // 10, summary
     assert not tally.mismatches, f"{tally.mismatches[:5]}: {summary}"
     assert not wrong, f"{wrong[:5]}: {summary}"
     assert not world.emulator.internal_errors, list(world.emulator.internal_errors)[:3]
