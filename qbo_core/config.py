@@ -209,6 +209,10 @@ class QBOConfig:
 
     - `requests_per_minute` (500) and `requests_per_second` (10, per realm and app);
     - `max_concurrent_requests` (10, per realm and app);
+    - `rate_window_margin` (0.1 seconds): how much longer than QBO's each window is
+      taken on the client side, so that requests the network delays unevenly still
+      fit QBO's windows when they arrive (`RateLimiter`); raise it on a slow or jittery
+      path to Intuit, 0 spends the windows exactly as QBO counts them;
     - `batch_max_items` (30 operations in one batch request);
     - `batch_requests_per_minute` (40, per realm and app) and
       `batch_requests_per_minute_realm` (120, per realm, all apps);
@@ -268,6 +272,7 @@ class QBOConfig:
     requests_per_minute: int = attrs.field(default=500, validator=_whole(1))
     requests_per_second: int = attrs.field(default=10, validator=_whole(1))
     max_concurrent_requests: int = attrs.field(default=10, validator=_whole(1))
+    rate_window_margin: float = attrs.field(default=0.1, validator=_seconds(allow_zero=True))
     batch_max_items: int = attrs.field(default=30, validator=_whole(1))
     batch_requests_per_minute: int = attrs.field(default=40, validator=_whole(1))
     batch_requests_per_minute_realm: int = attrs.field(default=120, validator=_whole(1))

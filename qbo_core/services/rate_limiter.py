@@ -7,8 +7,9 @@ minute per realm; after a 429 it asks for 60 s of quiet (`reference/qbo-api-fact
 one `QuotaStore`, which is the arbiter between them:
 
 - key `rate:{realm}`: the request windows (`requests_per_second` per 1 s,
-  `requests_per_minute` per 60 s), the concurrency slots (`max_concurrent_requests`,
-  leased so a crashed process frees its own) and the hold-back after a 429;
+  `requests_per_minute` per 60 s, each a little longer: see below), the concurrency
+  slots (`max_concurrent_requests`, leased so a crashed process frees its own) and the
+  hold-back after a 429;
 - key `rate-batch:{realm}`: the batch windows (`batch_requests_per_minute` and
   `batch_requests_per_minute_realm`, per 60 s). A batch request spends on both keys in
   one `try_acquire_all`, all or nothing.
@@ -28,6 +29,17 @@ How one permit is granted
    starts again at 2; so a waiting permit never holds a slot.
 4. The slot is released when the `async with` block ends, by exception and by
    cancellation included.
+
+Windows a little longer than QBO's
+----------------------------------
+The store records a grant when the permit is given; QBO counts the request when it
+arrives. Requests delayed differently on their way (a busy event loop or connection, a
+slow network path) arrive closer together than they were granted, so windows that are
+exactly full on the client's side overflow at QBO: a 429, and 60 s of hold-back. Each
+window is therefore `window_margin` seconds longer here (0.1 s by default): with 10/s,
+at most 10 in any 1.1 s; with 500/min, at most 500 in any 60.1 s. Requests may then
+arrive up to that much out of step and still fit. The cost is small: 500 a minute
+become 500 per 60.1 s (0.2% less), and 10 per 1.1 s still send 500 within 55 s.
 
 All waiting is `clock.sleep` (the Clock port). A cancelled waiter holds no slot and has
 spent nothing. One caveat for a shared store: a `try_acquire_all` cancelled while its
@@ -65,6 +77,9 @@ SLOT_POLL_INTERVAL = 0.05
 #: Seconds a slot outlives the longest request (`total_timeout`) when not given.
 SLOT_LEASE_MARGIN = 30.0
 
+#: Seconds added to the length of each window (see "Windows a little longer than QBO's").
+DEFAULT_WINDOW_MARGIN = 0.1
+
 
 class _Queue:
     """The permits of one realm and kind waiting in this process, and the head's wake-up."""
@@ -90,6 +105,10 @@ class RateLimiter:
     leased if its holder never releases it (a crashed process). Waits longer than one
     second are reported as `rate.waited` events, hold-backs after a 429 as
     `rate.held_back`; events carry the realm and seconds, nothing secret.
+    `window_margin` (seconds, default `config.rate_window_margin`, 0.1) is added to
+    every window's length, so that requests delayed differently on the way still fit
+    QBO's windows when they arrive (module docstring); 0 spends the windows exactly as
+    QBO counts them.
 
     One instance per process is enough for every realm (the container makes one); two
     instances over one store behave like two processes.
@@ -103,22 +122,28 @@ class RateLimiter:
         config: QBOConfig,
         events: EventSink,
         slot_lease: float | None = None,
+        window_margin: float | None = None,
     ) -> None:
+        if window_margin is None:
+            window_margin = config.rate_window_margin
         lease = config.total_timeout + SLOT_LEASE_MARGIN if slot_lease is None else slot_lease
         if not (lease > 0 and math.isfinite(lease)):
             raise ValueError(f"slot_lease must be positive, finite seconds, got {slot_lease!r}")
+        if not (window_margin >= 0 and math.isfinite(window_margin)):
+            raise ValueError(f"window_margin must be finite seconds >= 0, got {window_margin!r}")
+        second, minute = 1.0 + window_margin, 60.0 + window_margin
         self._store = quota_store
         self._clock = clock
         self._events = events
         self._lease = lease
         self._capacity = config.max_concurrent_requests
         self._request_limits = (
-            RateLimit(limit=config.requests_per_second, period=1.0),
-            RateLimit(limit=config.requests_per_minute, period=60.0),
+            RateLimit(limit=config.requests_per_second, period=second),
+            RateLimit(limit=config.requests_per_minute, period=minute),
         )
         self._batch_limits = (
-            RateLimit(limit=config.batch_requests_per_minute, period=60.0),
-            RateLimit(limit=config.batch_requests_per_minute_realm, period=60.0),
+            RateLimit(limit=config.batch_requests_per_minute, period=minute),
+            RateLimit(limit=config.batch_requests_per_minute_realm, period=minute),
         )
         self._queues: dict[tuple[str, bool], _Queue] = {}
         self._releasing: set[asyncio.Future[bool]] = set()

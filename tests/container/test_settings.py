@@ -66,6 +66,7 @@ def configs(draw: st.DrawFn) -> QBOConfig:
         requests_per_minute=per_minute,
         requests_per_second=draw(st.integers(1, per_minute)),
         max_concurrent_requests=draw(st.integers(1, 100)),
+        rate_window_margin=draw(st.sampled_from([0, 0.1, 0.25, 2])),
         batch_max_items=draw(st.integers(1, 100)),
         batch_requests_per_minute=draw(st.integers(1, batch_realm)),
         batch_requests_per_minute_realm=batch_realm,

@@ -145,6 +145,8 @@ INVALID = [
     ("requests_per_second", -1),
     ("requests_per_second", 501),
     ("max_concurrent_requests", 0),
+    ("rate_window_margin", -0.1),
+    ("rate_window_margin", float("inf")),
     ("batch_max_items", 0),
     ("batch_requests_per_minute", 0),
     ("batch_requests_per_minute", 121),
