@@ -58,9 +58,9 @@ from quota_workload import (
     Counters,
     CountingEventSink,
     Op,
-    limited_call,
     load_average,
     print_table,
+    smart_sync_call,
 )
 
 from qbo_adapters.emulator.app import QBOEmulator
@@ -239,7 +239,14 @@ async def main() -> None:
 
     def make_call(worker: int) -> Call:
         limiter = RateLimiter(quota_store=store, clock=clock, config=QBOConfig(), events=events)
-        return limited_call(limiter, client, counters)  # SmartSync replaces this
+        return smart_sync_call(
+            transport=upstream,
+            client=client,
+            limiter=limiter,
+            clock=clock,
+            events=events,
+            counters=counters,
+        )
 
     calls = [make_call(worker) for worker in range(WORKERS)]
     fleet = Fleet(realms, args.hours, args.hot_ops, args.seed)

@@ -40,7 +40,7 @@ import sys
 import time
 from typing import Any
 
-from quota_workload import Counters, Op, limited_call, load_average, print_table
+from quota_workload import Counters, Op, load_average, print_table, smart_sync_call
 
 from qbo_adapters.emulator.app import QBOEmulator
 from qbo_adapters.emulator.server import serve_emulator
@@ -117,7 +117,15 @@ async def worker(plan: dict[str, Any]) -> dict[str, Any]:
                 events=events,
                 window_margin=plan["window_margin"],
             )
-            worker_call = limited_call(limiter, QBORawClient(transport, config), counters)
+            worker_call = smart_sync_call(
+                transport=transport,
+                client=QBORawClient(transport, config),
+                limiter=limiter,
+                clock=clock,
+                events=events,
+                counters=counters,
+                config=config,
+            )
             await asyncio.sleep(max(0.0, plan["start_at"] - time.time()))
             stop_at = plan["start_at"] + plan["seconds"]
 

@@ -43,11 +43,11 @@ from quota_workload import (
     Call,
     Counters,
     CountingEventSink,
-    limited_call,
     load_average,
     naive_call,
     print_table,
     run_realm,
+    smart_sync_call,
 )
 
 from qbo_adapters.emulator.app import QBOEmulator
@@ -95,7 +95,8 @@ class Run:
             clock=self.clock,
         )
         self.emulator.control.add_fault(LATENCY)
-        self.client = QBORawClient(EmulatorTransport(self.emulator), QBOConfig())
+        self.transport = EmulatorTransport(self.emulator)
+        self.client = QBORawClient(self.transport, QBOConfig())
         self.auths = [
             RealmAuth(
                 realm_id=realm,
@@ -202,11 +203,18 @@ async def main() -> None:
             config=QBOConfig(),
             events=run.events,
         )
-        return limited_call(limiter, run.client, run.counters)  # SmartSync replaces this
+        return smart_sync_call(
+            transport=run.transport,
+            client=run.client,
+            limiter=limiter,
+            clock=run.clock,
+            events=run.events,
+            counters=run.counters,
+        )
 
     rows = [
         await measure(
-            "limiter", with_limiter, realms=args.realms, ops=ops, tasks=args.tasks, cap=None
+            "smart sync", with_limiter, realms=args.realms, ops=ops, tasks=args.tasks, cap=None
         )
     ]
     if not args.no_baseline:

@@ -1,14 +1,13 @@
 """Shared by the `bench_quota_*` scripts: the `Call` seam, a mixed workload, a table printer.
 
 The seam: a `Call` performs one logical operation (`Op`) for one realm and returns what
-QBO answered. `limited_call` is the path the benchmarks measure today: a
-`RateLimiter.permit` around one `QBORawClient` request and, on a 429, the realm held back
-with `limiter.throttled(...)` and the request sent again. `naive_call` is the baseline:
-the same request with no limiter, sleeping Retry-After (else 60 s) after a 429.
-
-Once `SmartSyncService` is merged it replaces `limited_call` with a one-line change in
-each script (a `Call` that maps each `Op` onto the service's method), so the same
-benchmarks then measure it.
+QBO answered. `smart_sync_call` is the path the benchmarks measure: each `Op` mapped onto
+a `SmartSyncService` method (one service per realm, on the run's `RateLimiter`, the auth
+service over a memory token store, caching off so that every operation is a request).
+`limited_call` is the bare limiter (a `RateLimiter.permit` around one `QBORawClient`
+request; on a 429 `limiter.throttled(...)` and again), kept to compare with. `naive_call`
+is the baseline: the same request with no limiter, sleeping Retry-After (else 60 s) after
+a 429.
 
 Not a test module and not part of the package: imported by the scripts next to it.
 """
@@ -19,14 +18,19 @@ import os
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
+from qbo_adapters.memory import AsyncioLock, MemoryCache, MemoryStateStore, MemoryTokenStore
 from qbo_core import RateLimiter
-from qbo_core.dtos import QBOEvent, RealmAuth
+from qbo_core.config import QBOConfig
+from qbo_core.dtos import QBOEvent, RealmAuth, TokenSet
 from qbo_core.entities import Customer
 from qbo_core.errors import ThrottledError
 from qbo_core.ports.clock import Clock
-from qbo_core.services import QBORawClient
+from qbo_core.ports.http_transport import HttpTransport
+from qbo_core.services import QBOAuthService, QBORawClient, ReadCoalescer, SmartSyncService
+from qbo_core.services.smart_sync import DEFAULT_CACHE_TTLS
 
 __all__ = [
     "Call",
@@ -38,6 +42,7 @@ __all__ = [
     "naive_call",
     "print_table",
     "run_realm",
+    "smart_sync_call",
 ]
 
 OpKind = Literal["read", "query", "create", "update"]
@@ -116,6 +121,86 @@ def limited_call(limiter: RateLimiter, client: QBORawClient, counters: Counters)
                     continue
             counters.done += 1
             return answer
+
+    return call
+
+
+#: Every cache TTL at 0: each operation is a request (the benchmarks measure the budget).
+NO_CACHE = dict.fromkeys(DEFAULT_CACHE_TTLS, 0.0)
+
+
+def smart_sync_call(
+    *,
+    transport: HttpTransport,
+    client: QBORawClient,
+    limiter: RateLimiter,
+    clock: Clock,
+    events: CountingEventSink,
+    counters: Counters,
+    config: QBOConfig | None = None,
+) -> Call:
+    """The measured path: `SmartSyncService`, one per realm, made on first use.
+
+    Its token store holds the realm's access token from `auth` (good for a day here; the
+    runs are shorter), so `access_token` is a store read; the cache is off (`NO_CACHE`).
+    """
+    config = config or QBOConfig()
+    tokens = MemoryTokenStore()
+    auth_service = QBOAuthService(
+        transport=transport,
+        config=config,
+        token_store=tokens,
+        lock=AsyncioLock(clock),
+        state_store=MemoryStateStore(clock),
+        clock=clock,
+        events=events,
+    )
+    cache = MemoryCache(clock)
+    coalescer = ReadCoalescer()
+    services: dict[str, SmartSyncService] = {}
+
+    async def service(auth: RealmAuth) -> SmartSyncService:
+        sync = services.get(auth.realm_id)
+        if sync is None:
+            now = clock.now()
+            held = TokenSet(
+                access_token=auth.access_token,
+                refresh_token="benchmark-refresh-token",
+                access_token_expires_at=now + timedelta(days=1),
+                refresh_token_expires_at=now + timedelta(days=100),
+            )
+            await tokens.save(auth.realm_id, held, expected_version=None)
+            sync = services[auth.realm_id] = SmartSyncService(
+                "benchmark",
+                auth.realm_id,
+                raw_client=client,
+                auth=auth_service,
+                limiter=limiter,
+                cache=cache,
+                clock=clock,
+                events=events,
+                config=config,
+                cache_ttls=NO_CACHE,
+                coalescer=coalescer,
+            )
+        return sync
+
+    async def call(auth: RealmAuth, op: Op) -> object:
+        sync = await service(auth)
+        answer: object
+        if op.kind == "read":
+            answer = await sync.read(Customer, op.entity_id)
+        elif op.kind == "query":
+            answer = await sync.query(QUERY)
+        elif op.kind == "create":
+            answer = await sync.create(Customer(display_name=op.name))
+        else:
+            answer = await sync.sparse_update(
+                Customer, op.entity_id, op.sync_token, {"CompanyName": op.name}
+            )
+        counters.done += 1
+        counters.throttled = events.counts.get("rate.throttled", 0)  # SmartSync's own 429s
+        return answer
 
     return call
 
