@@ -124,6 +124,7 @@ class QBOAuthService:
         self._endpoints: oauth.OAuthEndpoints | None = None
         self._discovery: asyncio.Task[oauth.OAuthEndpoints] | None = None
         self._refreshing: dict[str, asyncio.Task[str]] = {}
+        self._margin = timedelta(seconds=config.refresh_margin)
 
     def __repr__(self) -> str:
         return f"QBOAuthService(token_endpoint={self._config.token_endpoint!r})"
@@ -329,8 +330,7 @@ class QBOAuthService:
             task.exception()  # retrieved: every waiter got it already
 
     def _fresh(self, tokens: TokenSet) -> bool:
-        margin = timedelta(seconds=self._config.refresh_margin)
-        return not tokens.access_token_expires_within(self._clock.now(), margin)
+        return not tokens.access_token_expires_within(self._clock.now(), self._margin)
 
     async def _refresh_locked(self, realm_id: str, rejected: str | None = None) -> str:
         lease = await self._lock.acquire(

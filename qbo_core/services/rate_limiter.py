@@ -52,7 +52,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 from qbo_core import events
 from qbo_core.config import QBOConfig
@@ -90,6 +90,30 @@ class _Queue:
         self.turn = asyncio.Lock()  # FIFO: waiters are woken in the order they came
         self.slot_freed = asyncio.Event()
         self.users = 0
+
+
+class _Permit:
+    """`async with`: admitted on entry, the slot released on exit (exception and
+    cancellation included). A class rather than an `asynccontextmanager`: no async
+    generator to create, register with the loop and step through, per permit."""
+
+    __slots__ = ("_batch", "_limiter", "_realm_id", "_slot")
+
+    def __init__(self, limiter: RateLimiter, realm_id: str, batch: bool) -> None:
+        self._limiter = limiter
+        self._realm_id = realm_id
+        self._batch = batch
+        self._slot: SlotLease | None = None
+
+    async def __aenter__(self) -> None:
+        if self._slot is not None:
+            raise RuntimeError("a permit is entered once")
+        self._slot = await self._limiter._admit(self._realm_id, self._batch)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        slot, self._slot = self._slot, None
+        if slot is not None:
+            await self._limiter._release(self._realm_id, slot)
 
 
 class RateLimiter:
@@ -184,13 +208,8 @@ class RateLimiter:
 
     # -- internals --------------------------------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def _permit(self, realm_id: str, batch: bool) -> AsyncIterator[None]:
-        slot = await self._admit(realm_id, batch)
-        try:
-            yield
-        finally:
-            await self._release(realm_id, slot)
+    def _permit(self, realm_id: str, batch: bool) -> _Permit:
+        return _Permit(self, realm_id, batch)
 
     async def _admit(self, realm_id: str, batch: bool) -> SlotLease:
         """Queue behind this process's earlier permits of the realm, then get one."""

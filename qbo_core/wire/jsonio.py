@@ -17,6 +17,10 @@ from typing import Any
 __all__ = ["dumps", "loads"]
 
 
+#: A Decimal as `dumps` marks it, inside the JSON text: the nonce, then the digits.
+_MARKED = re.compile(r'"\\u0000([0-9a-f]{16}):([^"\\]+)\\u0000"')
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
@@ -52,8 +56,10 @@ def dumps(value: Any) -> bytes:
         )
         if nonce in text:
             # A marked Decimal is a JSON string "\u0000<nonce>:<digits>\u0000": unquote it.
-            pattern = re.compile(r'"\\u0000' + nonce + r':([^"\\]+)\\u0000"')
-            text = pattern.sub(r"\1", text)
+            # One compiled pattern for every nonce (a pattern per call would be compiled
+            # per call: the nonce is new each time); text that only looks marked, with
+            # another nonce, is left as it was.
+            text = _MARKED.sub(lambda found: found[2] if found[1] == nonce else found[0], text)
         return text.encode()
 
     try:
