@@ -211,6 +211,24 @@ class QBORawClient:
         request = build.build_read(self._config, auth, entity_name(entity_type), entity_id)
         return await self._entity_call(auth, request, entity_type, "read")
 
+    async def read_with_body(
+        self, auth: RealmAuth, entity_type: str | type[T], entity_id: str
+    ) -> tuple[QBOEntity, str, bytes]:
+        """As `read`, with the envelope's key and the response body the entity was decoded
+        from: `(entity, "Customer", b'{"Customer":{...},"time":...}')`. For
+        `SmartSyncService`, which caches the body as it came instead of encoding the
+        entity again; the request, its event and its errors are those of `read`."""
+        request = build.build_read(self._config, auth, entity_name(entity_type), entity_id)
+        realm_id = auth.realm_id
+
+        def decoder(response: HttpResponse) -> tuple[QBOEntity, str, bytes]:
+            entity, key = decode.decode_entity_response_keyed(
+                response, entity_type, realm_id=realm_id
+            )
+            return entity, key, response.body
+
+        return await self._call(auth, request, decoder, "read")
+
     async def create(self, auth: RealmAuth, entity: E, *, request_id: str | None = None) -> E:
         """Create `entity`; returns it as QBO stored it (Id, SyncToken "0", defaults), in
         the class it was given (a `RawEntity` stays raw)."""

@@ -402,12 +402,39 @@ class SmartSyncService:
         """The entity with `entity_id`, typed as `QBORawClient.read` types it."""
         name = entity_name(entity_type)
         cls = None if isinstance(entity_type, str) else entity_type
+        ttl = self.cache_ttl(name)
+        if ttl <= 0:
+            return await self._read_through(
+                f"read {name}",
+                f"read:{name}:{entity_id}",
+                ttl,
+                lambda auth: self._raw.read(auth, entity_type, entity_id),
+                None,
+                None,
+            )
+        # The cache value is the response body as it came (`dump_entity_body`), kept here
+        # by the last successful attempt: no encoding of the entity again for the set.
+        wire: list[tuple[str, bytes]] = []
+
+        async def fetch(auth: RealmAuth) -> QBOEntity:
+            entity, key, body = await self._raw.read_with_body(auth, entity_type, entity_id)
+            wire[:] = ((key, body),)
+            return entity
+
+        def dump(entity: QBOEntity) -> bytes:
+            if wire:
+                key, body = wire[0]
+                value = cache_values.dump_entity_body(entity_type_of(entity), key, body)
+                if value is not None:
+                    return value
+            return cache_values.dump_entity(entity)
+
         return await self._read_through(
             f"read {name}",
             f"read:{name}:{entity_id}",
-            self.cache_ttl(name),
-            lambda auth: self._raw.read(auth, entity_type, entity_id),
-            cache_values.dump_entity,
+            ttl,
+            fetch,
+            dump,
             lambda raw: cache_values.load_entity(raw, cls),
         )
 

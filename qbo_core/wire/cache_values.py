@@ -5,6 +5,10 @@ and exact decimals) inside a small JSON envelope, and read back with `decode_ent
 `decode_entity_as`, so a cached answer is the same object a fresh one would be:
 
 - an entity (read, company info): ``{"t": "<EntityType>", "d": {...}}``;
+- an entity read, as the response body it was decoded from (`dump_entity_body`):
+  ``{"t": "<EntityType>", "k": "<envelope key>", "b": {"<key>": {...}, "time": ...}}``,
+  the body's bytes put in as they came (no encoding of the entity on the way in), read
+  back through the same `decode_entity` / `decode_entity_as`;
 - a query page: ``{"t": type or null, "i": [{...}, ...], "s": start, "m": max, "c": total}``;
 - a count: ``{"n": 12}``;
 - a report: the report's JSON as QBO sent it (`Report.raw`), decoded again on the way out.
@@ -23,6 +27,7 @@ this saves the decoding only, the most of a hit's CPU.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, TypeVar, overload
@@ -38,6 +43,7 @@ from qbo_core.wire.responses import decode_report
 __all__ = [
     "dump_count",
     "dump_entity",
+    "dump_entity_body",
     "dump_page",
     "dump_report",
     "load_count",
@@ -72,6 +78,30 @@ def dump_entity(entity: QBOEntity) -> bytes:
     return dumps({"t": entity_type_of(entity), "d": encode_entity(entity)})
 
 
+def dump_entity_body(entity_type: str, key: str, body: bytes) -> bytes | None:
+    """The cache value of an entity read from `body`, the response it was decoded from
+    (`entity_type` the entity's type, `key` the envelope key it was under), without
+    encoding the entity again; `None` when `body` is not plainly UTF-8 JSON text of an
+    object (then `dump_entity` is the way). The body is put in as it is: it was parsed
+    already, and `load_entity` parses it again and decodes the entity from it as the raw
+    client did."""
+    # UTF-8 JSON holds no NUL byte (control characters are escaped inside strings); a
+    # UTF-16 or UTF-32 body, which `json.loads` would read too, does.
+    if body.lstrip()[:1] != b"{" or b"\x00" in body:
+        return None
+    return b"".join(
+        (
+            b'{"t":',
+            json.dumps(entity_type).encode(),
+            b',"k":',
+            json.dumps(key).encode(),
+            b',"b":',
+            body,
+            b"}",
+        )
+    )
+
+
 @overload
 def load_entity(raw: bytes, cls: type[E]) -> E: ...
 @overload
@@ -93,6 +123,9 @@ _MEMO_MAX_BYTES = 16 * 1024
 def _load_entity(raw: bytes, cls: type[E] | None) -> QBOEntity:
     value = _object(raw)
     entity_type, data = value.get("t"), value.get("d")
+    if data is None and "b" in value:  # a response body (`dump_entity_body`)
+        body, key = value["b"], value.get("k")
+        data = body.get(key) if isinstance(body, Mapping) and isinstance(key, str) else None
     if not isinstance(entity_type, str) or not isinstance(data, Mapping):
         raise DecodeError("a cached entity has no type or no object")
     if cls is None:

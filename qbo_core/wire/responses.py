@@ -49,6 +49,7 @@ __all__ = [
     "decode_download_url",
     "decode_entity_response",
     "decode_entity_response_as",
+    "decode_entity_response_keyed",
     "decode_pdf",
     "decode_query",
     "decode_report",
@@ -203,6 +204,12 @@ def _envelope(
 def _envelope(
     response: HttpResponse, entity_type: str, cls: type[E] | None, realm_id: str | None
 ) -> QBOEntity:
+    return _envelope_keyed(response, entity_type, cls, realm_id)[0]
+
+
+def _envelope_keyed(
+    response: HttpResponse, entity_type: str, cls: type[E] | None, realm_id: str | None
+) -> tuple[QBOEntity, str]:
     payload = _json_object(response, realm_id)
     key = _entity_key(payload, entity_type)
     if key is None:
@@ -213,7 +220,17 @@ def _envelope(
         )
     # A typed answer is decoded by the name asked for (the key may differ in case only).
     name = key if cls is None or cls is RawEntity else entity_type
-    return _entity(name, payload[key], response, realm_id, key, cls)
+    return _entity(name, payload[key], response, realm_id, key, cls), key
+
+
+def decode_entity_response_keyed(
+    response: HttpResponse, entity_type: str | type[T], *, realm_id: str | None = None
+) -> tuple[QBOEntity, str]:
+    """As `decode_entity_response`, with the key of the envelope the entity was under
+    (`"Customer"`): what `SmartSyncService` needs to cache the body as it came."""
+    if isinstance(entity_type, str):
+        return _envelope_keyed(response, entity_type, None, realm_id)
+    return _envelope_keyed(response, entity_name(entity_type), entity_type, realm_id)
 
 
 def _deleted(entity_type: str, data: object) -> DeletedEntity | None:

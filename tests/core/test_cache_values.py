@@ -8,6 +8,8 @@ import pytest
 from qbo_core.entities import Customer
 from qbo_core.errors import DecodeError
 from qbo_core.wire import cache_values
+from qbo_core.wire.entities import decode_entity
+from qbo_core.wire.jsonio import loads
 
 
 def _customer(name: str) -> Customer:
@@ -38,3 +40,34 @@ def test_large_entries_are_decoded_each_time() -> None:
     assert first == again == big
     assert first is not again
     assert attrs.evolve(first) == big
+
+
+def test_a_response_body_reads_back_as_the_entity_it_was_decoded_from() -> None:
+    body = (
+        b'{"Customer": {"Id": "7", "SyncToken": "0", "DisplayName": "Ada", "Balance": 1.10,'
+        b' "Extra": {"x": [1, null]}}, "time": "2026-12-07T10:00:00.000-08:00"}'
+    )
+    expected = decode_entity("Customer", loads(body)["Customer"])
+    raw = cache_values.dump_entity_body("Customer", "Customer", body)
+    assert raw is not None
+    assert cache_values.load_entity(raw, Customer) == expected
+    assert cache_values.load_entity(raw, None) == expected
+    assert cache_values.load_entity(raw, Customer).balance is not None
+    # The key the entity was under, whatever its case.
+    lower = cache_values.dump_entity_body("Customer", "customer", body.replace(b"Cust", b"cust"))
+    assert lower is not None
+    assert cache_values.load_entity(lower, Customer) == expected
+
+
+def test_a_body_that_is_not_plain_utf8_json_is_not_kept_as_it_came() -> None:
+    body = '{"Customer": {"Id": "7", "DisplayName": "Ada"}}'
+    for odd in (body.encode("utf-16"), body.encode("utf-16-le"), body.encode("utf-8-sig")):
+        assert cache_values.dump_entity_body("Customer", "Customer", odd) is None
+    assert cache_values.dump_entity_body("Customer", "Customer", b"[]") is None
+
+
+def test_a_body_without_its_entity_is_unreadable() -> None:
+    raw = cache_values.dump_entity_body("Customer", "Customer", b'{"Vendor": {"Id": "1"}}')
+    assert raw is not None
+    with pytest.raises(DecodeError):
+        cache_values.load_entity(raw, Customer)
