@@ -219,11 +219,15 @@ class UnlimitedPermits:
 
 
 class _Flight:
+    """One shared read: its task, and a future per waiter (insertion-ordered), which the
+    task resolves itself when the read ends: no `shield` per waiter, no done-callback
+    turn of the loop between the read's end and its waiters' wake-up."""
+
     __slots__ = ("task", "waiters")
 
-    def __init__(self, task: asyncio.Future[Any]) -> None:
-        self.task = task
-        self.waiters = 0
+    def __init__(self) -> None:
+        self.task: asyncio.Task[None] | None = None
+        self.waiters: dict[asyncio.Future[Any], None] = {}
 
 
 class ReadCoalescer:
@@ -272,32 +276,65 @@ class ReadCoalescer:
         joined: Callable[[], None],
     ) -> R:
         """`await start()`, or join the identical flight already running (`joined` is
-        called then). The flight runs in its own task; see the class docstring."""
+        called then). The flight runs in its own task; see the class docstring.
+
+        Each waiter awaits a future of its own, so cancelling a waiter (the first one
+        included) cancels only its future; when the last waiter leaves before the end,
+        the flight's task is cancelled."""
         slot = (realm_id, self.epoch(realm_id), key)
         flight = self._flights.get(slot)
+        loop = asyncio.get_running_loop()
         if flight is None:
-            flight = _Flight(asyncio.ensure_future(start()))
+            flight = _Flight()
             self._flights[slot] = flight
-            flight.task.add_done_callback(lambda done: self._landed(slot, done))
+            # `start` is called inside the task: a task cancelled before its first step
+            # leaves no coroutine never awaited.
+            flight.task = loop.create_task(self._fly(slot, flight, start))
         else:
             joined()
-        flight.waiters += 1
+        waiter: asyncio.Future[Any] = loop.create_future()
+        flight.waiters[waiter] = None
         try:
-            return cast(R, await asyncio.shield(flight.task))
+            return cast(R, await waiter)
         finally:
-            flight.waiters -= 1
-            if flight.waiters == 0 and not flight.task.done():
+            del flight.waiters[waiter]
+            task = flight.task
+            if not flight.waiters and task is not None and not task.done():
                 # The last waiter left (cancelled): nobody wants the answer any more.
                 if self._flights.get(slot) is flight:
                     del self._flights[slot]
-                flight.task.cancel()
+                task.cancel()
 
-    def _landed(self, slot: tuple[str, int, str], task: asyncio.Future[Any]) -> None:
-        flight = self._flights.get(slot)
-        if flight is not None and flight.task is task:
+    async def _fly(
+        self,
+        slot: tuple[str, int, str],
+        flight: _Flight,
+        start: Callable[[], Coroutine[Any, Any, Any]],
+    ) -> None:
+        """The flight's task: run the read, then hand its outcome to every waiter."""
+        try:
+            result = await start()
+        except asyncio.CancelledError:
+            self._landed(slot, flight)
+            for waiter in flight.waiters:
+                waiter.cancel()
+            raise
+        except BaseException as error:
+            self._landed(slot, flight)
+            for waiter in flight.waiters:
+                if not waiter.done():
+                    waiter.set_exception(error)
+            if not isinstance(error, Exception):
+                raise  # KeyboardInterrupt, SystemExit: the loop's business
+        else:
+            self._landed(slot, flight)
+            for waiter in flight.waiters:
+                if not waiter.done():
+                    waiter.set_result(result)
+
+    def _landed(self, slot: tuple[str, int, str], flight: _Flight) -> None:
+        if self._flights.get(slot) is flight:
             del self._flights[slot]
-        if not task.cancelled():
-            task.exception()  # retrieved: every waiter got it already
 
 
 # --------------------------------------------------------------------- the service
