@@ -21,9 +21,9 @@ dwarf the numbers): an `HttpTransport` that admits each request through the emul
 own `Throttle` (the same windows, per realm: 10/s, 500/min, 10 in flight, refused
 requests counted), holds it 0.1 s + uniform(0, 0.3) s of virtual time, and answers a
 recorded Customer (or the recorded 429). The client side is the real one: each
-operation is the `Call` seam `limited_call` (`RateLimiter.permit` + `QBORawClient.read`,
-retry after `limiter.throttled` on a 429); once `SmartSyncService` is merged it replaces
-the seam (one line, `make_call`).
+operation is a `SmartSyncService` call through the `Call` seam `smart_sync_call` (each
+worker its own `RateLimiter` on the one store, caching off); the bare limiter,
+`limited_call`, fits the same seam (one line, `make_call`).
 
 Printed: calls and 429s per class; the permit wait (from the call to the request
 leaving, p50 / p99 / max) per class; for hot realms the share of the budget each used

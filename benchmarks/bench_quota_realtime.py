@@ -12,9 +12,9 @@ costs the 60 s hold-back Intuit asks for). It starts `--processes` (4) OS proces
 (database 7, one random prefix for the run, deleted at the end) on the `SystemClock`,
 its own `RateLimiter` with a `QBOConfig` of the same limits, and `--tasks` (8)
 concurrent tasks that read Customers through `AiohttpTransport` until the run's end.
-Each read is the `Call` seam `limited_call` (`RateLimiter.permit`, one
-`QBORawClient.read`, `limiter.throttled` and retry on a 429); once `SmartSyncService`
-is merged it replaces the seam (one line, `worker_call`).
+Each read is a `SmartSyncService.read` through the `Call` seam `smart_sync_call`
+(caching off, so every read is a request); the bare limiter, `limited_call`, fits the
+same seam (one line, `worker_call`).
 
 Budget used: the requests the emulator admitted over what both windows allow from the
 first admitted request to the last (request k no earlier than

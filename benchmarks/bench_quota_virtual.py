@@ -14,10 +14,11 @@ from `--tasks` concurrent tasks; all realms at once.
 
 Two runs over the same traffic, in this process:
 
-- `limiter`: each operation goes through the `Call` seam `limited_call`
-  (`RateLimiter.permit` over `MemoryQuotaStore`, QBO's default `QBOConfig`, then one
-  `QBORawClient` request; on a 429, `limiter.throttled(...)` and retry). Once
-  `SmartSyncService` is merged, it replaces this seam (one line in `main`).
+- `smart sync`: each operation is a `SmartSyncService` call through the `Call` seam
+  `smart_sync_call` (one service per realm, on a `RateLimiter` over `MemoryQuotaStore`
+  with QBO's default `QBOConfig`; caching off, so every operation is a request, though
+  identical reads in flight coalesce; SmartSync's own retries after a 429). The bare
+  limiter, `limited_call`, fits the same seam (one line in `main`).
 - `baseline, no limiter`: the same operations sent at once, sleeping 60 s after each
   429 (`naive_call`). It is far slower, so it stops at `--baseline-minutes` of virtual
   time; its elapsed time is then projected from the rate it reached.
