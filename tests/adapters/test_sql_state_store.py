@@ -32,6 +32,9 @@ from tests.adapters.sql_databases import (
 class TestSqliteStateStore(StateStoreContract):
     """The contract against a fresh SQLite file."""
 
+    # Real round trips: the state machine runs fewer examples, each with the profile's steps.
+    state_machine_examples = 50
+
     @contextlib.asynccontextmanager
     async def make_state_store(self, clock: FakeClock) -> AsyncIterator[StateStore]:
         async with sqlite_file() as path:
@@ -43,6 +46,9 @@ class TestSqliteStateStore(StateStoreContract):
 @pytest.mark.postgres
 class TestPostgresStateStore(StateStoreContract):
     """The contract against a fresh schema of the real PostgreSQL."""
+
+    # Real round trips: the state machine runs fewer examples, each with the profile's steps.
+    state_machine_examples = 50
 
     @contextlib.asynccontextmanager
     async def make_state_store(self, clock: FakeClock) -> AsyncIterator[StateStore]:

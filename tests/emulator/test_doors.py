@@ -60,6 +60,9 @@ class TestEmulatorTransportContract(HttpTransportContract):
 class TestHttpDoorContract(HttpTransportContract):
     """The HTTP door (aiohttp server), reached through AiohttpTransport, passes the contract."""
 
+    # Real round trips: the state machine runs fewer examples, each with the profile's steps.
+    state_machine_examples = 50
+
     @contextlib.asynccontextmanager
     async def make_transport(
         self, handler: SyncHandler
