@@ -28,6 +28,7 @@ from qbo_core.ports.token_store import TokenStore
 from qbo_core.services.auth import QBOAuthService
 from qbo_core.services.raw_client import QBORawClient
 from qbo_core.services.setup import QBOSetupService
+from tests.emulator_config import emulator_config
 
 BASE = "http://emulator.invalid"
 REDIRECT = "http://localhost:8765/callback"
@@ -39,16 +40,7 @@ AUTHORIZE_PATH = "/connect/oauth2"
 
 
 def make_config() -> QBOConfig:
-    return QBOConfig(
-        client_id=CLIENT,
-        client_secret=SECRET,
-        redirect_uri=REDIRECT,
-        api_base_url=BASE,
-        authorization_endpoint=f"{BASE}{AUTHORIZE_PATH}",
-        token_endpoint=f"{BASE}{TOKEN_PATH}",
-        revocation_endpoint=f"{BASE}{REVOKE_PATH}",
-        discovery_url=f"{BASE}/.well-known/openid_sandbox_configuration",
-    )
+    return emulator_config(BASE, client_id=CLIENT, client_secret=SECRET, redirect_uri=REDIRECT)
 
 
 class SetupWorld:

@@ -35,6 +35,7 @@ from qbo_core.services.auth import QBOAuthService
 from qbo_core.services.raw_client import QBORawClient
 from qbo_core.services.smart_sync import ReadCoalescer, SmartSyncService, UnlimitedPermits
 from qbo_core.wire import oauth
+from tests.emulator_config import emulator_config
 
 BASE = "http://emulator.invalid"
 REDIRECT = "http://localhost:8765/callback"
@@ -44,16 +45,7 @@ TOKEN_PATH = "/oauth2/v1/tokens/bearer"
 
 
 def make_config() -> QBOConfig:
-    return QBOConfig(
-        client_id=CLIENT,
-        client_secret=SECRET,
-        redirect_uri=REDIRECT,
-        api_base_url=BASE,
-        authorization_endpoint=f"{BASE}/connect/oauth2",
-        token_endpoint=f"{BASE}{TOKEN_PATH}",
-        revocation_endpoint=f"{BASE}/v2/oauth2/tokens/revoke",
-        discovery_url=f"{BASE}/.well-known/openid_sandbox_configuration",
-    )
+    return emulator_config(BASE, client_id=CLIENT, client_secret=SECRET, redirect_uri=REDIRECT)
 
 
 class CountingPermits:

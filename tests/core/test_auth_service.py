@@ -38,6 +38,7 @@ from qbo_core.errors import (
 from qbo_core.http import HttpRequest, HttpResponse
 from qbo_core.services.auth import QBOAuthService
 from qbo_core.wire import oauth
+from tests.emulator_config import emulator_config
 
 BASE = "http://emulator.invalid"
 REDIRECT = "http://localhost:8765/callback"
@@ -47,17 +48,9 @@ TOKEN_PATH = "/oauth2/v1/tokens/bearer"
 
 
 def make_config(**changes: Any) -> QBOConfig:
-    values: dict[str, Any] = {
-        "client_id": CLIENT,
-        "client_secret": SECRET,
-        "redirect_uri": REDIRECT,
-        "authorization_endpoint": f"{BASE}/connect/oauth2",
-        "token_endpoint": f"{BASE}{TOKEN_PATH}",
-        "revocation_endpoint": f"{BASE}/v2/oauth2/tokens/revoke",
-        "discovery_url": f"{BASE}/.well-known/openid_sandbox_configuration",
-    }
-    values.update(changes)
-    return QBOConfig(**values)
+    return emulator_config(
+        BASE, client_id=CLIENT, client_secret=SECRET, **{"redirect_uri": REDIRECT, **changes}
+    )
 
 
 class World:

@@ -48,6 +48,7 @@ from qbo_core.ports.http_transport import HttpTransport
 from qbo_core.ports.lock import Lock
 from qbo_core.ports.token_store import TokenStore
 from qbo_core.services import QBOAuthService, QBORawClient
+from tests.emulator_config import emulator_config
 
 __all__ = ["TOKEN_PATH", "fingerprint", "main", "make_config"]
 
@@ -61,14 +62,7 @@ def fingerprint(token: str) -> str:
 
 def make_config(base_url: str, *, client_id: str, client_secret: str) -> QBOConfig:
     """The client configuration for the emulator served at `base_url`."""
-    return QBOConfig(
-        client_id=client_id,
-        client_secret=client_secret,
-        api_base_url=base_url,
-        token_endpoint=f"{base_url}{TOKEN_PATH}",
-        revocation_endpoint=f"{base_url}/v2/oauth2/tokens/revoke",
-        authorization_endpoint=f"{base_url}/connect/oauth2",
-    )
+    return emulator_config(base_url, client_id=client_id, client_secret=client_secret)
 
 
 class Reporter:
