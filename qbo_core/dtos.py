@@ -219,7 +219,7 @@ class SlotLease:
 
     `expires_at` is wall-clock epoch seconds on the store's `Clock`, so processes
     sharing the store agree on it; a holder that crashes frees its slot then.
-    `token` is random per lease, so a late holder can never release a slot that
+    `token` is unique per lease, so a late holder can never release a slot that
     expired and went to someone else. It is an identifier, not a secret.
     """
 

@@ -38,8 +38,8 @@ once, so one grant lands in every key or in none.
 
 Slots and blocks
 ----------------
-A key's slots are a dict from random token to `expires_at`: leasing drops the
-expired ones and refuses at `capacity`; releasing pops the token and reports
+A key's slots are a dict from unique token to `expires_at`: leasing at `capacity`
+drops the expired ones and refuses if still full; releasing pops the token and reports
 whether its lease was still live. A block is one `until` per key, only ever
 raised; while `until > now` every acquire naming the key is refused with a wait
 of at least `until - now` (the block is one more "limit" in the longest wait).
@@ -51,10 +51,11 @@ their windows, expired slots and ended blocks.
 
 from __future__ import annotations
 
+import itertools
 import math
 import secrets
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from qbo_core.dtos import RateLimit, SlotLease
 from qbo_core.ports.clock import Clock
@@ -106,7 +107,8 @@ class MemoryQuotaStore:
     """The `QuotaStore` port in memory: exact sliding-window logs, atomic under asyncio.
 
     Windows, slot leases and blocks are timed on `clock.now().timestamp()` (the ports'
-    time rule). Slot tokens are random (`secrets.token_hex`).
+    time rule). Slot tokens are unique for the store's life (a random prefix and a
+    counter).
 
     Shared by the tasks of one process only; processes sharing a realm's quota need a
     shared adapter.
@@ -119,6 +121,10 @@ class MemoryQuotaStore:
         self._blocks: dict[str, float] = {}  # key -> blocked until
         self._latest = float("-inf")
         self._calls_to_sweep = _SWEEP_EVERY
+        # Slot tokens: a random prefix per store and a counter, unique for the store's
+        # life, so a lease that ran out can never match a later one.
+        self._token_prefix = secrets.token_hex(8) + "-"
+        self._token_numbers = itertools.count(1)
 
     async def try_acquire(self, key: str, limits: Sequence[RateLimit], *, cost: int = 1) -> float:
         check_cost(cost, limits)
@@ -140,13 +146,16 @@ class MemoryQuotaStore:
         check_slot_request(capacity, lease)
         now = self._clock.now().timestamp()
         held = self._slots.setdefault(key, {})
-        for token in [token for token, expires_at in held.items() if expires_at <= now]:
-            del held[token]
         if len(held) >= capacity:
-            return None
-        slot = SlotLease(key=key, token=secrets.token_hex(16), expires_at=now + lease)
-        held[slot.token] = slot.expires_at
-        return slot
+            # Expired leases are dropped only when they would be counted against a lease:
+            # below capacity, they cannot refuse anyone (the sweep drops them in time).
+            for token in [token for token, expires_at in held.items() if expires_at <= now]:
+                del held[token]
+            if len(held) >= capacity:
+                return None
+        token = f"{self._token_prefix}{next(self._token_numbers)}"
+        held[token] = expires_at = now + lease
+        return SlotLease(key=key, token=token, expires_at=expires_at)
 
     async def release_slot(self, slot: SlotLease) -> bool:
         held = self._slots.get(slot.key)
@@ -208,9 +217,12 @@ class MemoryQuotaStore:
                 logs.append(log)
         if refused_until is not None:
             return refused_until - now
-        for log in _distinct(logs):
-            log.entries.append((at, cost))
-            log.total += cost
+        recorded: list[_WindowLog] = []  # two limits with one period share a log
+        for log in logs:
+            if log not in recorded:
+                log.entries.append((at, cost))
+                log.total += cost
+                recorded.append(log)
         return 0.0
 
     def _sweep(self) -> None:
@@ -240,14 +252,6 @@ def _log(logs: dict[float, _WindowLog], period: float) -> _WindowLog:
     if log is None:
         log = logs[period] = _WindowLog(period)
     return log
-
-
-def _distinct(logs: Iterable[_WindowLog]) -> list[_WindowLog]:
-    """`logs` without repeats (two limits with one period share a log)."""
-    seen: dict[int, _WindowLog] = {}
-    for log in logs:
-        seen.setdefault(id(log), log)
-    return list(seen.values())
 
 
 def check_cost(cost: int, limits: Sequence[RateLimit]) -> None:

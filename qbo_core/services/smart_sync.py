@@ -64,6 +64,7 @@ from collections.abc import (
     Callable,
     Coroutine,
     Iterable,
+    Iterator,
     Mapping,
     Sequence,
 )
@@ -407,6 +408,7 @@ class SmartSyncService:
         self._retry = retry if retry is not None else RetryPolicy()
         self._ttls: Mapping[str, float] = MappingProxyType(ttls)
         self._coalescer = coalescer if coalescer is not None else ReadCoalescer()
+        self._last_auth: RealmAuth | None = None
 
     @property
     def business_id(self) -> str:
@@ -853,7 +855,7 @@ class SmartSyncService:
     ) -> R:
         """The retry loop: [permit -> access token -> raw call], as the policy allows."""
         policy = self._retry
-        waits = policy.waits()
+        waits: Iterator[float] | None = None  # drawn from on the first retry only
         started = self._clock.monotonic()
         attempt = 0
         rejected: str | None = None
@@ -864,7 +866,7 @@ class SmartSyncService:
             try:
                 async with self._limiter.permit(self._realm_id, batch=batch):
                     token = await self._auth.access_token(self._realm_id, rejected=rejected)
-                    return await call(RealmAuth(realm_id=self._realm_id, access_token=token))
+                    return await call(self._realm_auth(token))
             except QBOError as error:
                 sent = token is not None
                 wait = 0.0
@@ -885,6 +887,8 @@ class SmartSyncService:
                         intuit_tid=error.intuit_tid,
                     )
                 elif _may_retry(error, sent=sent, unsafe=write and request_id is None):
+                    if waits is None:
+                        waits = policy.waits()
                     wait = budget = next(waits)
                 else:
                     self._annotate(error, operation, attempt)
@@ -903,6 +907,14 @@ class SmartSyncService:
                 )
             if wait > 0:
                 await self._clock.sleep(wait)
+
+    def _realm_auth(self, token: str) -> RealmAuth:
+        """The `RealmAuth` of `token`, kept while the token stays the same (one validated
+        DTO per token, not one per call)."""
+        auth = self._last_auth
+        if auth is None or auth.access_token != token:
+            auth = self._last_auth = RealmAuth(realm_id=self._realm_id, access_token=token)
+        return auth
 
     def _annotate(self, error: QBOError, operation: str, attempts: int) -> None:
         """Name the realm, the operation and the attempts on the error about to be raised."""
