@@ -11,6 +11,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from qbo_adapters.memory import FanOutEventSink, MemoryTokenStore, RecordingEventSink
 from qbo_core import events
@@ -40,6 +42,7 @@ from qbo_core.services.raw_client import QBORawClient
 from qbo_core.services.retry import RetryPolicy
 from qbo_core.wire import oauth
 from tests.core.sync_world import TOKEN_PATH, SyncWorld
+from tests.core.test_dtos import AWARE, MAYBE_AWARE, MAYBE_TEXT, PLAIN
 
 SECRET_IN_ERROR = "redis://:hunter2-very-secret@cache.internal:6379/0"
 
@@ -711,3 +714,71 @@ def test_health_values_round_trip_through_json(world: HealthWorld) -> None:
     ):
         data = json.loads(json.dumps(unstructure(value)))
         assert structure(data, type(value)) == value
+
+
+FINITE = st.floats(allow_nan=False, allow_infinity=False)
+MAYBE_FINITE = st.none() | FINITE
+ALERTS = st.builds(
+    HealthAlert,
+    name=st.text(min_size=1),
+    severity=st.sampled_from(AlertSeverity),
+    realm_id=st.text(),
+    message=st.text(),
+    since=AWARE,
+)
+ADAPTERS = st.builds(
+    AdapterHealth, name=st.text(), up=st.booleans(), error=MAYBE_TEXT, round_trip_ms=MAYBE_FINITE
+)
+HEALTHS = st.builds(
+    BusinessHealth,
+    business_id=st.text(),
+    business_name=st.text(),
+    integration_details=st.dictionaries(st.text(), PLAIN, max_size=3),
+    realm_id=MAYBE_TEXT,
+    state=st.sampled_from(HealthState),
+    reasons=st.lists(st.text(), max_size=3),
+    checked_at=AWARE,
+    connection=st.none() | st.sampled_from(ConnectionState),
+    access_token_expires_at=MAYBE_AWARE,
+    refresh_token_expires_at=MAYBE_AWARE,
+    refresh_token_hard_expires_at=MAYBE_AWARE,
+    last_success_at=MAYBE_AWARE,
+    last_failure_at=MAYBE_AWARE,
+    last_failure_error=MAYBE_TEXT,
+    request_count=st.integers(min_value=0),
+    error_rate=FINITE,
+    throttle_rate=FINITE,
+    p50_latency_ms=MAYBE_FINITE,
+    p95_latency_ms=MAYBE_FINITE,
+    alerts=st.lists(ALERTS, max_size=2),
+    adapters=st.dictionaries(st.text(), ADAPTERS, max_size=2),
+)
+STATS = st.builds(
+    RealmStats,
+    realm_id=st.text(),
+    window_seconds=FINITE,
+    requests=st.integers(min_value=0),
+    errors=st.integers(min_value=0),
+    last_success_at=MAYBE_AWARE,
+    last_failure_at=MAYBE_AWARE,
+    last_failure_error=MAYBE_TEXT,
+    last_refresh_at=MAYBE_AWARE,
+    watching_since=MAYBE_AWARE,
+)
+OUTCOMES = st.builds(
+    RefreshOutcome,
+    realm_id=st.text(),
+    due=st.booleans(),
+    refreshed=st.booleans(),
+    error=MAYBE_TEXT,
+    message=MAYBE_TEXT,
+    refresh_token_expires_before=MAYBE_AWARE,
+    refresh_token_expires_after=MAYBE_AWARE,
+)
+
+
+@given(st.one_of(HEALTHS, STATS, OUTCOMES, ALERTS, ADAPTERS))
+def test_any_health_value_round_trips_through_json(value: object) -> None:
+    """Whatever they hold, the health DTOs survive JSON through the one converter."""
+    data = json.loads(json.dumps(unstructure(value)))
+    assert structure(data, type(value)) == value
