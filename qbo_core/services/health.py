@@ -15,20 +15,15 @@ idle-connection refresher.
 
 How an `http.request` is counted (by its `error` class name, else its `status`):
 
-=========================================  ===============================================
-the exchange                               counted as
-=========================================  ===============================================
-2xx / 3xx without error                    a success
-429, `ThrottledError`                      a throttle (not an error)
-401 / 403, an `AuthenticationError`        an authentication failure (not an error)
-a `ValidationError` (stale SyncToken,      a client error: the caller's request, not the
-duplicate name, bad query, not found...)   connection; QBO answered, so it also counts as
-                                           a success for "last success"
-5xx, `ServerError`, a `TransportError`,    an error (the connection's); also any other
-a `DecodeError` (undecodable, truncated,   class name (a bug is not a success)
-too large)
-`CancelledError`                           nothing (the caller gave up; QBO said nothing)
-=========================================  ===============================================
+- 2xx / 3xx without an error: a success;
+- 429, `ThrottledError`: a throttle (not an error);
+- 401 / 403, an `AuthenticationError`: an authentication failure (not an error);
+- a `ValidationError` (stale SyncToken, duplicate name, bad query, not found, ...): a
+  client error, the caller's request and not the connection's; QBO answered, so it is
+  also a success for "last success";
+- 5xx, `ServerError`, a `TransportError`, a `DecodeError` (undecodable, truncated, too
+  large), and any other class name (a bug is not a success): an error;
+- `CancelledError`: nothing (the caller gave up; QBO said nothing).
 
 The error and throttle rates are per request in the window (errors / requests).
 """
