@@ -12,14 +12,21 @@ cattrs and backoff; adapters (`qbo_adapters`) do the I/O and the container
 
 from qbo_core.config import QBOConfig
 from qbo_core.dtos import (
+    AdapterHealth,
+    AlertSeverity,
+    BusinessHealth,
     ConnectionRequest,
     ConnectionState,
     ConnectionStatus,
+    HealthAlert,
+    HealthState,
     IntegrationStatus,
     QBOEvent,
     QBOIntegrationDTO,
     RateLimit,
     RealmAuth,
+    RealmStats,
+    RefreshOutcome,
     SlotLease,
     SyncCursor,
     SyncPosition,
@@ -133,6 +140,12 @@ from qbo_core.results import (
 )
 from qbo_core.services.auth import QBOAuthService
 from qbo_core.services.batch_writer import BatchCaller, BatchWriteError, write_batch
+from qbo_core.services.health import (
+    HealthRecorder,
+    HealthThresholds,
+    Pingable,
+    QBOHealthMonitor,
+)
 from qbo_core.services.incremental import ChangeCaller, changes_since
 from qbo_core.services.rate_limiter import RateLimiter
 from qbo_core.services.raw_client import QBORawClient
@@ -152,6 +165,8 @@ __all__ = [
     "Account",
     "AccountBasedExpenseLine",
     "AccountBasedExpenseLineDetail",
+    "AdapterHealth",
+    "AlertSeverity",
     "AuthenticationError",
     "AuthorizationCallbackError",
     "AuthorizationDeniedError",
@@ -162,6 +177,7 @@ __all__ = [
     "BatchWriteError",
     "Bill",
     "BillPayment",
+    "BusinessHealth",
     "ChangeBatch",
     "ChangeCaller",
     "ChangeSet",
@@ -187,6 +203,10 @@ __all__ = [
     "EncryptionKeyError",
     "Field",
     "Headers",
+    "HealthAlert",
+    "HealthRecorder",
+    "HealthState",
+    "HealthThresholds",
     "HttpRequest",
     "HttpResponse",
     "IncompleteResponseError",
@@ -213,11 +233,13 @@ __all__ = [
     "PermissionDeniedError",
     "Permits",
     "PhysicalAddress",
+    "Pingable",
     "QBOAuthService",
     "QBOConfig",
     "QBOEntity",
     "QBOError",
     "QBOEvent",
+    "QBOHealthMonitor",
     "QBOIntegrationDTO",
     "QBORawClient",
     "QBOSetupService",
@@ -236,8 +258,10 @@ __all__ = [
     "ReadCoalescer",
     "ReadTimeoutError",
     "RealmAuth",
+    "RealmStats",
     "ReauthorizationRequiredError",
     "Ref",
+    "RefreshOutcome",
     "Report",
     "ReportCell",
     "ReportColumn",

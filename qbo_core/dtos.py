@@ -17,14 +17,21 @@ from typing import Any
 import attrs
 
 __all__ = [
+    "AdapterHealth",
+    "AlertSeverity",
+    "BusinessHealth",
     "ConnectionRequest",
     "ConnectionState",
     "ConnectionStatus",
+    "HealthAlert",
+    "HealthState",
     "IntegrationStatus",
     "QBOEvent",
     "QBOIntegrationDTO",
     "RateLimit",
     "RealmAuth",
+    "RealmStats",
+    "RefreshOutcome",
     "SlotLease",
     "SyncCursor",
     "SyncPosition",
@@ -284,3 +291,159 @@ class SyncCursor:
     """
 
     positions: Mapping[str, SyncPosition] = attrs.field(converter=_positions, hash=False)
+
+
+# --------------------------------------------------------------------- health
+
+
+class HealthState(enum.Enum):
+    """How a business's QBO connection is doing, worst last (see `QBOHealthMonitor`)."""
+
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"  # working, but slowed, throttled, erroring a little, or expiring
+    UNHEALTHY = "unhealthy"  # failing: an adapter down, many errors, no success for long
+    NEEDS_REAUTHORIZATION = "needs_reauthorization"  # no usable grant: the user must connect
+
+
+class AlertSeverity(enum.Enum):
+    """How urgent a health alert is."""
+
+    WARNING = "warning"  # act within days
+    CRITICAL = "critical"  # act now
+
+
+@attrs.frozen(kw_only=True)
+class HealthAlert:
+    """One active health alert of a realm: a stable `name` (`hard_expiry_30d`, ...), how
+    urgent it is, a message for people, and `since`, when it was raised."""
+
+    name: str = attrs.field(validator=_non_empty)
+    severity: AlertSeverity
+    realm_id: str
+    message: str
+    since: datetime = attrs.field(validator=_aware)
+
+
+@attrs.frozen(kw_only=True)
+class AdapterHealth:
+    """The answer of one adapter's `ping`: up or down, why (never a secret), how long.
+
+    `round_trip_ms` is measured on the monitor's clock; `None` when the ping timed out.
+    """
+
+    name: str
+    up: bool
+    error: str | None = None
+    round_trip_ms: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RealmStats:
+    """What this process saw of one realm's traffic over the last `window_seconds`.
+
+    `requests` counts HTTP exchanges with the data API; `errors` those that failed for
+    the connection's sake (5xx, transport errors, undecodable answers); `client_errors`
+    QBO's validation faults (the caller's request, not the connection); `throttles` the
+    429s; `auth_failures` the 401/403 answers. `consecutive_auth_failures` counts failed
+    refreshes and 401/403 answers since the last success or refresh (not windowed).
+    Latencies are in milliseconds (`None` without samples). The last success / failure
+    are not windowed either. `watching_since` is when this recorder first saw the realm.
+    """
+
+    realm_id: str
+    window_seconds: float
+    requests: int = 0
+    errors: int = 0
+    client_errors: int = 0
+    throttles: int = 0
+    auth_failures: int = 0
+    p50_latency_ms: float | None = None
+    p95_latency_ms: float | None = None
+    last_success_at: datetime | None = attrs.field(default=None, validator=_aware)
+    last_failure_at: datetime | None = attrs.field(default=None, validator=_aware)
+    last_failure_error: str | None = None
+    last_refresh_at: datetime | None = attrs.field(default=None, validator=_aware)
+    consecutive_auth_failures: int = 0
+    watching_since: datetime | None = attrs.field(default=None, validator=_aware)
+
+    @property
+    def error_rate(self) -> float:
+        """`errors / requests` (0 without requests)."""
+        return self.errors / self.requests if self.requests else 0.0
+
+    @property
+    def throttle_rate(self) -> float:
+        """`throttles / requests` (0 without requests)."""
+        return self.throttles / self.requests if self.requests else 0.0
+
+
+def _alerts(value: Iterable[HealthAlert]) -> tuple[HealthAlert, ...]:
+    return tuple(value)
+
+
+def _reasons(value: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        raise TypeError("reasons is a collection of sentences, not one str")
+    return tuple(value)
+
+
+def _adapters(value: Mapping[str, AdapterHealth]) -> Mapping[str, AdapterHealth]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen(kw_only=True)
+class BusinessHealth:
+    """A business's QBO connection health, as `QBOHealthMonitor` reports it (never a token).
+
+    `business_name` and `integration_details` are the caller's, returned unchanged.
+    `state` and `reasons` (short sentences, why that state) follow the monitor's rules;
+    the token fields come from `QBOAuthService.status` (`connection` is `None` when the
+    realm is unknown or the token store could not be read); the traffic fields from the
+    `HealthRecorder` (this process's window); `alerts` are the realm's active alerts and
+    `adapters` each probe's ping, by name.
+    """
+
+    business_id: str
+    business_name: str
+    integration_details: Mapping[str, object] = attrs.field(
+        factory=dict, converter=_frozen_mapping, hash=False
+    )
+    realm_id: str | None = None
+    state: HealthState
+    reasons: tuple[str, ...] = attrs.field(default=(), converter=_reasons)
+    checked_at: datetime = attrs.field(validator=_aware)
+    connection: ConnectionState | None = None
+    access_token_expires_at: datetime | None = attrs.field(default=None, validator=_aware)
+    refresh_token_expires_at: datetime | None = attrs.field(default=None, validator=_aware)
+    refresh_token_hard_expires_at: datetime | None = attrs.field(default=None, validator=_aware)
+    last_success_at: datetime | None = attrs.field(default=None, validator=_aware)
+    last_failure_at: datetime | None = attrs.field(default=None, validator=_aware)
+    last_failure_error: str | None = None
+    request_count: int = 0
+    error_rate: float = 0.0
+    throttle_rate: float = 0.0
+    p50_latency_ms: float | None = None
+    p95_latency_ms: float | None = None
+    alerts: tuple[HealthAlert, ...] = attrs.field(default=(), converter=_alerts)
+    adapters: Mapping[str, AdapterHealth] = attrs.field(
+        factory=dict, converter=_adapters, hash=False
+    )
+
+
+@attrs.frozen(kw_only=True)
+class RefreshOutcome:
+    """What `QBOHealthMonitor.refresh_idle` did for one realm.
+
+    `refreshed` is whether a refresh ran and succeeded; `due` whether the realm's rolling
+    refresh expiry was within the asked window (or unknown). `error` is the failure's
+    class name and `message` its (redacted) text; both `None` on success or when nothing
+    was due. The expiries are the rolling refresh expiry before and after.
+    """
+
+    realm_id: str
+    due: bool
+    refreshed: bool
+    error: str | None = None
+    message: str | None = None
+    refresh_token_expires_before: datetime | None = attrs.field(default=None, validator=_aware)
+    refresh_token_expires_after: datetime | None = attrs.field(default=None, validator=_aware)

@@ -25,6 +25,7 @@ __all__ = [
     "DISCONNECTED",
     "HTTP_REQUEST",
     "HTTP_RETRY",
+    "IDLE_REFRESH_FAILED",
     "RATE_HELD_BACK",
     "RATE_THROTTLED",
     "RATE_WAITED",
@@ -73,10 +74,14 @@ CONNECTION_FAILED: Final = "connection.failed"
 #: A company's grant was revoked at Intuit and its tokens deleted (setup service).
 DISCONNECTED: Final = "connection.disconnected"
 
-#: The health monitor raised an alert for a realm or business.
+#: The health monitor raised an alert for a realm, once when its condition started
+#: (`QBOHealthMonitor`; realm_id set, business_id when known; attributes: alert, the
+#: alert's stable name such as hard_expiry_30d, severity, "warning" or "critical", and
+#: message).
 ALERT_RAISED: Final = "health.alert.raised"
 
-#: The health monitor cleared an alert it had raised.
+#: The health monitor cleared an alert it had raised, once when its condition ended
+#: (same attributes as `ALERT_RAISED`, the message being the one it was raised with).
 ALERT_CLEARED: Final = "health.alert.cleared"
 
 #: A read was answered from the cache.
@@ -92,6 +97,10 @@ CACHE_COALESCED: Final = "cache.coalesced"
 #: The cache backend failed (`StoreUnavailableError`) or held bytes that could not be read;
 #: the call went on as if the entry were absent (smart sync; attributes: action, error).
 CACHE_ERROR: Final = "cache.error"
+
+#: The idle-connection refresher could not refresh a realm (`QBOHealthMonitor.refresh_idle`;
+#: attributes: error, the error's class name, and message, its redacted text).
+IDLE_REFRESH_FAILED: Final = "health.refresh_failed"
 
 #: Every kind above, for sinks and tests that enumerate them.
 ALL_KINDS: Final[tuple[str, ...]] = (
@@ -112,4 +121,5 @@ ALL_KINDS: Final[tuple[str, ...]] = (
     CACHE_MISS,
     CACHE_COALESCED,
     CACHE_ERROR,
+    IDLE_REFRESH_FAILED,
 )

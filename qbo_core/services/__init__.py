@@ -2,6 +2,12 @@
 
 from qbo_core.services.auth import QBOAuthService
 from qbo_core.services.batch_writer import BatchCaller, BatchWriteError, write_batch
+from qbo_core.services.health import (
+    HealthRecorder,
+    HealthThresholds,
+    Pingable,
+    QBOHealthMonitor,
+)
 from qbo_core.services.incremental import ChangeCaller, changes_since
 from qbo_core.services.rate_limiter import RateLimiter
 from qbo_core.services.raw_client import QBORawClient
@@ -19,8 +25,12 @@ __all__ = [
     "BatchCaller",
     "BatchWriteError",
     "ChangeCaller",
+    "HealthRecorder",
+    "HealthThresholds",
     "Permits",
+    "Pingable",
     "QBOAuthService",
+    "QBOHealthMonitor",
     "QBORawClient",
     "QBOSetupService",
     "QueryCaller",

@@ -316,6 +316,31 @@ class QBOAuthService:
         tokens = _usable(realm_id, current)
         if self._fresh(tokens) and tokens.access_token != rejected:
             return tokens.access_token
+        return await self._single_flight(realm_id, rejected)
+
+    async def refresh(self, realm_id: str) -> ConnectionStatus:
+        """Refresh the realm's tokens now, even when the access token is still fresh.
+
+        For a connection that is idle (nothing asks for an access token) while its
+        refresh token's rolling expiry comes near: a refresh at Intuit extends it (once
+        Intuit rotates the refresh token, which it does at most once every 24 hours or so;
+        a refresh within that window keeps the same refresh token and expiry). The
+        guarantees of `access_token` hold: one refresh per realm in this process (a
+        refresh already in flight is joined), the `Lock` port across processes, the store
+        read again under the lock (when another worker has replaced the tokens meanwhile,
+        theirs count as the refresh and Intuit is not called), save before use.
+
+        Returns the connection's `status` afterwards. Raises what `access_token` raises
+        (`ReauthorizationRequiredError`, `TokenRevokedError`, transport and Intuit errors).
+        """
+        _check_realm(realm_id)
+        tokens = _usable(realm_id, await self._tokens.load(realm_id))
+        # The stored access token passed as `rejected` forces the refresh, unless another
+        # worker has stored newer tokens by the time the lock is held.
+        await self._single_flight(realm_id, tokens.access_token)
+        return await self.status(realm_id)
+
+    async def _single_flight(self, realm_id: str, rejected: str | None) -> str:
         task = self._refreshing.get(realm_id)
         if task is None:
             task = asyncio.ensure_future(self._refresh_locked(realm_id, rejected))

@@ -694,8 +694,15 @@ class SmartSyncService:
 
     # ----------------------------------------------------------------- company, reports, files
 
-    async def company_info(self) -> CompanyInfo:
-        """The company's CompanyInfo (cached for the `CompanyInfo` TTL)."""
+    async def company_info(self, *, fresh: bool = False) -> CompanyInfo:
+        """The company's CompanyInfo (cached for the `CompanyInfo` TTL).
+
+        `fresh=True` always asks QBO: the cache is neither read nor written and no
+        identical read in flight is joined (the limiter, the token and the retries still
+        apply). The health monitor's probe uses it, so a probe proves QBO answered now.
+        """
+        if fresh:
+            return await self._send("company_info", self._raw.company_info)
         return await self._read_through(
             "company_info",
             "company_info",
