@@ -120,6 +120,9 @@ class MemoryQuotaStore:
         self._latest = float("-inf")
         self._calls_to_sweep = _SWEEP_EVERY
 
+    async def ping(self) -> None:
+        return None  # the windows live in this process: nothing to reach
+
     async def try_acquire(self, key: str, limits: Sequence[RateLimit], *, cost: int = 1) -> float:
         check_cost(cost, limits)
         return self._acquire(((key, limits),), cost)
