@@ -73,10 +73,13 @@ CONNECTION_FAILED: Final = "connection.failed"
 #: A company's grant was revoked at Intuit and its tokens deleted (setup service).
 DISCONNECTED: Final = "connection.disconnected"
 
-#: The health monitor raised an alert for a realm or business.
+#: The health monitor raised an alert for a realm or business (attributes: alert, the
+#: alert's name, a short stable identifier such as "reauthorization_required", the same
+#: in the `health.alert.cleared` that ends it).
 ALERT_RAISED: Final = "health.alert.raised"
 
-#: The health monitor cleared an alert it had raised.
+#: The health monitor cleared an alert it had raised (attributes: alert, the name it was
+#: raised under).
 ALERT_CLEARED: Final = "health.alert.cleared"
 
 #: A read was answered from the cache.
