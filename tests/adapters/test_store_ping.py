@@ -33,6 +33,10 @@ from qbo_core.errors import StoreUnavailableError
 from tests.adapters.redis_server import redis_client, unreachable_client
 from tests.adapters.sql_databases import disposing, postgres_engine, postgres_schema, sqlite_engine
 
+#: A bound on an unreachable backend's ping, far above its client's connect timeout (1 s
+#: for Redis, 5 s for PostgreSQL): a ping that hung instead of failing fails the test.
+GUARD = 60.0
+
 
 class _Pingable(Protocol):
     async def ping(self) -> None: ...
@@ -70,7 +74,8 @@ async def test_redis_ping_of_an_unreachable_server_is_store_unavailable(
     client = unreachable_client()
     try:
         with pytest.raises(StoreUnavailableError) as caught:
-            await make(client, "qbo-test:").ping()
+            async with asyncio.timeout(GUARD):
+                await make(client, "qbo-test:").ping()
     finally:
         await client.aclose()
     assert caught.value.backend == "redis"
@@ -126,7 +131,8 @@ async def test_sql_ping_of_an_unreachable_postgres_is_store_unavailable(make: Sq
     )
     async with disposing(engine):
         with pytest.raises(StoreUnavailableError) as caught:
-            await make(engine).ping()
+            async with asyncio.timeout(GUARD):
+                await make(engine).ping()
     assert caught.value.backend == "postgresql"
     assert caught.value.__cause__ is not None
 
