@@ -54,6 +54,7 @@ from qbo_container.settings import (
 from qbo_container.storage import private_directory, private_file
 from qbo_core.config import QBOConfig
 from qbo_core.ports.clock import Clock
+from qbo_core.ports.event_sink import EventSink
 from qbo_core.ports.token_store import TokenStore
 from qbo_core.services.auth import QBOAuthService
 from qbo_core.services.rate_limiter import RateLimiter
@@ -63,6 +64,9 @@ from qbo_core.services.smart_sync import ReadCoalescer, SmartSyncService
 
 if TYPE_CHECKING:
     import redis.asyncio
+    from prometheus_client import CollectorRegistry
+
+    from qbo_adapters.prometheus.event_sink import PrometheusEventSink
 
 __all__ = ["QBOContainer", "build_container", "shutdown"]
 
@@ -152,6 +156,30 @@ def _redis_quota_store(client: redis.asyncio.Redis, clock: Clock, prefix: str) -
     return RedisQuotaStore(client, clock, prefix=prefix)
 
 
+def _prometheus_registry() -> CollectorRegistry:
+    """A registry of the container's own, so two containers in a process never collide."""
+    from prometheus_client import CollectorRegistry  # the prometheus extra, checked by settings
+
+    return CollectorRegistry()
+
+
+def _prometheus_sink(
+    registry: CollectorRegistry, namespace: str, realm_label: bool
+) -> PrometheusEventSink:
+    from qbo_adapters.prometheus.event_sink import PrometheusEventSink
+
+    return PrometheusEventSink(registry=registry, namespace=namespace, realm_label=realm_label)
+
+
+def _switch(enabled: bool) -> str:
+    return "on" if enabled else "off"
+
+
+def _fan_out(backend: EventSink, *extra: EventSink | None) -> FanOutEventSink:
+    """The fan-out every service emits to: the configured backend, then the sinks switched on."""
+    return FanOutEventSink(backend, *(sink for sink in extra if sink is not None))
+
+
 def _encrypted(store: TokenStore, keys: Sequence[str] | None) -> TokenStore:
     """`store`, wrapped in `EncryptedTokenStore` when `token_store.encryption_keys` are set."""
     return store if not keys else EncryptedTokenStore(store, keys=keys)
@@ -171,8 +199,10 @@ class QBOContainer(containers.DeclarativeContainer):
     something that needs it is first resolved (an awaitable then) and closes on
     `await shutdown_resources()`.
 
-    Ports: `clock`, `event_sink` (a `FanOutEventSink` around `event_backend`; add
-    sinks with `container.event_sink().add(sink)`), `cache`, `token_store` (the
+    Ports: `clock`, `event_sink` (a `FanOutEventSink` around `event_backend`, and
+    `prometheus_sink` when `events.prometheus` is on, its metrics in
+    `prometheus_registry`; add sinks with `container.event_sink().add(sink)`), `cache`,
+    `token_store` (the
     `token_store_backend`, encrypted when `token_store.encryption_keys` are set),
     `lock`, `quota_store`, `state_store`, `transport`. Services: `raw_client`, `auth`,
     `setup`, and `smart_sync(business_id=..., realm_id=...)` (a new `SmartSyncService` per
@@ -198,8 +228,29 @@ class QBOContainer(containers.DeclarativeContainer):
         recording=providers.Singleton(RecordingEventSink),
     )
 
-    #: The fan-out every service emits to; the configured backend is its first sink.
-    event_sink = providers.Singleton(FanOutEventSink, event_backend)
+    #: The registry the Prometheus sink keeps its metrics in (one per container); serve it
+    #: with `qbo_adapters.prometheus.metrics_handler`.
+    prometheus_registry = providers.Singleton(_prometheus_registry)
+
+    #: `PrometheusEventSink` on `prometheus_registry`, when `events.prometheus` is on.
+    prometheus_sink = providers.Singleton(
+        _prometheus_sink,
+        prometheus_registry,
+        config.events.prometheus_namespace,
+        config.events.prometheus_realm_label,
+    )
+
+    #: The fan-out every service emits to: the configured backend first, then the
+    #: Prometheus sink when `events.prometheus` is on.
+    event_sink = providers.Singleton(
+        _fan_out,
+        event_backend,
+        providers.Selector(
+            providers.Callable(_switch, config.events.prometheus),
+            on=prometheus_sink,
+            off=providers.Object(None),
+        ),
+    )
 
     http_session = providers.Resource(_http_session, config=qbo_config)
 

@@ -19,7 +19,7 @@ import inspect
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dependency_injector import providers
 
@@ -49,6 +49,9 @@ from qbo_core.services.smart_sync import (
     SmartSyncService,
     UnlimitedPermits,
 )
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 __all__ = ["QBO"]
 
@@ -86,6 +89,7 @@ class QBO:
     - `limiter` (`Permits`): the process's rate limiter, shared by every smart sync;
     - `smart_sync(business_id=..., realm_id=...)`: a `SmartSyncService` for that company,
       on the ports above (its cache, clock and events), `auth` and `raw_client`;
+    - `prometheus_registry()`: the Prometheus metrics, when `events.prometheus` is on;
     - `container`: the underlying `QBOContainer`, for providers not exposed here.
     """
 
@@ -268,6 +272,29 @@ class QBO:
                 field="event_sink",
             )
         self.events.add(sink)
+
+    def prometheus_registry(self) -> CollectorRegistry:
+        """The registry holding the Prometheus sink's metrics (`events.prometheus = true`).
+
+        Serve it where Prometheus scrapes, e.g.
+        `app.router.add_get("/metrics", metrics_handler(qbo.prometheus_registry()))` with
+        `qbo_adapters.prometheus.metrics_handler`. Raises `ConfigurationError` when
+        `events.prometheus` is off, or when `event_sink` was replaced at `open` (the
+        container's sinks, the Prometheus one included, are then not in use).
+        """
+        if not self.container.config.events.prometheus():
+            raise ConfigurationError(
+                "Prometheus metrics are off: set events.prometheus = true",
+                field="events.prometheus",
+            )
+        sink = self.container.prometheus_sink()
+        if not (isinstance(self.events, FanOutEventSink) and sink in self.events.sinks):
+            raise ConfigurationError(
+                "event_sink was replaced at open, so the Prometheus sink receives nothing",
+                field="event_sink",
+            )
+        registry: CollectorRegistry = sink.registry
+        return registry
 
     def __repr__(self) -> str:
         return f"QBO(transport={self.transport!r}, events={self.events!r})"

@@ -32,7 +32,12 @@ Settings are one nested mapping with a section per concern::
                  (seconds, 300), base (0.5), factor (2), cap (30): the waits' ceilings
                  are base * factor ** n, at most cap, with full jitter
     events       backend = "logging" | "recording"; logger (a logger name);
-                 level (DEBUG | INFO | WARNING | ERROR | CRITICAL)
+                 level (DEBUG | INFO | WARNING | ERROR | CRITICAL); prometheus (true |
+                 false, default false: also keep Prometheus metrics of every event, in
+                 the container's `prometheus_registry`; needs the prometheus extra);
+                 prometheus_namespace (the metric names' prefix, default "qbo");
+                 prometheus_realm_label (true | false, default true: false drops the
+                 per-realm label, for fleets with many realms)
     transport    backend = "auto" | "aiohttp" | "emulator"  (auto: aiohttp once
                  api.client_id is set, else the in-process emulator)
     emulator     the embedded emulator, and `qbo emulator`: client_id, client_secret,
@@ -292,6 +297,18 @@ def _identifier(name: str, raw: object) -> str:
     return text
 
 
+def _metric_namespace(name: str, raw: object) -> str:
+    text = _text(name, raw)
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text) is None:
+        raise _bad(
+            name,
+            "must be a Prometheus metric name prefix (letters, digits and _, not starting "
+            "with a digit)",
+            raw,
+        )
+    return text
+
+
 #: The SQLAlchemy async drivers the SQL adapters run on, by backend name.
 SQL_DRIVERS: Final = {"sqlite": "sqlite+aiosqlite", "postgres": "postgresql+asyncpg"}
 _SQL_EXAMPLES = "sqlite+aiosqlite:///<file> or postgresql+asyncpg://<user>:<password>@<host>/<db>"
@@ -480,6 +497,9 @@ _SCHEMA: Mapping[str, Mapping[str, _Key]] = {
         "backend": _backend("events"),
         "logger": _Key(_text, "qbo"),
         "level": _Key(_level, "INFO"),
+        "prometheus": _Key(_flag, False),
+        "prometheus_namespace": _Key(_metric_namespace, "qbo"),
+        "prometheus_realm_label": _Key(_flag, True),
     },
     "transport": {"backend": _backend("transport")},
     "emulator": {
@@ -628,6 +648,8 @@ def _check_backends(settings: Settings) -> None:
                 _require("asyncpg", "postgres", f"{section}.backend", backend)
         elif backend == "redis":
             _require("redis", "redis", f"{section}.backend", backend)
+    if settings["events"]["prometheus"]:
+        _require("prometheus_client", "prometheus", "events.prometheus", True)
     if settings["sql"]["schema"] is not None and driver != SQL_DRIVERS["postgres"]:
         raise ConfigurationError(
             f"sql.schema applies to PostgreSQL only, but sql.url is a {driver} URL",
@@ -635,12 +657,13 @@ def _check_backends(settings: Settings) -> None:
         )
 
 
-def _require(module: str, extra: str, field: str, backend: str) -> None:
+def _require(module: str, extra: str, field: str, backend: str | bool) -> None:
     try:
         importlib.import_module(module)
     except ImportError as exc:
+        shown = str(backend).lower() if isinstance(backend, bool) else repr(backend)
         raise ConfigurationError(
-            f"{field} = {backend!r} needs the {extra} extra, which is not installed: "
+            f"{field} = {shown} needs the {extra} extra, which is not installed: "
             f"pip install 'qbo-infra[{extra}]'",
             field=field,
         ) from exc

@@ -6,7 +6,10 @@ import pkgutil
 import subprocess
 import sys
 import textwrap
+import tomllib
+from pathlib import Path
 
+import qbo_adapters
 import qbo_core
 
 FORBIDDEN = (
@@ -17,6 +20,7 @@ FORBIDDEN = (
     "asyncpg",
     "cryptography",
     "dependency_injector",
+    "prometheus_client",
     "qbo_adapters",
     "qbo_container",
     "domains",
@@ -45,9 +49,11 @@ _PROBE = textwrap.dedent(
 )
 
 
-def _probe(*modules: str) -> subprocess.CompletedProcess[str]:
+def _probe(
+    *modules: str, forbidden: tuple[str, ...] = FORBIDDEN
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", _PROBE, ",".join(FORBIDDEN), *modules],
+        [sys.executable, "-c", _PROBE, ",".join(forbidden), *modules],
         capture_output=True,
         text=True,
         check=False,
@@ -74,3 +80,43 @@ def test_probe_fails_on_a_forbidden_import() -> None:
     result = _probe("json", "aiohttp")
     assert result.returncode != 0
     assert "forbidden module 'aiohttp' was imported" in result.stderr
+
+
+def _adapter_folders() -> list[str]:
+    """The technology folders of qbo_adapters (its subpackages)."""
+    return sorted(
+        f"qbo_adapters.{info.name}"
+        for info in pkgutil.iter_modules(qbo_adapters.__path__)
+        if info.ispkg
+    )
+
+
+def test_only_the_prometheus_folder_needs_prometheus_client() -> None:
+    """Every adapter module outside `qbo_adapters.prometheus`, and the container, import in
+    a process where prometheus_client cannot be imported (it is an extra)."""
+    modules = [
+        info.name
+        for folder in _adapter_folders()
+        if folder != "qbo_adapters.prometheus"
+        for info in pkgutil.walk_packages(
+            [str(Path(qbo_adapters.__path__[0]) / folder.rpartition(".")[2])], folder + "."
+        )
+    ]
+    modules += ["qbo_container", "qbo_container.container", "qbo_container.cli"]
+    assert len(modules) > 30
+    result = _probe(*modules, forbidden=("prometheus_client",))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
+
+
+def test_the_prometheus_contract_names_every_other_adapter_folder() -> None:
+    """The import-linter contract keeping prometheus_client in its folder lists every other
+    adapter folder, so a folder added later is held to it too."""
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    (contract,) = [
+        contract
+        for contract in pyproject["tool"]["importlinter"]["contracts"]
+        if contract.get("forbidden_modules") == ["prometheus_client"]
+    ]
+    folders = [folder for folder in _adapter_folders() if folder != "qbo_adapters.prometheus"]
+    assert sorted(contract["source_modules"]) == sorted(["qbo_core", *folders])

@@ -294,6 +294,13 @@ EXPECTED = {
         "RecordingEventSink",
         "SystemClock",
     ],
+    "qbo_adapters.prometheus": [
+        "LATENCY_BUCKETS",
+        "OUTCOMES",
+        "PrometheusEventSink",
+        "metrics_handler",
+        "request_outcome",
+    ],
     "qbo_adapters.redis": [
         "RedisCache",
         "RedisLock",

@@ -58,6 +58,9 @@ class EncryptedTokenStore:
         """A new random Fernet key, as text to keep in the host's secret settings."""
         return Fernet.generate_key().decode("ascii")
 
+    async def ping(self) -> None:
+        await self._inner.ping()
+
     async def load(self, realm_id: str) -> VersionedTokenSet | None:
         stored = await self._inner.load(realm_id)
         if stored is None:

@@ -42,6 +42,7 @@ class FileLock:
     File work runs in a worker thread, off the event loop. A directory that cannot be
     created or written, or an OS lock still busy after `os_lock_timeout` seconds,
     raises `StoreUnavailableError`. An unreadable lease file counts as no lease.
+    `ping` checks that the directory exists and is writable, creating nothing.
     """
 
     def __init__(
@@ -58,6 +59,16 @@ class FileLock:
         self._clock = clock
         self._poll_interval = poll_interval
         self._os_lock_timeout = os_lock_timeout
+
+    async def ping(self) -> None:
+        # Whether the directory exists and this process may create files in it: a look at
+        # its metadata, with nothing created (not even the directory, which `acquire` makes).
+        if not await asyncio.to_thread(self._usable):
+            raise StoreUnavailableError(
+                f"lock directory {str(self._directory)!r} is missing, not a directory, or "
+                "not writable",
+                backend="file",
+            )
 
     async def acquire(self, name: str, *, lease: float, wait: float) -> Lease:
         _check_lease(lease, "lease")
@@ -108,6 +119,13 @@ class FileLock:
                 if taken is not None:
                     await self.release(taken)
             raise
+
+    def _usable(self) -> bool:
+        """Whether the directory exists and files can be made in it (in a worker thread)."""
+        try:
+            return self._directory.is_dir() and os.access(self._directory, os.W_OK | os.X_OK)
+        except OSError:
+            return False
 
     # Each of these runs in a worker thread and reads the clock under the OS lock, so
     # that the time it judges by is never older than the last change it can see.

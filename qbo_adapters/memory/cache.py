@@ -58,6 +58,9 @@ class MemoryCache:
 
     # -- Cache -----------------------------------------------------------------
 
+    async def ping(self) -> None:
+        return None  # the entries live in this process: nothing to reach
+
     async def get(self, realm_id: str, key: str) -> bytes | None:
         slot = (realm_id, key)
         entry = self._entries.get(slot)

@@ -36,6 +36,9 @@ class AsyncioLock:
         self._held: dict[str, Lease] = {}
         self._waiters: dict[str, set[asyncio.Future[None]]] = {}
 
+    async def ping(self) -> None:
+        return None  # the leases live in this process: nothing to reach
+
     async def acquire(self, name: str, *, lease: float, wait: float) -> Lease:
         _check_lease(lease, "lease")
         if not wait >= 0:  # also refuses NaN

@@ -126,6 +126,9 @@ class MemoryQuotaStore:
         self._token_prefix = secrets.token_hex(8) + "-"
         self._token_numbers = itertools.count(1)
 
+    async def ping(self) -> None:
+        return None  # the windows live in this process: nothing to reach
+
     async def try_acquire(self, key: str, limits: Sequence[RateLimit], *, cost: int = 1) -> float:
         check_cost(cost, limits)
         return self._acquire(((key, limits),), cost)

@@ -51,6 +51,9 @@ class MemoryStateStore:
 
     # -- StateStore -------------------------------------------------------------
 
+    async def ping(self) -> None:
+        return None  # the values live in this process: nothing to reach
+
     async def put(self, key: str, value: bytes, *, ttl: float) -> None:
         if not (ttl > 0 and math.isfinite(ttl)):
             raise ValueError(f"ttl must be a positive, finite number of seconds, got {ttl!r}")

@@ -20,6 +20,9 @@ class MemoryTokenStore:
     def __init__(self) -> None:
         self._stored: dict[str, VersionedTokenSet] = {}
 
+    async def ping(self) -> None:
+        return None  # the tokens live in this process: nothing to reach
+
     async def load(self, realm_id: str) -> VersionedTokenSet | None:
         return self._stored.get(realm_id)
 

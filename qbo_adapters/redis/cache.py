@@ -99,6 +99,10 @@ class RedisCache:
         self._set = client.register_script(_SET)
         self._delete = client.register_script(_DELETE)
 
+    async def ping(self) -> None:
+        with redis_errors("cache ping"):
+            await self._client.ping()
+
     async def get(self, realm_id: str, key: str) -> bytes | None:
         now = self._clock.now().timestamp()
         with redis_errors("cache get"):

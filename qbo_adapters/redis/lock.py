@@ -98,6 +98,10 @@ class RedisLock:
         self._release = client.register_script(_RELEASE)
         self._extend = client.register_script(_EXTEND)
 
+    async def ping(self) -> None:
+        with redis_errors("lock ping"):
+            await self._client.ping()
+
     async def acquire(self, name: str, *, lease: float, wait: float) -> Lease:
         _check_lease(lease, "lease")
         if not wait >= 0:  # also refuses NaN

@@ -252,6 +252,10 @@ class RedisQuotaStore:
         self._block = client.register_script(_BLOCK)
         self._reset = client.register_script(_RESET)
 
+    async def ping(self) -> None:
+        with redis_errors("quota ping"):
+            await self._client.ping()
+
     async def try_acquire(self, key: str, limits: Sequence[RateLimit], *, cost: int = 1) -> float:
         return await self.try_acquire_all(((key, limits),), cost=cost)
 

@@ -61,11 +61,16 @@ class RedisStateStore:
         gc_grace: float = DEFAULT_GC_GRACE,
     ) -> None:
         check_client(client)
+        self._client = client
         self._clock = clock
         self._prefix = prefix
         self._gc_grace = gc_grace
         self._put = client.register_script(_PUT)
         self._take = client.register_script(_TAKE)
+
+    async def ping(self) -> None:
+        with redis_errors("state ping"):
+            await self._client.ping()
 
     async def put(self, key: str, value: bytes, *, ttl: float) -> None:
         if not (ttl > 0 and math.isfinite(ttl)):

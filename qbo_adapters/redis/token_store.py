@@ -59,6 +59,10 @@ class RedisTokenStore:
         self._save = client.register_script(_SAVE)
         self._delete = client.register_script(_DELETE)
 
+    async def ping(self) -> None:
+        with redis_errors("token store ping"):
+            await self._client.ping()
+
     async def load(self, realm_id: str) -> VersionedTokenSet | None:
         with redis_errors("token load"):
             version, data = await self._client.hmget(self._key(realm_id), ["version", "tokens"])

@@ -28,6 +28,7 @@ __all__ = [
     "Migration",
     "SchemaMigrator",
     "checked_dialect",
+    "ping_engine",
 ]
 
 #: The advisory lock PostgreSQL migrations run under (one for every component).
@@ -82,6 +83,16 @@ class ErrorsMapped:
             f"the {self._dialect} {self._what} failed or is unreachable: {type(exc).__name__}",
             backend=self._dialect,
         ) from exc
+
+
+async def ping_engine(engine: AsyncEngine, dialect: str, what: str) -> None:
+    """One `SELECT 1` round trip on a pooled connection: no table is read, none created.
+
+    Failures become `StoreUnavailableError`, as with every other statement (`ErrorsMapped`).
+    """
+    with ErrorsMapped(dialect, what):
+        async with engine.connect() as connection:
+            await connection.execute(sa.text("SELECT 1"))
 
 
 class SchemaMigrator:

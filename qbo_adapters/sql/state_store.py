@@ -29,6 +29,7 @@ from qbo_adapters.sql._schema import (
     Migration,
     SchemaMigrator,
     checked_dialect,
+    ping_engine,
 )
 from qbo_core.ports.clock import Clock
 
@@ -92,6 +93,9 @@ class SqlStateStore:
         self._schema = SchemaMigrator(
             engine, dialect=self._dialect, component=_COMPONENT, what=_WHAT, steps=_MIGRATIONS
         )
+
+    async def ping(self) -> None:
+        await ping_engine(self._engine, self._dialect, _WHAT)
 
     async def put(self, key: str, value: bytes, *, ttl: float) -> None:
         if not (ttl > 0 and math.isfinite(ttl)):

@@ -27,6 +27,7 @@ from qbo_adapters.sql._schema import (
     Migration,
     SchemaMigrator,
     checked_dialect,
+    ping_engine,
 )
 from qbo_core.dtos import TokenSet, VersionedTokenSet
 from qbo_core.errors import ConflictError
@@ -101,6 +102,9 @@ class SqlTokenStore:
         self._schema = SchemaMigrator(
             engine, dialect=self._dialect, component=_COMPONENT, what=_WHAT, steps=_MIGRATIONS
         )
+
+    async def ping(self) -> None:
+        await ping_engine(self._engine, self._dialect, _WHAT)
 
     async def load(self, realm_id: str) -> VersionedTokenSet | None:
         async with self._connection() as connection:

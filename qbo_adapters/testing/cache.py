@@ -55,6 +55,15 @@ class CacheContract(ContractSuite):
             "yields a new, empty cache using `clock` as its Clock"
         )
 
+    async def test_ping_answers_and_changes_nothing(self) -> None:
+        """`ping` returns on a working cache, fresh or holding entries, and stores nothing."""
+        async with self.make_cache(FakeClock()) as cache:
+            await cache.ping()
+            assert await cache.get("r1", "k") is None
+            await cache.set("r1", "k", b"kept", ttl=60)
+            await cache.ping()
+            assert await cache.get("r1", "k") == b"kept"
+
     async def test_get_of_absent_key_returns_none(self) -> None:
         """Reading a key that was never set returns None."""
         async with self.make_cache(FakeClock()) as cache:

@@ -49,6 +49,16 @@ class LockContract(ContractSuite):
             f"{type(self).__name__} must implement make_lock(clock) to run the Lock contract"
         )
 
+    async def test_ping_answers_and_changes_nothing(self) -> None:
+        """`ping` returns on a working lock, free or held, and neither takes nor frees it."""
+        async with self.make_lock(FakeClock()) as lock:
+            await lock.ping()
+            lease = await lock.acquire("realm-1", lease=30, wait=0)
+            await lock.ping()
+            with pytest.raises(LockTimeoutError):
+                await lock.acquire("realm-1", lease=30, wait=0)
+            assert await lock.release(lease) is True
+
     async def test_acquire_returns_a_lease_on_the_name(self) -> None:
         """A free lock is taken at once, with a lease on that name ending `lease` seconds on."""
         clock = FakeClock()

@@ -89,6 +89,17 @@ class QuotaStoreContract(ContractSuite):
             "to run the QuotaStore contract"
         )
 
+    async def test_ping_answers_and_changes_nothing(self) -> None:
+        """`ping` returns on a working store, fresh or in use, and spends nothing."""
+        limits = [RateLimit(limit=2, period=10)]
+        async with self.make_quota_store(FakeClock(auto_advance=False)) as store:
+            await store.ping()
+            assert await store.usage("realm", limits[0]) == 0
+            assert await store.try_acquire("realm", limits) == 0.0
+            await store.ping()
+            assert await store.usage("realm", limits[0]) == 1
+            assert await store.blocked_until("realm") is None
+
     async def test_grants_up_to_the_limit_then_refuses_with_the_wait(self) -> None:
         """Costs fit until the limit is reached; the next is refused until the oldest leaves."""
         clock = FakeClock(auto_advance=False)

@@ -49,6 +49,14 @@ class StateStoreContract(ContractSuite):
             "contextlib.asynccontextmanager) that yields a new, empty store using `clock`"
         )
 
+    async def test_ping_answers_and_changes_nothing(self) -> None:
+        """`ping` returns on a working store, fresh or holding values, and takes nothing."""
+        async with self.make_state_store(FakeClock()) as store:
+            await store.ping()
+            await store.put("state-1", b"verifier", ttl=600)
+            await store.ping()
+            assert await store.take("state-1") == b"verifier"
+
     async def test_take_of_an_absent_key_returns_none(self) -> None:
         """Taking a key that was never put returns None."""
         async with self.make_state_store(FakeClock()) as store:

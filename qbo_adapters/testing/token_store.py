@@ -102,6 +102,16 @@ class TokenStoreContract(ContractSuite):
             "contextlib.asynccontextmanager) that yields a new, empty store"
         )
 
+    async def test_ping_answers_and_changes_nothing(self) -> None:
+        """`ping` returns on a working store, fresh or holding tokens, and stores nothing."""
+        tokens = _tokens("a")
+        async with self.make_token_store(FakeClock()) as store:
+            await store.ping()
+            assert await store.load("r1") is None
+            saved = await store.save("r1", tokens, expected_version=None)
+            await store.ping()
+            assert await store.load("r1") == saved
+
     async def test_load_of_unknown_realm_returns_none(self) -> None:
         """Loading a realm nothing was saved for returns None."""
         async with self.make_token_store(FakeClock()) as store:

@@ -21,6 +21,17 @@ class Cache(Protocol):
     add its native TTL only as garbage collection, never as what decides expiry.
     """
 
+    async def ping(self) -> None:
+        """Return once the backend has answered one round trip; otherwise raise.
+
+        Raises `StoreUnavailableError` when the backend cannot be reached or fails to
+        answer (the same translation as every other method). Cheap and free of side
+        effects: nothing is read or written beyond what the round trip needs, so a
+        readiness probe may call it as often as it likes. An in-process adapter,
+        having no backend to reach, returns at once.
+        """
+        ...
+
     async def get(self, realm_id: str, key: str) -> bytes | None:
         """The bytes stored under (`realm_id`, `key`), or `None` if absent or expired."""
         ...

@@ -41,6 +41,17 @@ class Lock(Protocol):
     no shared state, may be measured on `monotonic()`.
     """
 
+    async def ping(self) -> None:
+        """Return once the backend has answered one round trip; otherwise raise.
+
+        Raises `StoreUnavailableError` when the backend cannot be reached or fails to
+        answer (the same translation as every other method). Cheap and free of side
+        effects: nothing is read or written beyond what the round trip needs, so a
+        readiness probe may call it as often as it likes. An in-process adapter,
+        having no backend to reach, returns at once.
+        """
+        ...
+
     async def acquire(self, name: str, *, lease: float, wait: float) -> Lease:
         """Take the lock `name` for `lease` seconds, waiting at most `wait` seconds.
 

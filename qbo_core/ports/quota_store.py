@@ -36,6 +36,17 @@ class QuotaStore(Protocol):
     add its native TTL only as garbage collection, never as what decides expiry.
     """
 
+    async def ping(self) -> None:
+        """Return once the backend has answered one round trip; otherwise raise.
+
+        Raises `StoreUnavailableError` when the backend cannot be reached or fails to
+        answer (the same translation as every other method). Cheap and free of side
+        effects: nothing is read or written beyond what the round trip needs, so a
+        readiness probe may call it as often as it likes. An in-process adapter,
+        having no backend to reach, returns at once.
+        """
+        ...
+
     async def try_acquire(self, key: str, limits: Sequence[RateLimit], *, cost: int = 1) -> float:
         """Spend `cost` against every limit of `key` now, all or nothing.
 

@@ -20,6 +20,17 @@ class TokenStore(Protocol):
     successful save adds one. A deleted realm starts again from "absent".
     """
 
+    async def ping(self) -> None:
+        """Return once the backend has answered one round trip; otherwise raise.
+
+        Raises `StoreUnavailableError` when the backend cannot be reached or fails to
+        answer (the same translation as every other method). Cheap and free of side
+        effects: nothing is read or written beyond what the round trip needs, so a
+        readiness probe may call it as often as it likes. An in-process adapter,
+        having no backend to reach, returns at once.
+        """
+        ...
+
     async def load(self, realm_id: str) -> VersionedTokenSet | None:
         """The stored tokens and their version, or `None` when nothing is stored."""
         ...

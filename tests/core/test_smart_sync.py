@@ -537,6 +537,9 @@ def test_ttls_must_be_seconds(world: SyncWorld) -> None:
 class _BrokenCache:
     """A cache whose backend is down: every operation raises `StoreUnavailableError`."""
 
+    async def ping(self) -> None:
+        raise StoreUnavailableError("redis is down", backend="redis")
+
     async def get(self, realm_id: str, key: str) -> bytes | None:
         raise StoreUnavailableError("redis is down", backend="redis")
 

@@ -106,6 +106,9 @@ class CheckpointTokenStore:
         self._inner = inner
         self._reporter = reporter
 
+    async def ping(self) -> None:
+        await self._inner.ping()
+
     async def load(self, realm_id: str) -> VersionedTokenSet | None:
         return await self._inner.load(realm_id)
 
