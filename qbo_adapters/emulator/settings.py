@@ -7,9 +7,27 @@ from typing import Literal
 
 import attrs
 
-__all__ = ["DEFAULT_ANCHOR", "CompanySizeName", "EmulatorSettings", "anchor_time"]
+__all__ = [
+    "DEFAULT_ANCHOR",
+    "DEFAULT_WEBHOOK_RETRY_SCHEDULE",
+    "CompanySizeName",
+    "EmulatorSettings",
+    "anchor_time",
+]
 
 CompanySizeName = Literal["empty", "small", "medium", "large"]
+
+#: Seconds between webhook attempts after the 1st, 2nd, ... failure (Intuit's schedule).
+DEFAULT_WEBHOOK_RETRY_SCHEDULE: tuple[float, ...] = (
+    10.0,
+    20.0,
+    30.0,
+    300.0,
+    1200.0,
+    7200.0,
+    14400.0,
+    21600.0,
+)
 
 #: The day generated data ends at unless `EmulatorSettings.anchor` says otherwise.
 DEFAULT_ANCHOR = date(2026, 1, 1)
@@ -79,16 +97,7 @@ class EmulatorSettings:
 
     # Webhooks (`webhooks.py`): seconds to wait after the 1st, 2nd, ... failed delivery
     # (the last step repeats), the receiver's time to answer 200, events per delivery.
-    webhook_retry_schedule: tuple[float, ...] = (
-        10.0,
-        20.0,
-        30.0,
-        300.0,
-        1200.0,
-        7200.0,
-        14400.0,
-        21600.0,
-    )
+    webhook_retry_schedule: tuple[float, ...] = DEFAULT_WEBHOOK_RETRY_SCHEDULE
     webhook_timeout: float = 3.0
     webhook_max_events: int = 100
 

@@ -73,9 +73,7 @@ def subscription_json(subscription: WebhookSubscription | None) -> dict[str, Any
         "url": subscription.url,
         "verifier_token": MASK,
         "format": subscription.format,
-        "realm_ids": sorted(subscription.realm_ids)
-        if subscription.realm_ids is not None
-        else None,
+        "realm_ids": sorted(subscription.realm_ids) if subscription.realm_ids is not None else None,
     }
 
 

@@ -29,6 +29,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
+from qbo_adapters.emulator.settings import DEFAULT_WEBHOOK_RETRY_SCHEDULE
 from qbo_adapters.emulator.store import ChangeOperation
 
 __all__ = [
@@ -69,16 +70,7 @@ CLOUDEVENT_VERBS: Final[dict[str, str]] = {
 }
 
 #: Seconds to wait after the 1st, 2nd, ... failed attempt; the last repeats for ever.
-DEFAULT_RETRY_SCHEDULE: Final[tuple[float, ...]] = (
-    10.0,
-    20.0,
-    30.0,
-    300.0,
-    1200.0,
-    7200.0,
-    14400.0,
-    21600.0,
-)
+DEFAULT_RETRY_SCHEDULE: Final = DEFAULT_WEBHOOK_RETRY_SCHEDULE
 
 
 @attrs.frozen(kw_only=True)

@@ -93,6 +93,10 @@ def _check_format(_: object, __: attrs.Attribute[str], value: str) -> None:
         raise ValueError(f"the webhook format is 'legacy' or 'cloudevents', got {value!r}")
 
 
+def _realm_set(value: Iterable[str] | None) -> frozenset[str] | None:
+    return None if value is None else frozenset(value)
+
+
 @attrs.frozen(kw_only=True)
 class WebhookSubscription:
     """Where an app's webhooks go. `realm_ids`: only these realms (`None`: every one).
@@ -103,9 +107,7 @@ class WebhookSubscription:
     url: str = attrs.field(validator=_check_url)
     verifier_token: str = attrs.field(repr=False, validator=_check_verifier)
     format: WebhookFormat = attrs.field(default="legacy", validator=_check_format)
-    realm_ids: frozenset[str] | None = attrs.field(
-        default=None, converter=attrs.converters.optional(frozenset)
-    )
+    realm_ids: frozenset[str] | None = attrs.field(default=None, converter=_realm_set)
 
     def covers(self, realm_id: str) -> bool:
         return self.realm_ids is None or realm_id in self.realm_ids
@@ -178,9 +180,7 @@ class WebhookDispatcher:
         """Configure or replace the subscription. Events already queued (and a delivery
         being retried) stay; they are sent with the new url, verifier and format."""
         self._subscription = subscription
-        _log.info(
-            "webhooks: subscribed %s (%s format)", subscription.url, subscription.format
-        )
+        _log.info("webhooks: subscribed %s (%s format)", subscription.url, subscription.format)
         self._wake.set()
 
     def unsubscribe(self) -> int:
