@@ -305,6 +305,7 @@ class WebhookDispatcher:
         or a new event. With `sleep_on_clock=False` it waits for a new event or `wake()`
         instead of sleeping until a retry (a `FakeClock` that only a test or the control
         API moves must not be moved by this loop's sleeping). Cancel it to stop."""
+        self._wake = asyncio.Event()  # bound to this loop (a served emulator may outlive one)
         while True:
             self._wake.clear()
             try:
@@ -397,6 +398,8 @@ class WebhookDispatcher:
             error=error,
         )
         self.log.append(attempt)
+        if self._subscription is None:  # unsubscribed while the request was out: forget it
+            return attempt.ok
         if attempt.ok:
             _log.debug(
                 "webhooks: delivered %d event(s) to %s (attempt %d)",

@@ -20,7 +20,7 @@ from qbo_adapters.emulator.app import QBOEmulator
 from qbo_adapters.emulator.control import ControlError
 from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_adapters.emulator.transport import EmulatorTransport
-from qbo_adapters.emulator.webhook_payloads import utc_text
+from qbo_adapters.emulator.webhook_payloads import utc_text, webhook_signature
 from qbo_adapters.emulator.webhooks import (
     NoWebhookTransportError,
     WebhookDispatcher,
@@ -575,3 +575,40 @@ def test_dispatcher_repr_names_only_the_url() -> None:
     emulator = QBOEmulator(EmulatorSettings(size="empty"), clock=FakeClock())
     emulator.webhooks.subscribe(WebhookSubscription(url=URL, verifier_token=VERIFIER))
     assert repr(emulator.webhooks) == f"WebhookDispatcher({URL}, queued=0)"
+
+
+async def test_replacing_the_subscription_keeps_the_queue_in_the_new_format() -> None:
+    """Events queued before the subscription is replaced go out with the new format,
+    url and verifier."""
+    client, receiver = subscribed()
+    await client.create("Customer", {"DisplayName": "Switch"})
+    client.emulator.webhooks.subscribe(
+        WebhookSubscription(url=URL + "/v2", verifier_token="other", format="cloudevents")
+    )
+    await client.emulator.webhooks.deliver_due()
+    request = receiver.requests[0]
+    assert request.url == URL + "/v2"
+    assert request.headers.get("intuit-signature") == webhook_signature(request.body, "other")
+    assert json.loads(request.body)[0]["type"] == "qbo.customer.created.v1"
+
+
+async def test_unsubscribing_while_a_delivery_is_out_forgets_it() -> None:
+    """A delivery whose subscription is removed while it is being sent is not retried,
+    even after a new subscription."""
+    client = DataClient(EmulatorSettings(throttle=False, size="empty"))
+    webhooks = client.emulator.webhooks
+
+    def failing_after_unsubscribe(request: HttpRequest) -> HttpResponse:
+        webhooks.unsubscribe()
+        return HttpResponse(status=500, headers=[], body=b"")
+
+    transport = FakeTransport(failing_after_unsubscribe)
+    webhooks.transport = transport
+    webhooks.subscribe(WebhookSubscription(url=URL, verifier_token=VERIFIER))
+    await client.create("Customer", {"DisplayName": "Gone"})
+    assert await webhooks.deliver_due() == 1
+    assert webhooks.pending is None
+    webhooks.subscribe(WebhookSubscription(url=URL, verifier_token=VERIFIER))
+    client.advance(60)
+    assert await webhooks.deliver_due() == 0
+    assert len(transport.requests) == 1
