@@ -17,7 +17,8 @@ is answered in milliseconds and does not starve the others.
 `serve_emulator` also runs the emulator's webhook dispatcher (`webhooks.py`) for as long
 as the server: its `run()` loop starts with the server (idle until a subscription is
 configured, by the Python API or `PUT /_emulator/webhooks`) and is cancelled when it
-closes. Deliveries go through an `AiohttpTransport` on a session the server owns, unless
+closes. Deliveries go through an `AiohttpTransport` on a session the server owns (opened
+at the first delivery), unless
 the emulator was given a `webhook_transport`. On a `FakeClock` the loop does not sleep
 until a retry is due (that would move the clock): a retry goes out when the control API
 advances the clock past it, or on `POST /_emulator/webhooks/deliver`.
@@ -344,13 +345,33 @@ async def serve_emulator(
     return server
 
 
+class _WebhookTransport:
+    """An `AiohttpTransport` on a session of its own, opened at the first webhook sent
+    (a server that sends none opens none) and closed with the server."""
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+        self._transport: AiohttpTransport | None = None
+
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        if self._transport is None:
+            self._session = aiohttp.ClientSession()
+            self._transport = AiohttpTransport(self._session)
+        return await self._transport.send(request)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+        self._session = self._transport = None
+
+
 async def _start_webhooks(emulator: QBOEmulator, server: HandlerServer) -> None:
     """Run the emulator's webhook dispatcher while `server` serves (module docstring)."""
     dispatcher = emulator.webhooks
-    session: aiohttp.ClientSession | None = None
+    owned: _WebhookTransport | None = None
     if dispatcher.transport is None:
-        session = aiohttp.ClientSession()
-        dispatcher.transport = AiohttpTransport(session)
+        owned = _WebhookTransport()
+        dispatcher.transport = owned
     task = asyncio.create_task(
         dispatcher.run(sleep_on_clock=not isinstance(emulator.clock, FakeClock)),
         name="qbo-emulator-webhooks",
@@ -360,8 +381,9 @@ async def _start_webhooks(emulator: QBOEmulator, server: HandlerServer) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        if session is not None:
-            dispatcher.transport = None
-            await session.close()
+        if owned is not None:
+            if dispatcher.transport is owned:
+                dispatcher.transport = None
+            await owned.close()
 
     server.add_cleanup(stop)
