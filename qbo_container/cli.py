@@ -28,6 +28,8 @@ _HOSTNAME = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?\Z"
 )
 _MAX_REALMS = 1000
+#: Where `qbo emulator` reads the webhook verifier token when `--webhook-verifier` is unset.
+WEBHOOK_VERIFIER_ENV = "QBO_EMULATOR_WEBHOOK_VERIFIER"
 
 
 def _version() -> str:
@@ -84,6 +86,12 @@ def _anchor(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"must be a date YYYY-MM-DD or 'today', got {text!r}"
         ) from None
+
+
+def _webhook_url(text: str) -> str:
+    if not re.match(r"https?://[^/\s]+", text):
+        raise argparse.ArgumentTypeError(f"must be an http:// or https:// URL, got {text!r}")
+    return text
 
 
 def _seed(text: str) -> int:
@@ -163,6 +171,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="also answer requests whose Host is NAME (e.g. a Docker service name); repeatable",
     )
+    emu.add_argument(
+        "--webhook-url",
+        type=_webhook_url,
+        metavar="URL",
+        help="send Intuit-style webhooks for every change made through the data API to "
+        "URL (POST, signed with intuit-signature; retried on Intuit's schedule until it "
+        "answers 200); needs a verifier token",
+    )
+    emu.add_argument(
+        "--webhook-verifier",
+        metavar="TOKEN",
+        help="the verifier token that signs webhook bodies (HMAC-SHA256); prefer the "
+        f"environment variable {WEBHOOK_VERIFIER_ENV}, which `ps` does not show",
+    )
+    emu.add_argument(
+        "--webhook-format",
+        choices=("legacy", "cloudevents"),
+        default="legacy",
+        help="webhook payload format: legacy eventNotifications (default) or a CloudEvents "
+        "1.0 array",
+    )
     emu.set_defaults(handler=_emulator)
     return parser
 
@@ -187,6 +216,18 @@ def _emulator(args: argparse.Namespace) -> int:
         "anchor": args.anchor,
     }
     given = {key: value for key, value in flags.items() if value is not None}
+    verifier = args.webhook_verifier or os.environ.get(WEBHOOK_VERIFIER_ENV) or None
+    webhook: dict[str, str] | None = None
+    if args.webhook_url is not None:
+        if verifier is None:
+            raise CommandError(
+                f"--webhook-url needs a verifier token: set {WEBHOOK_VERIFIER_ENV} "
+                "(or --webhook-verifier)"
+            )
+        webhook = {"url": args.webhook_url, "verifier_token": verifier}
+        webhook["format"] = args.webhook_format
+    elif args.webhook_verifier is not None:
+        raise CommandError("--webhook-verifier is only used with --webhook-url")
     return run_emulator(
         host=args.host,
         port=args.port,
@@ -194,6 +235,7 @@ def _emulator(args: argparse.Namespace) -> int:
         file=args.file,
         fake_clock=args.fake_clock,
         allowed_hosts=[_host(name) for name in args.allow_host],
+        webhook=webhook,
     )
 
 

@@ -17,6 +17,7 @@ from qbo_adapters.emulator.app import QBOEmulator
 from qbo_adapters.emulator.guard import CONTROL_TOKEN_HEADER, is_loopback
 from qbo_adapters.emulator.server import serve_emulator
 from qbo_adapters.emulator.settings import anchor_time
+from qbo_adapters.emulator.webhooks import WebhookSubscription
 from qbo_adapters.memory.clock import FakeClock, SystemClock
 from qbo_container.container import build_container
 from qbo_container.settings import emulator_settings
@@ -36,9 +37,13 @@ async def serve_until_stopped(
     out: TextIO = sys.stdout,
     stop: asyncio.Event | None = None,
     allowed_hosts: Sequence[str] = (),
+    webhook: WebhookSubscription | None = None,
 ) -> None:
     """Serve `emulator`, print how to reach it (control token included), and wait for
-    `stop` or SIGINT / SIGTERM."""
+    `stop` or SIGINT / SIGTERM. With `webhook`, the emulator is subscribed first and the
+    HTTP door delivers its webhooks (the verifier is never printed)."""
+    if webhook is not None:
+        emulator.webhooks.subscribe(webhook)
     server = await serve_emulator(emulator, host=host, port=port, allowed_hosts=allowed_hosts)
     try:
         stop = stop or asyncio.Event()
@@ -71,6 +76,7 @@ async def serve_until_stopped(
             f"  control API       : {base}/_emulator/state",
             f"  control token     : {server.control_token}  (header {CONTROL_TOKEN_HEADER})",
             f"  Host accepted     : {hosts}",
+            f"  webhooks          : {_webhook_line(emulator.webhooks.subscription)}",
             "Press Ctrl-C to stop.",
         ]
         if not is_loopback(host):
@@ -85,6 +91,12 @@ async def serve_until_stopped(
         await server.close()
 
 
+def _webhook_line(subscription: WebhookSubscription | None) -> str:
+    if subscription is None:
+        return "off (--webhook-url, or PUT /_emulator/webhooks)"
+    return f"POST {subscription.url} ({subscription.format} format, verifier set, not shown)"
+
+
 def run_emulator(
     *,
     host: str,
@@ -95,6 +107,7 @@ def run_emulator(
     out: TextIO = sys.stdout,
     fake_clock: bool = False,
     allowed_hosts: Sequence[str] = (),
+    webhook: Mapping[str, str] | None = None,
 ) -> int:
     """The body of `qbo emulator`; returns the exit status.
 
@@ -102,9 +115,20 @@ def run_emulator(
     the defaults, `file`, `QBO_EMULATOR__*` variables), with `emulator` (the command
     line's flags) winning over them. With `fake_clock` it runs on a `FakeClock` that
     starts at the data's anchor and moves only when the control API advances it (and
-    through injected latency). Raises `ConfigurationError` for a bad setting and
-    `CommandError` when the address cannot be served.
+    through injected latency). `webhook` (`url`, `verifier_token`, `format`) subscribes
+    the emulator's webhooks. Raises `ConfigurationError` for a bad setting and
+    `CommandError` when the address cannot be served or the webhook is unusable.
     """
+    subscription: WebhookSubscription | None = None
+    if webhook is not None:
+        try:
+            subscription = WebhookSubscription(
+                url=webhook["url"],
+                verifier_token=webhook["verifier_token"],
+                format=webhook.get("format", "legacy"),  # type: ignore[arg-type]
+            )
+        except ValueError as exc:
+            raise CommandError(f"bad webhook subscription: {exc}") from None
     container = build_container({"emulator": dict(emulator or {})}, file=file, environ=environ)
     if fake_clock:
         anchor = emulator_settings(container.config()).anchor
@@ -113,7 +137,14 @@ def run_emulator(
     served = container.emulator()
     try:
         asyncio.run(
-            serve_until_stopped(served, host=host, port=port, out=out, allowed_hosts=allowed_hosts)
+            serve_until_stopped(
+                served,
+                host=host,
+                port=port,
+                out=out,
+                allowed_hosts=allowed_hosts,
+                webhook=subscription,
+            )
         )
     except OSError as exc:
         if isinstance(exc, BrokenPipeError):

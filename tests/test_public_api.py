@@ -278,7 +278,9 @@ EXPECTED = {
         "EmulatorTransport",
         "HandlerServer",
         "QBOEmulator",
+        "WebhookSubscription",
         "serve_emulator",
+        "webhook_signature",
     ],
     "qbo_adapters.file": ["FileLock"],
     "qbo_adapters.memory": [

@@ -55,9 +55,11 @@ from qbo_adapters.emulator.oauth import OAuthServer
 from qbo_adapters.emulator.settings import EmulatorSettings, anchor_time
 from qbo_adapters.emulator.store import Company
 from qbo_adapters.emulator.throttle import Throttle
+from qbo_adapters.emulator.webhooks import WebhookDispatcher, event_source
 from qbo_adapters.memory.clock import SystemClock
 from qbo_core.http import Headers, HttpRequest, HttpResponse
 from qbo_core.ports.clock import Clock
+from qbo_core.ports.http_transport import HttpTransport
 
 __all__ = ["DropConnection", "InternalError", "LoggedRequest", "QBOEmulator"]
 
@@ -130,7 +132,14 @@ class InternalError:
 
 
 class QBOEmulator:
-    """A stateful fake QuickBooks Online. See the module docstring for the request flow."""
+    """A stateful fake QuickBooks Online. See the module docstring for the request flow.
+
+    `webhooks` (`webhooks.py`) sends Intuit-style webhooks for every change once a
+    subscription is configured (`webhooks.subscribe`, or the control API), through
+    `webhook_transport` (the HTTP door supplies its own when none is given). It keeps
+    its subscription across `reset`; nothing is sent until `webhooks.deliver_due()` or
+    `webhooks.run()` is awaited (the HTTP door runs it).
+    """
 
     def __init__(
         self,
@@ -138,6 +147,7 @@ class QBOEmulator:
         *,
         clock: Clock | None = None,
         base_url: str = "http://emulator.invalid",
+        webhook_transport: HttpTransport | None = None,
     ) -> None:
         self.settings = settings or EmulatorSettings()
         self.clock: Clock = clock or SystemClock()
@@ -145,6 +155,12 @@ class QBOEmulator:
         self.zone = company_zone(self.settings.time_zone)
         self.request_log: deque[LoggedRequest] = deque(maxlen=10_000)
         self.internal_errors: deque[InternalError] = deque(maxlen=MAX_INTERNAL_ERRORS)
+        self.webhooks = WebhookDispatcher(
+            clock=self.clock,
+            settings=self.settings,
+            transport=webhook_transport,
+            source=event_source(self.settings.client_id),
+        )
         self.reset(seed=self.settings.seed)
 
     # -- state ---------------------------------------------------------------
@@ -173,6 +189,10 @@ class QBOEmulator:
         self.control = ControlAPI(self)
         self.request_log.clear()
         self.internal_errors.clear()
+        self.webhooks.settings = self.settings
+        self.webhooks.reset(seed=self.settings.seed)
+        for company in self.companies.values():
+            company.observers.append(self.webhooks.observe)
 
     def reseed(self, seed: int) -> None:
         """Restart the random draws (tids, fault draws) from `seed`; data and rules stay."""
@@ -233,7 +253,7 @@ class QBOEmulator:
             if latency > 0:
                 await self.clock.sleep(latency)
             if ctx.path.startswith("/_emulator/"):
-                return self.control.handle(ctx)
+                return await self.control.handle_async(ctx)
             oauth_response = self.oauth.handle(ctx)
             if oauth_response is not None:
                 return oauth_response

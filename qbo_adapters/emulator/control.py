@@ -25,6 +25,16 @@ a declared Content-Type, other than `application/json`). Over HTTP the door's gu
     GET    /_emulator/realms/{realm}/{Entity}/{id} one object exactly as stored
     GET    /_emulator/files/{token}               an attachment's bytes while its temporary
                                                   link lives (`attachments.py`; not JSON)
+    GET    /_emulator/webhooks                    the subscription (verifier masked), the
+                                                  delivery being retried, queued events
+    PUT    /_emulator/webhooks       {"url", "verifier_token", "format"?, "realm_ids"?}
+                                                  configure or replace the subscription
+    DELETE /_emulator/webhooks                    remove it (queued events are dropped)
+    GET    /_emulator/webhooks/deliveries?limit=n the delivery log, newest last
+    POST   /_emulator/webhooks/deliver            send now what is held, the delivery being
+                                                  retried included (its wait skipped)
+    POST   /_emulator/webhooks/events {"realm_id", "entity", "entity_id", "operation"}
+                                                  queue an event by hand (Merge, Emailed...)
 
 The Python methods (`add_fault`, `advance_clock`, `state`, ...) raise `ControlError` with
 the same status and code as the HTTP answer would carry.
@@ -54,6 +64,20 @@ from qbo_adapters.emulator.context import RequestContext, json_response
 from qbo_adapters.emulator.jsonbody import loads_bounded
 from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_adapters.emulator.store import Company
+from qbo_adapters.emulator.webhook_control import (
+    SubscriptionError,
+    attempt_json,
+    event_json,
+    subscription_from_json,
+    subscription_json,
+    webhooks_json,
+)
+from qbo_adapters.emulator.webhook_payloads import OPERATIONS
+from qbo_adapters.emulator.webhooks import (
+    NoWebhookTransportError,
+    WebhookDispatcher,
+    WebhookSubscription,
+)
 from qbo_adapters.memory.clock import FakeClock
 from qbo_core.http import HttpResponse
 
@@ -125,6 +149,11 @@ class ControlHost(Protocol):
     @property
     def anchor(self) -> datetime:
         """The instant generated data is built up to (00:00 UTC of the anchor day)."""
+        ...
+
+    @property
+    def webhooks(self) -> WebhookDispatcher:
+        """The webhook subscription, its queue and delivery log (`webhooks.py`)."""
         ...
 
     def reset(self, *, seed: int | None = None) -> None:
@@ -311,9 +340,46 @@ class ControlAPI:
                 re.compile(r"/realms/(?P<realm>[^/]+)/(?P<entity>[^/]+)/(?P<id>[^/]+)"),
                 {"GET": self._get_object},
             ),
+            (
+                re.compile(r"/webhooks"),
+                {
+                    "GET": self._get_webhooks,
+                    "PUT": self._put_webhooks,
+                    "DELETE": self._delete_webhooks,
+                },
+            ),
+            (re.compile(r"/webhooks/deliveries"), {"GET": self._get_webhook_deliveries}),
+            (re.compile(r"/webhooks/events"), {"POST": self._post_webhook_event}),
         ]
 
     # -- HTTP -------------------------------------------------------------------------
+
+    async def handle_async(self, ctx: RequestContext) -> HttpResponse:
+        """`handle`, plus the one route that awaits: `POST /_emulator/webhooks/deliver`."""
+        rest = ctx.path[len(PREFIX) :].rstrip("/")
+        if rest != "/webhooks/deliver":
+            return self.handle(ctx)
+        if ctx.method != "POST":
+            return json_response(
+                ctx,
+                {
+                    "error": "method_not_allowed",
+                    "detail": f"{ctx.method} {ctx.path} is not served; use POST",
+                },
+                status=405,
+                extra_headers=(("Allow", "POST"),),
+            )
+        try:
+            _check_media_type(ctx)
+            before = len(self.emulator.webhooks.log)
+            attempts = await self.deliver_webhooks()
+        except ControlError as exc:
+            return json_response(ctx, {"error": exc.error, "detail": exc.detail}, status=exc.status)
+        log = list(self.emulator.webhooks.log)
+        made = log[before:] if attempts <= len(log) - before else log[-attempts:]
+        return json_response(
+            ctx, {"attempts": attempts, "deliveries": [attempt_json(a) for a in made]}
+        )
 
     def handle(self, ctx: RequestContext) -> HttpResponse:
         """Answer one `/_emulator/...` request with JSON (errors included)."""
@@ -423,7 +489,88 @@ class ControlAPI:
     def _get_object(self, ctx: RequestContext, match: re.Match[str]) -> tuple[int, Any]:
         return 200, self.inspect(match["realm"], match["entity"], match["id"])
 
+    def _get_webhooks(self, ctx: RequestContext, _: re.Match[str]) -> tuple[int, Any]:
+        return 200, self.webhooks()
+
+    def _put_webhooks(self, ctx: RequestContext, _: re.Match[str]) -> tuple[int, Any]:
+        try:
+            subscription = subscription_from_json(_body(ctx))
+        except SubscriptionError as exc:
+            raise _bad("invalid_subscription", str(exc)) from None
+        self.subscribe_webhooks(subscription)
+        return 200, {"subscription": subscription_json(subscription)}
+
+    def _delete_webhooks(self, ctx: RequestContext, _: re.Match[str]) -> tuple[int, Any]:
+        return 200, {"dropped": self.unsubscribe_webhooks()}
+
+    def _get_webhook_deliveries(self, ctx: RequestContext, _: re.Match[str]) -> tuple[int, Any]:
+        return 200, {"deliveries": self.webhook_deliveries(_limit(ctx))}
+
+    def _post_webhook_event(self, ctx: RequestContext, _: re.Match[str]) -> tuple[int, Any]:
+        body = _body(ctx)
+        fields = {}
+        for key in ("realm_id", "entity", "entity_id", "operation"):
+            value = _optional_str(body, key)
+            if value is None:
+                raise _bad("invalid_parameter", f"{key!r} is required")
+            fields[key] = value
+        return 201, self.emit_webhook_event(**fields)
+
     # -- Python ------------------------------------------------------------------------------
+
+    def webhooks(self) -> dict[str, Any]:
+        """What `GET /_emulator/webhooks` answers: the subscription with its verifier
+        masked, the delivery being retried, the queued events."""
+        return webhooks_json(self.emulator.webhooks)
+
+    def subscribe_webhooks(self, subscription: WebhookSubscription) -> None:
+        """Configure or replace the webhook subscription."""
+        self.emulator.webhooks.subscribe(subscription)
+
+    def unsubscribe_webhooks(self) -> int:
+        """Remove the subscription; returns how many unsent events were dropped."""
+        return self.emulator.webhooks.unsubscribe()
+
+    def webhook_deliveries(self, limit: int = DEFAULT_LOG_LIMIT) -> list[dict[str, Any]]:
+        """The last `limit` delivery attempts, newest last."""
+        log = list(self.emulator.webhooks.log)
+        return [attempt_json(attempt) for attempt in log[-limit:]]
+
+    async def deliver_webhooks(self) -> int:
+        """Send what is held now, the delivery being retried included; returns how many
+        attempts were made. `ControlError` 409 without a subscription or a transport."""
+        dispatcher = self.emulator.webhooks
+        if dispatcher.subscription is None:
+            raise ControlError(
+                409, "no_subscription", "no webhook subscription: PUT /_emulator/webhooks first"
+            )
+        try:
+            return await dispatcher.deliver_now()
+        except NoWebhookTransportError as exc:
+            raise ControlError(409, "no_webhook_transport", str(exc)) from None
+
+    def emit_webhook_event(
+        self, *, realm_id: str, entity: str, entity_id: str, operation: str
+    ) -> dict[str, Any]:
+        """Queue an event by hand; `ControlError` 404 for an unknown realm, 400 for an
+        unknown operation, 409 without a subscription covering the realm."""
+        self._company(realm_id)
+        if operation not in OPERATIONS:
+            raise _bad(
+                "invalid_parameter",
+                f"'operation' must be one of {', '.join(OPERATIONS)}, got {operation[:40]!r}",
+            )
+        event = self.emulator.webhooks.emit(
+            realm_id=realm_id,
+            entity=entity,
+            entity_id=entity_id,
+            operation=operation,
+        )
+        if event is None:
+            raise ControlError(
+                409, "no_subscription", f"no webhook subscription covers realm {realm_id}"
+            )
+        return event_json(event)
 
     def state(self) -> dict[str, Any]:
         """What `GET /_emulator/state` answers."""
@@ -445,6 +592,10 @@ class ControlAPI:
             "faults": len(emulator.chaos.rules()),
             "requests_logged": len(emulator.request_log),
             "internal_errors": len(emulator.internal_errors),
+            "webhooks": {
+                "subscription": subscription_json(emulator.webhooks.subscription),
+                "unacknowledged_events": emulator.webhooks.queued_count,
+            },
             "internal_error_messages": [
                 str(error) for error in list(emulator.internal_errors)[-20:]
             ],
@@ -520,6 +671,7 @@ class ControlAPI:
         if not (math.isfinite(seconds) and seconds >= 0):
             raise _bad("invalid_parameter", f"'seconds' must be >= 0 and finite, got {seconds!r}")
         clock.advance(seconds)
+        self.emulator.webhooks.wake()  # a retry may be due now
 
     def mint_tokens(self, realm_id: str, *, scopes: Sequence[str] | None = None) -> dict[str, Any]:
         """Tokens for `realm_id` as if the user had consented: the token endpoint's JSON.

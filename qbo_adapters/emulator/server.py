@@ -13,11 +13,21 @@ Bounds, so that no client can hold the server or its file descriptors:
 What one request may cost once read is bounded in the emulator itself (query length
 and IN lists, LIKE in linear time, JSON nesting, batch size, MAXRESULTS), so a request
 is answered in milliseconds and does not starve the others.
+
+`serve_emulator` also runs the emulator's webhook dispatcher (`webhooks.py`) for as long
+as the server: its `run()` loop starts with the server (idle until a subscription is
+configured, by the Python API or `PUT /_emulator/webhooks`) and is cancelled when it
+closes. Deliveries go through an `AiohttpTransport` on a session the server owns (opened
+at the first delivery), unless
+the emulator was given a `webhook_transport`. On a `FakeClock` the loop does not sleep
+until a retry is due (that would move the clock): a retry goes out when the control API
+advances the clock past it, or on `POST /_emulator/webhooks/deliver`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import socket
@@ -25,10 +35,13 @@ from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
+from qbo_adapters.aiohttp.transport import AiohttpTransport
 from qbo_adapters.emulator.app import DropConnection, QBOEmulator
 from qbo_adapters.emulator.guard import HttpGuard, is_loopback, is_wildcard
+from qbo_adapters.memory.clock import FakeClock
 from qbo_core.http import Headers, HttpRequest, HttpResponse
 
 __all__ = ["HandlerServer", "serve_emulator"]
@@ -147,7 +160,13 @@ class HandlerServer:
         self._max_body = max_body_bytes
         self._runner: web.AppRunner | None = None
         self._server: asyncio.Server | None = None
+        self._cleanups: list[Callable[[], Awaitable[None]]] = []
         self.base_url = ""
+
+    def add_cleanup(self, cleanup: Callable[[], Awaitable[None]]) -> None:
+        """Await `cleanup` when the server closes (first, newest first), e.g. to stop a
+        background task started with it."""
+        self._cleanups.append(cleanup)
 
     @property
     def control_token(self) -> str | None:
@@ -181,6 +200,8 @@ class HandlerServer:
         return self.base_url
 
     async def close(self) -> None:
+        while self._cleanups:
+            await self._cleanups.pop()()
         if self._server is not None:
             self._server.close()
         if self._runner is not None:
@@ -320,4 +341,49 @@ async def serve_emulator(
     emulator.set_base_url(f"http://{bracketed}:{server.base_url.rsplit(':', 1)[1]}")
     if advertised != host:
         server.base_url = emulator.base_url
+    await _start_webhooks(emulator, server)
     return server
+
+
+class _WebhookTransport:
+    """An `AiohttpTransport` on a session of its own, opened at the first webhook sent
+    (a server that sends none opens none) and closed with the server."""
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+        self._transport: AiohttpTransport | None = None
+
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        if self._transport is None:
+            self._session = aiohttp.ClientSession()
+            self._transport = AiohttpTransport(self._session)
+        return await self._transport.send(request)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+        self._session = self._transport = None
+
+
+async def _start_webhooks(emulator: QBOEmulator, server: HandlerServer) -> None:
+    """Run the emulator's webhook dispatcher while `server` serves (module docstring)."""
+    dispatcher = emulator.webhooks
+    owned: _WebhookTransport | None = None
+    if dispatcher.transport is None:
+        owned = _WebhookTransport()
+        dispatcher.transport = owned
+    task = asyncio.create_task(
+        dispatcher.run(sleep_on_clock=not isinstance(emulator.clock, FakeClock)),
+        name="qbo-emulator-webhooks",
+    )
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if owned is not None:
+            if dispatcher.transport is owned:
+                dispatcher.transport = None
+            await owned.close()
+
+    server.add_cleanup(stop)

@@ -7,9 +7,27 @@ from typing import Literal
 
 import attrs
 
-__all__ = ["DEFAULT_ANCHOR", "CompanySizeName", "EmulatorSettings", "anchor_time"]
+__all__ = [
+    "DEFAULT_ANCHOR",
+    "DEFAULT_WEBHOOK_RETRY_SCHEDULE",
+    "CompanySizeName",
+    "EmulatorSettings",
+    "anchor_time",
+]
 
 CompanySizeName = Literal["empty", "small", "medium", "large"]
+
+#: Seconds between webhook attempts after the 1st, 2nd, ... failure (Intuit's schedule).
+DEFAULT_WEBHOOK_RETRY_SCHEDULE: tuple[float, ...] = (
+    10.0,
+    20.0,
+    30.0,
+    300.0,
+    1200.0,
+    7200.0,
+    14400.0,
+    21600.0,
+)
 
 #: The day generated data ends at unless `EmulatorSettings.anchor` says otherwise.
 DEFAULT_ANCHOR = date(2026, 1, 1)
@@ -34,6 +52,9 @@ class EmulatorSettings:
     byte-identical data on any machine, any day, whatever the clock; `None` anchors to
     the clock's day (UTC) when the companies are generated instead (`qbo emulator
     --now today`): data then looks recent, and is identical for a seed only within a day.
+
+    `webhook_retry_schedule` is Intuit's (10 s, 20 s, 30 s, 5 min, 20 min, 2 h, 4 h, 6 h,
+    then every 6 h), measured on the emulator's clock from each failed attempt.
     """
 
     client_id: str = "emulator-client"
@@ -73,6 +94,12 @@ class EmulatorSettings:
     batch_per_minute_realm: int = 120
     throttle_format: Literal["json", "xml"] = "json"
     retry_after: float | None = None
+
+    # Webhooks (`webhooks.py`): seconds to wait after the 1st, 2nd, ... failed delivery
+    # (the last step repeats), the receiver's time to answer 200, events per delivery.
+    webhook_retry_schedule: tuple[float, ...] = DEFAULT_WEBHOOK_RETRY_SCHEDULE
+    webhook_timeout: float = 3.0
+    webhook_max_events: int = 100
 
 
 def anchor_time(anchor: date | None, now: datetime) -> datetime:

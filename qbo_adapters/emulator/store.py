@@ -44,15 +44,23 @@ What QBO refuses here (codes chosen where QBO's answer is UNCONFIRMED, all 400):
 
 Deleted objects leave a tombstone (Id and deletion time) for change data capture; the
 requestid replay memory keeps the last 10,000 responses per realm.
+
+Every change a data-API write makes (the object written, and each object whose
+balance or link it moved) is recorded in one place, `Company._record`: the change log
+change data capture reads (`updated`, `tombstones`), and a `Change` for each function in
+`Company.observers` (the webhook dispatcher, `webhooks.py`). `load` / `unload` put data
+in and take it out without telling the observers (seeding, not a change a client made).
 """
 
 from __future__ import annotations
 
 import copy
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, tzinfo
-from typing import Any, Final
+from typing import Any, Final, Literal
+
+import attrs
 
 from qbo_adapters.emulator.books import (
     NAME_BALANCE_RULES,
@@ -91,6 +99,8 @@ from qbo_core.http import HttpResponse
 
 __all__ = [
     "REPLAY_CAPACITY",
+    "Change",
+    "ChangeObserver",
     "Company",
     "ReplayMemory",
     "Tombstone",
@@ -104,6 +114,24 @@ REPLAY_CAPACITY: Final = 10_000
 
 Key = tuple[str, str]
 Tombstone = tuple[str, datetime]
+
+#: What a write did to one object, in the words of Intuit's webhooks.
+ChangeOperation = Literal["Create", "Update", "Delete", "Merge", "Void", "Emailed"]
+
+
+@attrs.frozen(kw_only=True)
+class Change:
+    """One object changed by a data-API write: what `Company.observers` are told."""
+
+    realm_id: str
+    entity: str
+    id: str
+    operation: ChangeOperation
+    at: datetime
+
+
+#: A function told of every `Change` (called synchronously, inside the write).
+ChangeObserver = Callable[[Change], None]
 
 _ENVELOPE: Final = frozenset({"Id", "SyncToken", "MetaData", "domain", "sparse", "status"})
 _PEOPLE: Final = frozenset({"Customer", "Vendor", "Employee"})
@@ -227,6 +255,7 @@ class Company:
         self.updated: dict[str, dict[str, datetime]] = {}
         self.tombstones: dict[str, dict[str, datetime]] = {}
         self.replay = ReplayMemory(REPLAY_CAPACITY)
+        self.observers: list[ChangeObserver] = []
         self._next_ids: dict[str, int] = {}
         self._names: dict[tuple[str, str], Key] = {}
         self._doc_numbers: dict[str, int] = {}
@@ -525,8 +554,7 @@ class Company:
         self._check_links(entity, previous, None)
         self._effects(entity, key, previous, None, now)
         del self.objects[entity][key[1]]
-        self.updated[entity].pop(key[1], None)
-        self.tombstones.setdefault(entity, {})[key[1]] = now
+        self._record(entity, key[1], "Delete", now)
         self._unindex_name(entity, previous)
         return {"domain": "QBO", "status": "Deleted", "Id": key[1]}
 
@@ -545,7 +573,9 @@ class Company:
         applied = entity == "Invoice" and applied_cents(previous) != 0
         if applied or (entity == "Invoice" and self._server_links(previous, {"Payment"})):
             raise business("This transaction has payments applied; delete or void them first")
-        return self._commit(spec, previous["Id"], previous, voided(entity, _fields(previous)), now)
+        return self._commit(
+            spec, previous["Id"], previous, voided(entity, _fields(previous)), now, "Void"
+        )
 
     def update_preferences(self, body: Any, now: datetime) -> Obj:
         """Merge sections of Preferences (sparse or not: omitted sections are kept)."""
@@ -569,6 +599,7 @@ class Company:
             meta.setdefault("CreateTime", meta["LastUpdatedTime"])
             merged["MetaData"] = meta
             self.preferences = merged
+            self._record("Preferences", str(merged.get("Id", "1")), "Update", now)
         return self.preferences
 
     # -- write plumbing -------------------------------------------------------------
@@ -618,6 +649,7 @@ class Company:
         previous: Obj | None,
         new_fields: Obj,
         now: datetime,
+        operation: ChangeOperation = "Update",
     ) -> Obj:
         entity = spec.name
         if previous is not None and _fields(previous) == new_fields:
@@ -656,7 +688,7 @@ class Company:
             ):
                 self._freeze_postings(key)
         self.objects.setdefault(entity, {})[obj_id] = obj
-        self.updated.setdefault(entity, {})[obj_id] = now
+        self._record(entity, obj_id, "Create" if previous is None else operation, now)
         self._keys_seen.setdefault(entity, set()).update(obj)
         self._index_name(entity, obj)
         doc = obj.get("DocNumber")
@@ -882,7 +914,22 @@ class Company:
         meta = obj.get("MetaData")
         if isinstance(meta, dict):
             meta["LastUpdatedTime"] = meta_time(now, self.zone)
-        self.updated.setdefault(entity, {})[str(obj["Id"])] = now
+        self._record(entity, str(obj["Id"]), "Update", now)
+
+    def _record(self, entity: str, obj_id: str, operation: ChangeOperation, now: datetime) -> None:
+        """The one place a write's change is recorded: the change log CDC reads, then
+        every observer (a raising observer is a bug and propagates)."""
+        if operation == "Delete":
+            self.updated.get(entity, {}).pop(obj_id, None)
+            self.tombstones.setdefault(entity, {})[obj_id] = now
+        elif entity != "Preferences":  # CDC reads Preferences' own MetaData
+            self.updated.setdefault(entity, {})[obj_id] = now
+        if self.observers:
+            change = Change(
+                realm_id=self.realm_id, entity=entity, id=obj_id, operation=operation, at=now
+            )
+            for observer in self.observers:
+                observer(change)
 
     def _apply_payments(
         self,

@@ -162,6 +162,8 @@ def test_settings_piped_into_head_prints_one_line_and_no_error() -> None:
         (["emulator", "--size", "huge"], "--size: invalid choice: 'huge'"),
         (["emulator", "--seed", "x"], "--seed: must be a whole number"),
         (["emulator", "--nope"], "unrecognized arguments: --nope"),
+        (["emulator", "--webhook-url", "ftp://x"], "--webhook-url: must be an http:// or https"),
+        (["emulator", "--webhook-format", "xml"], "--webhook-format: invalid choice: 'xml'"),
         (["nope"], "invalid choice: 'nope'"),
     ],
 )
@@ -195,3 +197,24 @@ def test_console_script_is_installed() -> None:
     result = subprocess.run([qbo, "--version"], capture_output=True, text=True, check=False)
     assert result.returncode == 0
     assert result.stdout.startswith("qbo-infra ")
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (
+            ["emulator", "--webhook-url", "http://127.0.0.1:9/hooks"],
+            "--webhook-url needs a verifier token: set QBO_EMULATOR_WEBHOOK_VERIFIER",
+        ),
+        (["emulator", "--webhook-verifier", "v"], "--webhook-verifier is only used with"),
+    ],
+)
+def test_webhook_flags_go_together(
+    capsys: pytest.CaptureFixture[str], argv: list[str], words: str
+) -> None:
+    """A webhook URL without a verifier (flag or environment), or a verifier without a
+    URL, is one line and exit 2 before anything is served."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert words in err

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -14,6 +17,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
 
 QBO = str(Path(sys.executable).with_name("qbo"))
 
@@ -254,3 +258,67 @@ async def test_emulator_command_runs_on_a_fake_clock_from_the_now_date() -> None
                 body = await state.json()
     assert body["anchor"] == "2025-03-04T00:00:00+00:00"
     assert body["now"] == "2025-03-04T00:01:30+00:00"
+
+
+async def test_emulator_command_sends_webhooks_signed_with_the_environments_verifier() -> None:
+    """`--webhook-url` with the verifier in QBO_EMULATOR_WEBHOOK_VERIFIER: a customer
+    created over HTTP reaches a loopback receiver as a signed CloudEvent; the banner says
+    webhooks are on and neither it nor stderr shows the verifier."""
+    verifier = "cli-webhook-verifier-3f9a"
+    arrived: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+
+    async def hook(request: web.Request) -> web.Response:
+        arrived.put_nowait((request.headers.get("intuit-signature", ""), await request.read()))
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_post("/hooks", hook)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/hooks"
+    process = await asyncio.create_subprocess_exec(
+        QBO,
+        "emulator",
+        "--size",
+        "empty",
+        "--webhook-url",
+        url,
+        "--webhook-format",
+        "cloudevents",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=_env(QBO_EMULATOR_WEBHOOK_VERIFIER=verifier),
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    try:
+        banner = await _read_banner(process.stdout)
+        assert _line(banner, "webhooks").startswith(f"POST {url} (cloudevents format")
+        assert verifier not in "\n".join(banner)
+        base = banner[0].rsplit(" ", 1)[1]
+        realm = _line(banner, "realm ids").split(",")[0].strip()
+        async with aiohttp.ClientSession() as session:
+            async with session.post(
+                f"{base}/_emulator/tokens", json={"realm_id": realm}, headers=_control(banner)
+            ) as minted:
+                token = (await minted.json())["access_token"]
+            async with session.post(
+                f"{base}/v3/company/{realm}/customer",
+                json={"DisplayName": "From the CLI"},
+                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            ) as created:
+                customer_id = (await created.json())["Customer"]["Id"]
+        signature, body = await asyncio.wait_for(arrived.get(), timeout=30)
+        expected = base64.b64encode(hmac.new(verifier.encode(), body, hashlib.sha256).digest())
+        assert signature == expected.decode()
+        (event,) = json.loads(body)
+        assert (event["type"], event["intuitentityid"]) == ("qbo.customer.created.v1", customer_id)
+    finally:
+        process.send_signal(signal.SIGINT)
+        status = await asyncio.wait_for(process.wait(), timeout=30)
+        await runner.cleanup()
+    assert status == 0
+    rest = await process.stdout.read() + await process.stderr.read()
+    assert verifier.encode() not in rest
