@@ -25,6 +25,8 @@ from qbo_core.dtos import (
     SyncPosition,
     TokenSet,
     VersionedTokenSet,
+    WebhookEvent,
+    WebhookFormat,
 )
 from qbo_core.entities import (
     Account,
@@ -102,6 +104,7 @@ from qbo_core.errors import (
     TransportError,
     UnsupportedOperationError,
     ValidationError,
+    WebhookPayloadError,
 )
 from qbo_core.http import (
     Headers,
@@ -145,6 +148,13 @@ from qbo_core.services.smart_sync import (
     UnlimitedPermits,
 )
 from qbo_core.services.streaming import QueryCaller, query_all, query_pages
+from qbo_core.services.webhooks import (
+    ReconcileResult,
+    WebhookReceipt,
+    WebhookReceiver,
+    reconcile,
+)
+from qbo_core.webhooks import parse_webhook, verify_signature
 
 __all__ = [
     "MAX_MAX_RESULTS",
@@ -237,6 +247,7 @@ __all__ = [
     "ReadTimeoutError",
     "RealmAuth",
     "ReauthorizationRequiredError",
+    "ReconcileResult",
     "Ref",
     "Report",
     "ReportCell",
@@ -269,8 +280,16 @@ __all__ = [
     "ValidationError",
     "Vendor",
     "VersionedTokenSet",
+    "WebhookEvent",
+    "WebhookFormat",
+    "WebhookPayloadError",
+    "WebhookReceipt",
+    "WebhookReceiver",
     "changes_since",
+    "parse_webhook",
     "query_all",
     "query_pages",
+    "reconcile",
+    "verify_signature",
     "write_batch",
 ]
