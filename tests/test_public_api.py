@@ -270,7 +270,7 @@ EXPECTED = {
         "TokenStore",
     ],
     "qbo_adapters": [],
-    "qbo_adapters.aiohttp": ["AiohttpTransport"],
+    "qbo_adapters.aiohttp": ["AiohttpTransport", "WebhookHandler", "webhook_handler"],
     "qbo_adapters.crypto": ["EncryptedTokenStore"],
     "qbo_adapters.emulator": [
         "EmulatorSettings",

@@ -168,7 +168,7 @@ class WebhookReceiver:
         the token store is a 503 receipt. Answer Intuit with the receipt's `status`.
         """
         if len(body) > self._max_body_bytes:
-            return self._refuse_delivery(413, TOO_LARGE)
+            return self.too_large()
         if not verify_signature(body, signature, self._verifier_token):
             return self._refuse_delivery(401, BAD_SIGNATURE)
         try:
@@ -196,6 +196,15 @@ class WebhookReceiver:
         for event in accepted:
             self._emit(kinds.WEBHOOK_RECEIVED, event)
         return WebhookReceipt(status=200, accepted=tuple(accepted), refused=tuple(refused))
+
+    def too_large(self) -> WebhookReceipt:
+        """The receipt for a body known to exceed `max_body_bytes`, without reading it.
+
+        For a web adapter that sees a `Content-Length` over the limit, or stops reading
+        a streamed body one byte past it: the same 413 receipt and `webhook.refused`
+        event that `receive` gives for such a body.
+        """
+        return self._refuse_delivery(413, TOO_LARGE)
 
     async def forget(self, event_id: str) -> None:
         """Drop the claim of `event_id`, so that a redelivery of it is accepted again.
