@@ -31,7 +31,8 @@ class MemoryStateStore:
 
     Memory is bounded: every `put` first drops the values that have expired (an
     expiry heap makes that O(log n) each), and at most `max_entries` live values
-    are held; a `put` beyond that drops the value nearest to its expiry. Values are
+    are held; a `put` (or `claim`) beyond that drops the value nearest to its expiry,
+    so a store kept full may forget a claim before its TTL. Values are
     copied into immutable `bytes` on the way in.
 
     Not shared between processes: a host whose OAuth callback may reach another

@@ -165,7 +165,9 @@ class WebhookReceiver:
         """Judge one delivery: its raw `body` and its `intuit-signature` header (or `None`).
 
         Never raises for anything a sender controls; a failure of the state store or
-        the token store is a 503 receipt. Answer Intuit with the receipt's `status`.
+        the token store (`StoreUnavailableError`) is a 503 receipt. Another exception of
+        `is_connected` propagates, after the claims this delivery made are released.
+        Answer Intuit with the receipt's `status`.
         """
         if len(body) > self._max_body_bytes:
             return self.too_large()
@@ -191,6 +193,9 @@ class WebhookReceiver:
         except StoreUnavailableError:
             await self._release(accepted)
             return self._refuse_delivery(503, UNAVAILABLE)
+        except Exception:
+            await self._release(accepted)  # the host's predicate failed: nothing accepted
+            raise
         for refused_event, reason in refused:
             self._emit_refused(reason, refused_event)
         for event in accepted:

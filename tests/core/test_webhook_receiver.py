@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -224,6 +225,44 @@ async def test_a_failing_store_is_503_and_releases_the_claims_made() -> None:
     assert world.events.of_kind(kinds.WEBHOOK_RECEIVED) == []
     store.good = 10
     assert len((await world.receiver.receive(VECTOR_BODY, VECTOR_SIGNATURE)).accepted) == 2
+
+
+async def test_a_failing_predicate_propagates_and_releases_the_claims_made() -> None:
+    """The host's predicate fails for the second realm: the error propagates, and the
+    first realm's claimed event is released, so Intuit's retry is accepted."""
+    calls: list[str] = []
+
+    async def is_connected(realm_id: str) -> bool:
+        calls.append(realm_id)
+        if realm_id == "2" and len(calls) < 3:
+            raise RuntimeError("host database down")
+        return True
+
+    world = Receiving(is_connected=is_connected)
+    body = json.dumps(
+        {
+            "eventNotifications": [
+                {
+                    "realmId": realm,
+                    "dataChangeEvent": {
+                        "entities": [
+                            {
+                                "name": "Customer",
+                                "id": "1",
+                                "operation": "Update",
+                                "lastUpdated": "2025-01-01T00:00:00Z",
+                            }
+                        ]
+                    },
+                }
+                for realm in ("1", "2")
+            ]
+        }
+    ).encode()
+    with pytest.raises(RuntimeError, match="host database down"):
+        await world.receiver.receive(body, sign(body, TOKEN))
+    receipt = await world.receiver.receive(body, sign(body, TOKEN))
+    assert [event.realm_id for event in receipt.accepted] == ["1", "2"]
 
 
 async def test_no_event_and_no_repr_holds_the_token_or_the_body(receiving: Receiving) -> None:
