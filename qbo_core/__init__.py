@@ -32,6 +32,8 @@ from qbo_core.dtos import (
     SyncPosition,
     TokenSet,
     VersionedTokenSet,
+    WebhookEvent,
+    WebhookFormat,
 )
 from qbo_core.entities import (
     Account,
@@ -109,6 +111,7 @@ from qbo_core.errors import (
     TransportError,
     UnsupportedOperationError,
     ValidationError,
+    WebhookPayloadError,
 )
 from qbo_core.http import (
     Headers,
@@ -158,6 +161,13 @@ from qbo_core.services.smart_sync import (
     UnlimitedPermits,
 )
 from qbo_core.services.streaming import QueryCaller, query_all, query_pages
+from qbo_core.services.webhooks import (
+    ReconcileResult,
+    WebhookReceipt,
+    WebhookReceiver,
+    reconcile,
+)
+from qbo_core.webhooks import parse_webhook, verify_signature
 
 __all__ = [
     "MAX_MAX_RESULTS",
@@ -260,6 +270,7 @@ __all__ = [
     "RealmAuth",
     "RealmStats",
     "ReauthorizationRequiredError",
+    "ReconcileResult",
     "Ref",
     "RefreshOutcome",
     "Report",
@@ -293,8 +304,16 @@ __all__ = [
     "ValidationError",
     "Vendor",
     "VersionedTokenSet",
+    "WebhookEvent",
+    "WebhookFormat",
+    "WebhookPayloadError",
+    "WebhookReceipt",
+    "WebhookReceiver",
     "changes_since",
+    "parse_webhook",
     "query_all",
     "query_pages",
+    "reconcile",
+    "verify_signature",
     "write_batch",
 ]

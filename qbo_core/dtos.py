@@ -37,6 +37,8 @@ __all__ = [
     "SyncPosition",
     "TokenSet",
     "VersionedTokenSet",
+    "WebhookEvent",
+    "WebhookFormat",
 ]
 
 
@@ -447,3 +449,34 @@ class RefreshOutcome:
     message: str | None = None
     refresh_token_expires_before: datetime | None = attrs.field(default=None, validator=_aware)
     refresh_token_expires_after: datetime | None = attrs.field(default=None, validator=_aware)
+
+
+class WebhookFormat(enum.Enum):
+    """Which of Intuit's two webhook payload formats an event arrived in."""
+
+    LEGACY = "legacy"  # {"eventNotifications": [...]}, the default until an app switches
+    CLOUDEVENTS = "cloudevents"  # an array of CloudEvents 1.0 objects
+
+
+@attrs.frozen(kw_only=True)
+class WebhookEvent:
+    """One change QBO notified by webhook: an entity of a realm was created, updated, ...
+
+    `entity_type` is QBO's name (`"Customer"`, `"JournalEntry"`) and `operation` one of
+    `Create`, `Update`, `Delete`, `Merge`, `Void`, `Emailed` (an operation Intuit adds
+    later arrives capitalised as it is). `event_id` identifies the delivery of this
+    event across Intuit's retries: the CloudEvents `id`, or for the legacy format (which
+    has none) `"legacy:"` and a digest of realm, entity, id, operation and time.
+    `occurred_at` is when the change happened (legacy `lastUpdated`, CloudEvents
+    `time`), in UTC. `deleted_id` is the legacy `deletedId` (the entity a merge
+    removed), `None` when absent.
+    """
+
+    event_id: str = attrs.field(validator=_non_empty)
+    realm_id: str = attrs.field(validator=_non_empty)
+    entity_type: str = attrs.field(validator=_non_empty)
+    entity_id: str = attrs.field(validator=_non_empty)
+    operation: str = attrs.field(validator=_non_empty)
+    occurred_at: datetime = attrs.field(validator=_aware)
+    format: WebhookFormat
+    deleted_id: str | None = None

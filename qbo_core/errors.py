@@ -43,8 +43,11 @@ Branches follow what the caller can do about the failure, not where it came from
     │   │                                  the answer was lost on its way, as with
     │   │                                  OutcomeUnknownError (retry a write only with the
     │   │                                  same requestid)
-    │   └── ResponseTooLargeError          the body passed `max_response_bytes` (counted
-    │                                      decompressed); reading stopped there
+    │   ├── ResponseTooLargeError          the body passed `max_response_bytes` (counted
+    │   │                                  decompressed); reading stopped there
+    │   └── WebhookPayloadError            a webhook delivery's body is not a notification
+    │                                      (not JSON, wrong shape, missing field): nothing
+    │                                      to act on; Intuit would only resend it
     ├── ConflictError                      a compare-and-set lost against a newer writer
     ├── LockTimeoutError                   a named lock stayed held past the wait budget
     ├── StoreUnavailableError              a shared store (database, Redis, a lock file) failed
@@ -109,6 +112,7 @@ __all__ = [
     "TransportError",
     "UnsupportedOperationError",
     "ValidationError",
+    "WebhookPayloadError",
 ]
 
 #: The longest `message`, `detail` or `body_excerpt` an error keeps, in characters.
@@ -417,6 +421,21 @@ class ResponseTooLargeError(DecodeError):
     ) -> None:
         super().__init__(message, body_excerpt=body_excerpt, **context)
         self.max_bytes = max_bytes
+
+
+class WebhookPayloadError(DecodeError):
+    """A webhook delivery's body could not be read as Intuit's notification formats.
+
+    Raised by `qbo_core.webhooks.parse_webhook` for a body that is not UTF-8 JSON, or is
+    neither the legacy `eventNotifications` object nor a CloudEvents array, or lacks a
+    field, or holds a bad time or a non-string id. `reason` says which, in a few words
+    (never the body itself: a payload excerpt stays out of the error). Repeating it
+    cannot help: the same body would fail again.
+    """
+
+    def __init__(self, message: str, *, reason: str, **context: Unpack[ErrorContext]) -> None:
+        super().__init__(message, **context)
+        self.reason = reason
 
 
 class ConflictError(QBOError):

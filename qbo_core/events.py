@@ -31,6 +31,8 @@ __all__ = [
     "RATE_WAITED",
     "TOKEN_REFRESHED",
     "TOKEN_REFRESH_FAILED",
+    "WEBHOOK_RECEIVED",
+    "WEBHOOK_REFUSED",
 ]
 
 #: One HTTP exchange with QBO, answered or not (the raw client; attributes: operation,
@@ -102,6 +104,16 @@ CACHE_ERROR: Final = "cache.error"
 #: attributes: error, the error's class name, and message, its redacted text).
 IDLE_REFRESH_FAILED: Final = "health.refresh_failed"
 
+#: A webhook event was verified, is new, and its realm is connected: it goes to the host
+#: (webhook receiver; attributes: event_id, entity_type, entity_id, operation, format).
+WEBHOOK_RECEIVED: Final = "webhook.received"
+
+#: A webhook delivery, or one event in it, was refused (webhook receiver; attributes:
+#: reason — "too_large", "bad_signature", "malformed", "duplicate", "realm_not_connected"
+#: or "unavailable" — and event_id, entity_type, operation where known; the realm is the
+#: event's realm_id; never the body or a token).
+WEBHOOK_REFUSED: Final = "webhook.refused"
+
 #: Every kind above, for sinks and tests that enumerate them.
 ALL_KINDS: Final[tuple[str, ...]] = (
     HTTP_REQUEST,
@@ -122,4 +134,6 @@ ALL_KINDS: Final[tuple[str, ...]] = (
     CACHE_COALESCED,
     CACHE_ERROR,
     IDLE_REFRESH_FAILED,
+    WEBHOOK_RECEIVED,
+    WEBHOOK_REFUSED,
 )

@@ -25,11 +25,14 @@ class MemoryStateStore:
 
     A value put at wall time `t` with `ttl` can be taken while the clock reads less
     than `t + ttl` (the ports' time rule). `take` removes and returns without awaiting
-    anything, so among the tasks of one event loop exactly one taker gets a value.
+    anything, so among the tasks of one event loop exactly one taker gets a value;
+    `claim` likewise checks and stores with no suspension point between, so exactly
+    one claimer wins.
 
     Memory is bounded: every `put` first drops the values that have expired (an
     expiry heap makes that O(log n) each), and at most `max_entries` live values
-    are held; a `put` beyond that drops the value nearest to its expiry. Values are
+    are held; a `put` (or `claim`) beyond that drops the value nearest to its expiry,
+    so a store kept full may forget a claim before its TTL. Values are
     copied into immutable `bytes` on the way in.
 
     Not shared between processes: a host whose OAuth callback may reach another
@@ -57,15 +60,16 @@ class MemoryStateStore:
     async def put(self, key: str, value: bytes, *, ttl: float) -> None:
         if not (ttl > 0 and math.isfinite(ttl)):
             raise ValueError(f"ttl must be a positive, finite number of seconds, got {ttl!r}")
-        now = self._clock.now().timestamp()
-        self._sweep(now)
-        entry = _Entry(bytes(value), now + ttl, next(self._serials))
-        self._entries[key] = entry
-        heapq.heappush(self._expiries, (entry.expires_at, entry.serial, key))
-        while len(self._entries) > self._max_entries:
-            self._drop_soonest()
-        if len(self._expiries) > 2 * len(self._entries) + 64:
-            self._rebuild_heap()
+        self._store(key, value, ttl)
+
+    async def claim(self, key: str, *, ttl: float) -> bool:
+        if not (ttl > 0 and math.isfinite(ttl)):
+            raise ValueError(f"ttl must be a positive, finite number of seconds, got {ttl!r}")
+        held = self._entries.get(key)
+        if held is not None and held.expires_at > self._clock.now().timestamp():
+            return False
+        self._store(key, b"", ttl)
+        return True
 
     async def take(self, key: str) -> bytes | None:
         entry = self._entries.pop(key, None)
@@ -77,6 +81,18 @@ class MemoryStateStore:
         return f"MemoryStateStore(entries={len(self._entries)}, max_entries={self._max_entries})"
 
     # -- internals ----------------------------------------------------------------
+
+    def _store(self, key: str, value: bytes, ttl: float) -> None:
+        """Hold `value` under `key` until `now + ttl`, sweeping and bounding first."""
+        now = self._clock.now().timestamp()
+        self._sweep(now)
+        entry = _Entry(bytes(value), now + ttl, next(self._serials))
+        self._entries[key] = entry
+        heapq.heappush(self._expiries, (entry.expires_at, entry.serial, key))
+        while len(self._entries) > self._max_entries:
+            self._drop_soonest()
+        if len(self._expiries) > 2 * len(self._entries) + 64:
+            self._rebuild_heap()
 
     def _sweep(self, now: float) -> None:
         """Drop every value expired at `now`, and heap slots of values already gone."""

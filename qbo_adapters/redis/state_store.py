@@ -39,14 +39,28 @@ end
 return false
 """
 
+# KEYS[1] the value's hash; ARGV now, expires_at, gc ms. Stores an empty marker unless a
+# live value is held; returns 1 when it stored it, 0 otherwise.
+_CLAIM = """
+local held = redis.call('HGET', KEYS[1], 'expires_at')
+if held and tonumber(held) > tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'value', '', 'expires_at', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+
 
 class RedisStateStore:
     """Single-use values in Redis hashes (`value`, `expires_at`), shared by every process.
 
     `take` is one Lua script that reads, deletes and checks the expiry against the
     caller's wall time (`clock.now().timestamp()`, by the ports' time rule), so of
-    several takers in any processes exactly one gets a value. Redis's own `PEXPIRE`
-    only collects values nobody took, `gc_grace` seconds after they expired.
+    several takers in any processes exactly one gets a value; `claim` is one script too
+    (store an empty marker unless the hash holds a live expiry), so exactly one claimer
+    wins. Redis's own `PEXPIRE` only collects values nobody took, `gc_grace` seconds
+    after they expired.
 
     The client is borrowed and must return bytes. Keys are `{prefix}state:{key}`, the
     key percent-encoded. Redis errors become `StoreUnavailableError`.
@@ -67,6 +81,7 @@ class RedisStateStore:
         self._gc_grace = gc_grace
         self._put = client.register_script(_PUT)
         self._take = client.register_script(_TAKE)
+        self._claim = client.register_script(_CLAIM)
 
     async def ping(self) -> None:
         with redis_errors("state ping"):
@@ -81,6 +96,17 @@ class RedisStateStore:
                 keys=[self._key(key)],
                 args=[bytes(value), wall(expires_at), gc_milliseconds(ttl, self._gc_grace)],
             )
+
+    async def claim(self, key: str, *, ttl: float) -> bool:
+        if not (ttl > 0 and math.isfinite(ttl)):
+            raise ValueError(f"ttl must be a positive, finite number of seconds, got {ttl!r}")
+        now = self._clock.now().timestamp()
+        with redis_errors("state claim"):
+            won = await self._claim(
+                keys=[self._key(key)],
+                args=[wall(now), wall(now + ttl), gc_milliseconds(ttl, self._gc_grace)],
+            )
+        return bool(won)
 
     async def take(self, key: str) -> bytes | None:
         now = self._clock.now().timestamp()

@@ -7,7 +7,11 @@ of `qbo_schema_versions` (see `qbo_adapters.sql._schema`).
 
 `take` is one `DELETE ... RETURNING` statement, so of several takers in any processes
 exactly one receives the row; the expiry it returns is then compared with the caller's
-wall time. Expiry is `expires_at` in epoch seconds (a double, exact for the clock's
+wall time. `claim` is one `INSERT ... ON CONFLICT DO UPDATE ... WHERE expires_at <= now
+RETURNING` statement: it inserts, or replaces an expired row, and returns a row only
+then, so of several claimers exactly one sees a row (PostgreSQL makes a concurrent
+inserter wait for the first one's commit and re-check the condition on its row; SQLite
+has one writer at a time). Expiry is `expires_at` in epoch seconds (a double, exact for the clock's
 values) from the store's `Clock`, by the ports' time rule. Rows nobody takes are swept
 by later puts, a bounded batch each time (on PostgreSQL skipping rows another
 transaction holds, so sweeps never wait on one another).
@@ -110,6 +114,23 @@ class SqlStateStore:
         async with self._transaction() as connection:
             await connection.execute(upsert)
             await connection.execute(self._sweep(now))
+
+    async def claim(self, key: str, *, ttl: float) -> bool:
+        if not (ttl > 0 and math.isfinite(ttl)):
+            raise ValueError(f"ttl must be a positive, finite number of seconds, got {ttl!r}")
+        now = self._clock.now().timestamp()
+        insert = DIALECTS[self._dialect].insert(_states)
+        claim = insert.values(state_key=key, value=b"", expires_at=now + ttl)
+        # An expired row is replaced; a live one makes the WHERE false: no row returned.
+        claim = claim.on_conflict_do_update(
+            index_elements=[_states.c.state_key],
+            set_={"value": claim.excluded.value, "expires_at": claim.excluded.expires_at},
+            where=_states.c.expires_at <= now,
+        ).returning(_states.c.state_key)
+        async with self._transaction() as connection:
+            won = (await connection.execute(claim)).one_or_none() is not None
+            await connection.execute(self._sweep(now))
+        return won
 
     async def take(self, key: str) -> bytes | None:
         now = self._clock.now().timestamp()

@@ -190,6 +190,99 @@ class StateStoreContract(ContractSuite):
                 key.encode() for key in keys
             )
 
+    # -- claim ---------------------------------------------------------------------
+
+    async def test_a_free_key_is_claimed_once_and_then_refused(self) -> None:
+        """The first claim of a key returns True; every later claim, while it lives, False."""
+        async with self.make_state_store(FakeClock()) as store:
+            assert await store.claim("event-1", ttl=600) is True
+            assert await store.claim("event-1", ttl=600) is False
+            assert await store.claim("event-1", ttl=600) is False
+
+    async def test_a_claim_holds_an_empty_marker_that_take_frees(self) -> None:
+        """`take` of a claimed key returns b"" once; the key can then be claimed again."""
+        async with self.make_state_store(FakeClock()) as store:
+            assert await store.claim("event-1", ttl=600) is True
+            assert await store.take("event-1") == b""
+            assert await store.take("event-1") is None
+            assert await store.claim("event-1", ttl=600) is True
+
+    async def test_a_claim_never_replaces_a_live_put_value(self) -> None:
+        """A key holding a value put is refused to a claimer, and its value stays as it was."""
+        async with self.make_state_store(FakeClock()) as store:
+            await store.put("state-1", b"verifier", ttl=600)
+            assert await store.claim("state-1", ttl=600) is False
+            assert await store.take("state-1") == b"verifier"
+
+    async def test_a_put_replaces_a_claim(self) -> None:
+        """A put on a claimed key replaces the marker, as it replaces any value."""
+        async with self.make_state_store(FakeClock()) as store:
+            assert await store.claim("state-1", ttl=600) is True
+            await store.put("state-1", b"value", ttl=600)
+            assert await store.claim("state-1", ttl=600) is False
+            assert await store.take("state-1") == b"value"
+
+    async def test_a_claim_lives_until_its_ttl_and_can_then_be_claimed_again(self) -> None:
+        """A claim is refused until the instant its TTL ends, and granted from then on."""
+        clock = FakeClock(auto_advance=False)
+        async with self.make_state_store(clock) as store:
+            assert await store.claim("event-1", ttl=10) is True
+            clock.advance(9.75)
+            assert await store.claim("event-1", ttl=10) is False
+            clock.advance(0.25)
+            assert await store.claim("event-1", ttl=10) is True
+            clock.advance(9.75)  # the new claim counts its TTL from its own claim
+            assert await store.claim("event-1", ttl=10) is False
+
+    async def test_an_expired_put_value_can_be_claimed(self) -> None:
+        """Once a put value has expired, its key is free for a claim (the row is replaced)."""
+        clock = FakeClock(auto_advance=False)
+        async with self.make_state_store(clock) as store:
+            await store.put("state-1", b"old", ttl=5)
+            clock.advance(5)
+            assert await store.claim("state-1", ttl=5) is True
+            assert await store.take("state-1") == b""
+
+    async def test_claim_expiry_follows_the_wall_clock(self) -> None:
+        """Claims expire on the wall clock (epoch seconds), never on monotonic time alone."""
+
+        async def start(store: StateStore, key: str, ttl: float) -> None:
+            assert await store.claim(key, ttl=ttl) is True
+
+        async def live(store: StateStore, key: str) -> bool:
+            return not await store.claim(key, ttl=60)
+
+        await check_time_rule(self.make_state_store, start, live)
+
+    async def test_claim_with_an_invalid_ttl_is_rejected_and_stores_nothing(self) -> None:
+        """A claim TTL that is zero, negative, NaN or infinite raises ValueError, claims nothing."""
+        async with self.make_state_store(FakeClock()) as store:
+            for ttl in (0, 0.0, -1, -0.25, math.nan, math.inf):
+                with pytest.raises(ValueError, match="ttl"):
+                    await store.claim("fresh", ttl=ttl)
+            assert await store.take("fresh") is None
+            assert await store.claim("fresh", ttl=60) is True
+
+    async def test_claims_of_lookalike_keys_are_independent(self) -> None:
+        """Claiming one key claims no other, however their names look alike."""
+        async with self.make_state_store(FakeClock()) as store:
+            for key in _KEYS:
+                assert await store.claim(key, ttl=60) is True, key
+            for key in _KEYS:
+                assert await store.claim(key, ttl=60) is False, key
+
+    async def test_concurrent_claimers_of_one_key_exactly_one_wins(self) -> None:
+        """Of many tasks claiming one free key at once, exactly one gets True, every round."""
+        clock = FakeClock(auto_advance=False)
+        async with self.make_state_store(clock) as store:
+            for round_ in range(5):
+                claims = await asyncio.gather(
+                    *(store.claim("contested", ttl=10) for _ in range(20))
+                )
+                assert claims.count(True) == 1, round_
+                assert claims.count(False) == 19, round_
+                clock.advance(10)  # the claim expires: the next round races for it anew
+
     def test_behaves_like_a_dictionary_of_single_use_values(self) -> None:
         """Under random puts, takes and clock moves, the store agrees with a plain model."""
         contract = self
@@ -202,7 +295,10 @@ class StateStoreContract(ContractSuite):
 
 
 class StateStoreMachine(TimedMachine[StateStore]):
-    """The store against a model: a dict of key -> (value, wall-clock expiry)."""
+    """The store against a model: a dict of key -> (value, wall-clock expiry).
+
+    A claim is a put of `b""` made only when the key holds nothing live.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -235,3 +331,23 @@ class StateStoreMachine(TimedMachine[StateStore]):
         taken = self.run(together())
         winners = [value for value in taken if value is not None]
         assert winners == ([] if expected is None else [expected]), key
+
+    @rule(
+        key=st.sampled_from(_KEYS),
+        quarters=st.integers(min_value=1, max_value=400),
+        claimers=st.integers(min_value=1, max_value=4),
+    )
+    def claim(self, key: str, quarters: int, claimers: int) -> None:
+        ttl = quarters / 4
+        held = self.model.get(key)
+        free = held is None or held[1] <= self.now
+
+        async def together() -> list[bool]:
+            return list(
+                await asyncio.gather(*(self.adapter.claim(key, ttl=ttl) for _ in range(claimers)))
+            )
+
+        claims = self.run(together())
+        assert claims.count(True) == (1 if free else 0), key
+        if free:
+            self.model[key] = (b"", self.now + ttl)

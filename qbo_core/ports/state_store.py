@@ -12,7 +12,9 @@ class StateStore(Protocol):
     For values that exist before any realm does, such as the OAuth `state` of an
     authorization in progress: put when the authorization URL is made, taken once
     when the user comes back, whichever process serves the callback. A value can
-    be taken at most once, so a replayed callback finds nothing.
+    be taken at most once, so a replayed callback finds nothing. `claim` is the
+    other half of single use: the first of any number of callers to claim a key
+    wins, so a webhook event delivered twice (or to two workers) is handled once.
 
     Time rule (the same for `Cache`, `Lock`, `QuotaStore` and `StateStore`): every
     expiry, lease and window is wall-clock epoch seconds from the adapter's `Clock`
@@ -47,5 +49,19 @@ class StateStore(Protocol):
         Atomic across all callers, in any process: of several concurrent takers of
         one value, exactly one gets it and the others get `None`. Never raises for
         an unknown key.
+        """
+        ...
+
+    async def claim(self, key: str, *, ttl: float) -> bool:
+        """Store a marker under `key` for `ttl` seconds unless a live value is there already.
+
+        Returns `True` when the marker was stored, `False` while a live value (claimed
+        or put) is held under `key`; nothing is changed then. Atomic across all
+        callers, in any process: of several concurrent claimers of a free key, exactly
+        one gets `True`. An expired value does not count: once the marker (or a put
+        value) has expired, the key can be claimed again. The marker is the empty byte
+        string, so `take` of a claimed key returns `b""` and frees the key early.
+        `ttl` must be positive and finite; otherwise `ValueError`, and nothing is
+        stored.
         """
         ...

@@ -20,6 +20,12 @@ from qbo_core.services.smart_sync import (
     UnlimitedPermits,
 )
 from qbo_core.services.streaming import QueryCaller, query_all, query_pages
+from qbo_core.services.webhooks import (
+    ReconcileResult,
+    WebhookReceipt,
+    WebhookReceiver,
+    reconcile,
+)
 
 __all__ = [
     "BatchCaller",
@@ -36,11 +42,15 @@ __all__ = [
     "QueryCaller",
     "RateLimiter",
     "ReadCoalescer",
+    "ReconcileResult",
     "RetryPolicy",
     "SmartSyncService",
     "UnlimitedPermits",
+    "WebhookReceipt",
+    "WebhookReceiver",
     "changes_since",
     "query_all",
     "query_pages",
+    "reconcile",
     "write_batch",
 ]

@@ -37,7 +37,8 @@ What it guarantees, and how:
 - **A cache that is never wrong for longer than its TTL, and never fatal.** Reads are
   cached as bytes (the entity codec), per realm, for the TTL of their entity type
   (`DEFAULT_CACHE_TTLS`, overridable; 0 disables). Every write, whatever its outcome,
-  drops the realm's whole cache (`Cache.invalidate_realm`): a transaction changes
+  drops the realm's whole cache (`Cache.invalidate_realm`; `invalidate()` does the same
+  for a change made elsewhere, such as one a webhook reports): a transaction changes
   customer, account and linked-transaction balances, a rename changes names inside
   references, so no narrower set is safe. A read that overlapped a write in this process
   is returned but not cached. A failing cache backend (`StoreUnavailableError`) or an
@@ -430,6 +431,20 @@ class SmartSyncService:
 
     def __repr__(self) -> str:
         return f"SmartSyncService(business_id={self._business_id!r}, realm_id={self._realm_id!r})"
+
+    async def invalidate(self) -> None:
+        """Drop this realm's cached answers, so the next reads go to QBO.
+
+        For a host that learned of a change made elsewhere (a webhook, another app):
+        what the cache held from before is gone, in every process sharing the cache.
+        Reads in flight while it runs are not cached, as if a write had overlapped
+        them. A failing cache is reported as `cache.error` and otherwise ignored.
+        """
+        self._coalescer.write_started(self._realm_id)
+        try:
+            await self._invalidate("invalidate")
+        finally:
+            self._coalescer.write_finished(self._realm_id)
 
     # ----------------------------------------------------------------- single entities
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -35,6 +36,22 @@ async def test_a_value_put_by_one_worker_is_taken_by_another() -> None:
         await first.put("state", b"verifier", ttl=600)
         assert await second.take("state") == b"verifier"
         assert await first.take("state") is None
+
+
+async def test_one_of_several_clients_racing_to_claim_a_key_wins() -> None:
+    """Claimers on two connections race for one key: exactly one wins, and the native TTL
+    of the marker is collection only (it outlives the claim by the grace)."""
+    clock = FakeClock(auto_advance=False)
+    async with redis_client() as (first_client, prefix), redis_client() as (second_client, _):
+        stores = [
+            RedisStateStore(first_client, clock, prefix=prefix, gc_grace=60),
+            RedisStateStore(second_client, clock, prefix=prefix, gc_grace=60),
+        ]
+        outcomes = await asyncio.gather(
+            *(stores[index % 2].claim("webhook:event", ttl=10) for index in range(12))
+        )
+        assert outcomes.count(True) == 1
+        assert 60_000 < await first_client.pttl(f"{prefix}state:webhook%3Aevent") <= 70_000
 
 
 async def test_native_ttl_outlives_the_value_by_the_grace() -> None:

@@ -108,6 +108,25 @@ async def test_a_value_put_by_one_worker_is_taken_once_by_the_racing_others(
 
 
 @pytest.mark.parametrize("databases", DATABASES)
+async def test_one_of_many_workers_racing_to_claim_a_key_wins(
+    databases: Callable[[], contextlib.AbstractAsyncContextManager[EngineFactory]],
+) -> None:
+    """Claimers on three engines (worker processes) race for one key (first use and schema
+    creation included): exactly one wins each round, and an expired claim is won anew."""
+    clock = FakeClock(auto_advance=False)
+    async with databases() as make_engine:
+        engines = [make_engine() for _ in range(3)]
+        async with disposing(*engines):
+            stores = [SqlStateStore(engine, clock) for engine in engines]
+            for round_number in range(4):
+                outcomes = await asyncio.gather(
+                    *(stores[index % 3].claim("webhook:event", ttl=60) for index in range(12))
+                )
+                assert outcomes.count(True) == 1, round_number
+                clock.advance(60)
+
+
+@pytest.mark.parametrize("databases", DATABASES)
 async def test_puts_sweep_rows_nobody_took_in_bounded_batches(
     databases: Callable[[], contextlib.AbstractAsyncContextManager[EngineFactory]],
 ) -> None:
