@@ -19,7 +19,10 @@ How one permit is granted
 1. Within one process, permits of one realm (and kind: plain or batch) queue in FIFO
    order; only the head of the queue talks to the store, the others wait their turn
    (no thundering herd of pollers). Realms have separate queues and keys, so a busy
-   realm never holds up another.
+   realm never holds up another. A permit that finds no queue and no other permit of
+   its realm and kind at the store tries once (steps 2 and 3, without waiting) before
+   any queue is made: the common case, a realm with room, costs no queue. If that try
+   is refused, it joins the queue like any other.
 2. The head leases a slot (none free: it waits until one is released in this process
    or, polling the store every 50 ms of clock time, in another).
 3. Holding the slot, it spends on the windows (`try_acquire_all`), which records the
@@ -170,6 +173,7 @@ class RateLimiter:
             RateLimit(limit=config.batch_requests_per_minute_realm, period=minute),
         )
         self._queues: dict[tuple[str, bool], _Queue] = {}
+        self._trying: set[tuple[str, bool]] = set()  # a permit's one try, before any queue
         self._releasing: set[asyncio.Future[bool]] = set()
 
     def permit(
@@ -212,6 +216,21 @@ class RateLimiter:
         return _Permit(self, realm_id, batch)
 
     async def _admit(self, realm_id: str, batch: bool) -> SlotLease:
+        """One try at the store when nobody of the realm and kind is queued or trying in
+        this process; otherwise, or when it is refused, queue behind this process's
+        earlier permits of the realm, then get one."""
+        kind = (realm_id, batch)
+        if kind not in self._queues and kind not in self._trying:
+            self._trying.add(kind)
+            try:
+                slot, _ = await self._try(realm_id, batch)
+            finally:
+                self._trying.discard(kind)
+            if slot is not None:
+                return slot
+        return await self._queued(realm_id, batch)
+
+    async def _queued(self, realm_id: str, batch: bool) -> SlotLease:
         """Queue behind this process's earlier permits of the realm, then get one."""
         started = self._clock.monotonic()
         queue = self._queues.get((realm_id, batch))
@@ -239,26 +258,37 @@ class RateLimiter:
 
     async def _acquire(self, realm_id: str, batch: bool, queue: _Queue) -> SlotLease:
         """As the head of the queue: lease a slot, then spend on the windows, or wait."""
+        while True:
+            slot, wait = await self._try(realm_id, batch)
+            if slot is not None:
+                return slot
+            if wait is None:
+                await self._wait_for_slot(queue)
+            else:
+                await self._clock.sleep(wait)
+
+    async def _try(self, realm_id: str, batch: bool) -> tuple[SlotLease | None, float | None]:
+        """Lease a slot, then spend on the windows: `(slot, None)` when both agreed,
+        `(None, None)` when no slot is free, `(None, wait)` when the windows (or a
+        hold-back) refused for `wait` seconds, the slot given back."""
         key = _realm_key(realm_id)
+        slot = await self._store.lease_slot(key, capacity=self._capacity, lease=self._lease)
+        if slot is None:
+            return None, None
         spends: Sequence[Spend] = (
             ((key, self._request_limits), (_batch_key(realm_id), self._batch_limits))
             if batch
             else ((key, self._request_limits),)
         )
-        while True:
-            slot = await self._store.lease_slot(key, capacity=self._capacity, lease=self._lease)
-            if slot is None:
-                await self._wait_for_slot(queue)
-                continue
-            try:
-                wait = await self._store.try_acquire_all(spends)
-            except BaseException:
-                await self._release(realm_id, slot)
-                raise
-            if wait <= 0:
-                return slot
+        try:
+            wait = await self._store.try_acquire_all(spends)
+        except BaseException:
             await self._release(realm_id, slot)
-            await self._clock.sleep(wait)
+            raise
+        if wait <= 0:
+            return slot, None
+        await self._release(realm_id, slot)
+        return None, wait
 
     async def _wait_for_slot(self, queue: _Queue) -> None:
         """Sleep one poll interval, or less if a slot of the realm is released here."""
