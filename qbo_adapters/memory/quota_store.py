@@ -202,30 +202,36 @@ class MemoryQuotaStore:
         at = self._latest = max(self._latest, now)
         refused_until: float | None = None
         logs: list[_WindowLog] = []
+        blocks = self._blocks
         for key, limits in spends:
-            until = self._blocks.get(key)
-            if until is not None and until > now:
-                refused_until = until if refused_until is None else max(refused_until, until)
+            if blocks:
+                until = blocks.get(key)
+                if until is not None and until > now:
+                    refused_until = until if refused_until is None else max(refused_until, until)
             if not limits:
                 continue
-            logs_by_period = self._keys.setdefault(key, {})
+            logs_by_period = self._keys.get(key)
+            if logs_by_period is None:
+                logs_by_period = self._keys[key] = {}
             for limit in limits:
-                log = _log(logs_by_period, limit.period)
+                log = logs_by_period.get(limit.period)
+                if log is None:
+                    log = logs_by_period[limit.period] = _WindowLog(limit.period)
                 log.prune(at)
-                fits_at = log.fits_after(limit.limit, cost, at)
-                if fits_at > at:
-                    refused_until = (
-                        fits_at if refused_until is None else max(refused_until, fits_at)
-                    )
-                logs.append(log)
+                if log.total + cost > limit.limit:  # else it fits now: no walk of the log
+                    fits_at = log.fits_after(limit.limit, cost, at)
+                    if fits_at > at:
+                        refused_until = (
+                            fits_at if refused_until is None else max(refused_until, fits_at)
+                        )
+                if log not in logs:  # two limits with one period share a log
+                    logs.append(log)
         if refused_until is not None:
             return refused_until - now
-        recorded: list[_WindowLog] = []  # two limits with one period share a log
+        entry = (at, cost)
         for log in logs:
-            if log not in recorded:
-                log.entries.append((at, cost))
-                log.total += cost
-                recorded.append(log)
+            log.entries.append(entry)
+            log.total += cost
         return 0.0
 
     def _sweep(self) -> None:
@@ -248,13 +254,6 @@ class MemoryQuotaStore:
                 del self._slots[key]
         for key in [key for key, until in self._blocks.items() if until <= self._latest]:
             del self._blocks[key]
-
-
-def _log(logs: dict[float, _WindowLog], period: float) -> _WindowLog:
-    log = logs.get(period)
-    if log is None:
-        log = logs[period] = _WindowLog(period)
-    return log
 
 
 def check_cost(cost: int, limits: Sequence[RateLimit]) -> None:

@@ -313,15 +313,16 @@ class RateLimiter:
         not an error here: the lease ends by itself.
         """
         try:
-            with contextlib.suppress(StoreUnavailableError):
-                await self._store.release_slot(slot)
+            await self._store.release_slot(slot)
+        except StoreUnavailableError:
+            pass
         except asyncio.CancelledError:
             release = asyncio.ensure_future(self._store.release_slot(slot))
             self._releasing.add(release)  # a strong reference while it runs
             release.add_done_callback(self._released)
             raise
         finally:
-            for kind in (False, True):
+            for kind in (False, True) if self._queues else ():
                 queue = self._queues.get((realm_id, kind))
                 if queue is not None:
                     queue.slot_freed.set()

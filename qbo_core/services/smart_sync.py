@@ -256,7 +256,7 @@ class ReadCoalescer:
 
     def quiet(self, realm_id: str, since: int) -> bool:
         """Whether no write of the realm started, ran or ended since epoch `since`."""
-        return self.epoch(realm_id) == since and not self._writing.get(realm_id)
+        return self._epochs.get(realm_id, 0) == since and not self._writing.get(realm_id)
 
     def write_started(self, realm_id: str) -> None:
         self._epochs[realm_id] = self.epoch(realm_id) + 1
@@ -283,7 +283,7 @@ class ReadCoalescer:
         Each waiter awaits a future of its own, so cancelling a waiter (the first one
         included) cancels only its future; when the last waiter leaves before the end,
         the flight's task is cancelled."""
-        slot = (realm_id, self.epoch(realm_id), key)
+        slot = (realm_id, self._epochs.get(realm_id, 0), key)
         flight = self._flights.get(slot)
         loop = asyncio.get_running_loop()
         if flight is None:
@@ -802,16 +802,12 @@ class SmartSyncService:
             self._emit(events.CACHE_MISS, operation=operation)
 
         async def flight() -> R:
-            since = self._coalescer.epoch(self._realm_id)
-            quiet = self._coalescer.quiet(self._realm_id, since)
+            coalescer, realm_id = self._coalescer, self._realm_id
+            since = coalescer.epoch(realm_id)
+            quiet = coalescer.quiet(realm_id, since)
             value = await self._send(operation, fetch)
             # Not cached when a write overlapped the flight: the answer may predate it.
-            if (
-                caching
-                and dump is not None
-                and quiet
-                and self._coalescer.quiet(self._realm_id, since)
-            ):
+            if caching and dump is not None and quiet and coalescer.quiet(realm_id, since):
                 await self._cache_set(operation, key, value, dump, ttl)
             return value
 
