@@ -1,9 +1,9 @@
 """In-process adapters and fakes: standard library only, no extra needed.
 
-One process's worth of shared state (`MemoryCache`, `MemoryMirror`, `MemoryTokenStore`, `MemoryQuotaStore`,
-`MemoryStateStore`, `AsyncioLock`), the clocks (`SystemClock`, and `FakeClock` whose sleeps
-advance virtual time), the event sinks (logging, recording, fan-out) and `FakeTransport`,
-the scripted `HttpTransport` for tests.
+One process's worth of shared state (`MemoryCache`, `MemoryMirror`, `MemoryTokenStore`,
+`MemoryQuotaStore`, `MemoryStateStore`, `AsyncioLock`), the clocks (`SystemClock`, and
+`FakeClock` whose sleeps advance virtual time), the event sinks (logging, recording,
+fan-out) and `FakeTransport`, the scripted `HttpTransport` for tests.
 """
 
 from qbo_adapters.memory.cache import MemoryCache

@@ -2,7 +2,8 @@
 
 `SqlTokenStore` keeps OAuth tokens with atomic compare-and-set, `SqlStateStore` the
 single-use OAuth `state` and `SqlMirror` a local copy of QBO companies, all on an
-`AsyncEngine` the container owns, each creating and upgrading its tables on first use. PostgreSQL needs the `postgres` extra (asyncpg).
+`AsyncEngine` the container owns, each creating and upgrading its tables on first use.
+PostgreSQL needs the `postgres` extra (asyncpg).
 """
 
 from qbo_adapters.sql.mirror import SqlMirror
