@@ -30,7 +30,9 @@ inside its window, paged queries beyond it), applied with the new cursor in one
 `apply`. A type in `unknown_deletions` (its cursor was past CDC's window, or CDC's cap
 split it) or in `full_types` (added to `entities` since the last sync) is reconciled:
 its ids are read from QBO (`SELECT Id FROM <type>`, paged), and the mirror's ids QBO
-lacks are asked by Id as above before they are deleted.
+lacks are asked by Id as above before they are deleted. Such a type's query path does
+not name `Active`, so QBO leaves deactivated name-list objects out of it: their inactive
+objects changed since the cursor are read as well.
 
 `DEFAULT_MIRROR_ENTITIES` is every entity type the emulator serves that CDC tracks (the
 name lists and the transactions). Left out, and refused if named: `CompanyInfo` and
@@ -62,7 +64,7 @@ from qbo_core.entities import EntityBase, QBOEntity, entity_name, entity_type_of
 from qbo_core.ports.mirror import Mirror
 from qbo_core.query import MAX_MAX_RESULTS, Condition, Field, Query
 from qbo_core.results import ChangeBatch
-from qbo_core.services.incremental import pages_by_update
+from qbo_core.services.incremental import DEFAULT_OVERLAP, pages_by_update
 from qbo_core.services.streaming import check_page_size, query_pages
 from qbo_core.wire.canonical import entity_checksum
 
@@ -319,6 +321,7 @@ class MirrorSync:
         deletions = [(deleted.entity_type, deleted.id) for deleted in batch.deletions]
         reconciled = tuple(dict.fromkeys((*batch.full_types, *batch.unknown_deletions)))
         for name in reconciled:
+            upserts.extend(await self._deactivated(name, cursor.positions.get(name)))
             alive, gone = await self._reconcile(name, batch)
             upserts.extend(alive)
             deletions.extend((name, entity_id) for entity_id in gone)
@@ -336,6 +339,21 @@ class MirrorSync:
         return SyncReport(
             mode="incremental", upserted=upserted, deleted=deleted, reconciled=reconciled
         )
+
+    async def _deactivated(self, name: str, position: SyncPosition | None) -> list[QBOEntity]:
+        """The inactive objects of a name list changed since `position` (all of them when
+        `None`): the query path of `changes_since` asks without naming `Active`, so QBO
+        leaves out what was deactivated (a name list's "delete")."""
+        if name not in _NAME_LISTS:
+            return []
+        where = [Field("Active") == False]  # noqa: E712 - a query condition, not a test
+        if position is not None:
+            lower = (position.since - DEFAULT_OVERLAP).replace(microsecond=0)
+            where.append(Field("MetaData.LastUpdatedTime") >= lower)
+        found: list[QBOEntity] = []
+        async for page in pages_by_update(self._sync, name, where=where, page_size=self._page_size):
+            found.extend(page.items)
+        return found
 
     async def _reconcile(self, name: str, batch: ChangeBatch) -> tuple[list[QBOEntity], list[str]]:
         """The mirror's `name` rows QBO no longer has (`gone`), and fresh copies of those it
