@@ -13,7 +13,7 @@ import pytest
 from qbo_adapters.memory.mirror import MemoryMirror
 from qbo_adapters.sql.mirror import SqlMirror
 from qbo_core.dtos import EntitySummary, SyncProgress
-from qbo_core.entities import Customer, Invoice
+from qbo_core.entities import Customer, Invoice, Vendor
 from qbo_core.ports.mirror import Mirror
 from qbo_core.query import Query
 from qbo_core.services.mirror_sync import (
@@ -97,11 +97,14 @@ async def test_a_full_sync_copies_the_company_exactly() -> None:
     last = {event.entity_type: event for event in seen}
     assert all(event.done == event.total for event in last.values())
     progress = await mirror.progress(world.realm)
-    assert progress is not None and not progress.full and progress.cursor is not None
+    assert progress is not None
+    assert not progress.full
+    assert progress.cursor is not None
     assert set(progress.cursor.positions) == set(ENTITIES)
     again = await sync.run()
     assert again.mode == "incremental"
-    assert dict(again.upserted) == {} and dict(again.deleted) == {}
+    assert dict(again.upserted) == {}
+    assert dict(again.deleted) == {}
     assert await sync.verify() == []
 
 
@@ -121,7 +124,8 @@ async def test_changes_arrive_incrementally() -> None:
     await assert_mirrors(world, mirror, ENTITIES)
     assert await mirror.get(world.realm, "Invoice", ids["deleted"]) is None
     changed = await mirror.get(world.realm, "Invoice", ids["changed"])
-    assert isinstance(changed, Invoice) and changed.private_note == "mirrored"
+    assert isinstance(changed, Invoice)
+    assert changed.private_note == "mirrored"
     vendor = await mirror.get(world.realm, "Vendor", ids["vendor"])
     assert vendor is not None
 
@@ -186,12 +190,15 @@ async def test_an_interrupted_full_sync_resumes_where_it_stopped() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     progress = await mirror.progress(world.realm)
-    assert progress is not None and progress.full and progress.completed
+    assert progress is not None
+    assert progress.full
+    assert progress.completed
     assert progress.cursor is None
 
     start = len(world.data_requests())
     report = await MirrorSync(world.sync(), mirror, entities=ENTITIES, page_size=10).run()
-    assert report.mode == "full" and report.resumed
+    assert report.mode == "full"
+    assert report.resumed
     assert not set(progress.completed) & set(report.upserted)
     assert len(world.data_requests()) - start < full_cost
     await assert_mirrors(world, mirror, ENTITIES)
@@ -208,11 +215,14 @@ async def test_a_full_resync_drops_what_qbo_no_longer_has() -> None:
     await mirror.apply(world.realm, upserts=[Customer(id="1", display_name="stale")])
     await sync.run()
     vendor = await mirror.get(world.realm, "Vendor", ids["vendor"])
-    assert vendor is not None and vendor.active is False
+    assert vendor is not None
+    assert isinstance(vendor, Vendor)
+    assert vendor.active is False
     stray = Invoice(id="999999", sync_token="0", private_note="not in QBO")
     await mirror.apply(world.realm, upserts=[stray])
     report = await sync.run(full=True)
-    assert report.mode == "full" and report.deleted == {"Invoice": 1}
+    assert report.mode == "full"
+    assert report.deleted == {"Invoice": 1}
     await assert_mirrors(world, mirror, ENTITIES)
 
 
@@ -222,7 +232,8 @@ async def test_a_type_added_later_is_read_in_full() -> None:
     mirror = MemoryMirror()
     await MirrorSync(world.sync(), mirror, entities=("Customer",)).run()
     report = await MirrorSync(world.sync(), mirror, entities=("Customer", "Bill")).run()
-    assert report.mode == "incremental" and "Bill" in report.reconciled
+    assert report.mode == "incremental"
+    assert "Bill" in report.reconciled
     await assert_mirrors(world, mirror, ("Customer", "Bill"))
 
 
