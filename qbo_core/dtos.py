@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -36,6 +36,7 @@ __all__ = [
     "RefreshOutcome",
     "SlotLease",
     "SyncCursor",
+    "SyncPhase",
     "SyncPosition",
     "SyncProgress",
     "SyncReport",
@@ -356,6 +357,10 @@ class EntitySummary:
     checksum: str = attrs.field(validator=_non_empty)
 
 
+#: What a `MirrorSync` run is doing: copying every entity, or applying changes.
+SyncPhase = Literal["full", "incremental"]
+
+
 def _counts(value: Mapping[str, int]) -> Mapping[str, int]:
     return MappingProxyType(dict(value))
 
@@ -379,7 +384,7 @@ class SyncProgress:
     entity_type: str
     done: int
     total: int | None
-    phase: str = attrs.field(validator=_phase)
+    phase: SyncPhase = attrs.field(validator=_phase)
 
 
 @attrs.frozen(kw_only=True)
@@ -394,7 +399,7 @@ class SyncReport:
     full (`ChangeBatch.full_types`).
     """
 
-    mode: str = attrs.field(validator=_phase)
+    mode: SyncPhase = attrs.field(validator=_phase)
     upserted: Mapping[str, int] = attrs.field(factory=dict, converter=_counts, hash=False)
     deleted: Mapping[str, int] = attrs.field(factory=dict, converter=_counts, hash=False)
     resumed: bool = False

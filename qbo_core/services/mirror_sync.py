@@ -56,6 +56,7 @@ from qbo_core.dtos import (
     EntitySummary,
     MirrorProgress,
     SyncCursor,
+    SyncPhase,
     SyncPosition,
     SyncProgress,
     SyncReport,
@@ -382,7 +383,7 @@ class MirrorSync:
                 alive.update((e.id, e) for e in page.items if e.id is not None)
         return list(alive.values()), [entity_id for entity_id in wanted if entity_id not in alive]
 
-    def _tell(self, name: str, done: int, total: int | None, phase: str) -> None:
+    def _tell(self, name: str, done: int, total: int | None, phase: SyncPhase) -> None:
         if self._on_progress is not None:
             self._on_progress(
                 SyncProgress(
