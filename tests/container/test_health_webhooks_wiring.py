@@ -162,7 +162,7 @@ class DownStateStore(MemoryStateStore):
         raise StoreUnavailableError("the state store is gone")
 
 
-def _down(port: str, clock: FakeClock) -> object:
+def _down(port: str, clock: FakeClock) -> Any:
     """A memory adapter for `port` whose ping fails."""
     if port == "token_store":
         return DownTokenStore()
