@@ -141,6 +141,8 @@ class QBO:
         self.limiter: Permits = limiter if limiter is not None else UnlimitedPermits(clock)
         self._retry_policy = retry_policy if retry_policy is not None else RetryPolicy()
         self._read_coalescer = read_coalescer if read_coalescer is not None else ReadCoalescer()
+        # `open` passes the container's; a QBO built by hand without them gets a monitor
+        # on the given ports and a recorder that sees what its builder sends it.
         if health_recorder is None:
             health_recorder = health.recorder if health is not None else HealthRecorder(clock)
         self.health_recorder: HealthRecorder = health_recorder
