@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_smart_sync.py            # full run, about 30 s
     .venv/bin/python benchmarks/bench_smart_sync.py --quick    # fewer calls, about 5 s
     .venv/bin/python benchmarks/bench_smart_sync.py --redis redis://127.0.0.1:6379/7
+    .venv/bin/python benchmarks/bench_smart_sync.py --only miss --ops 1000  # for valgrind
 
 Every case reads one Customer (a real body, answered by the in-process emulator once and
 then canned: the transport costs next to nothing and the same for every case), `--ops`
@@ -330,8 +331,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, help="runs per case (default 9; quick 5)")
     parser.add_argument("--redis", help="also run over Redis at this URL (database 7 is safe)")
     parser.add_argument("--profile", choices=("raw", "miss", "uncached", "hit", "hit_distinct"))
+    parser.add_argument(
+        "--only",
+        choices=("raw", "miss", "uncached", "hit", "hit_distinct"),
+        help="run one case (300 warm-up calls, then --ops calls) and print nothing: for an "
+        "instruction count under valgrind (see benchmarks/README.md)",
+    )
     args = parser.parse_args()
-    ops = args.ops or (1_000 if args.quick else 5_000)
+    if args.ops is not None and args.ops < 0:
+        parser.error("--ops must be >= 0")
+    ops = args.ops if args.ops is not None else (1_000 if args.quick else 5_000)
     repeat = args.repeat or (5 if args.quick else 9)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -339,6 +348,11 @@ def main() -> None:
     world = World(MemoryCache(clock, max_entries=1_000_000), MemoryQuotaStore(clock), clock)
     if args.profile:
         profile(world, args.profile, ops)
+        return
+    if args.only:
+        run = world.cases()[args.only]
+        loop.run_until_complete(run(300))
+        loop.run_until_complete(run(ops))
         return
     print(f"load average before: {load_average()}")
     print(
