@@ -389,6 +389,11 @@ def _add_user_commands(commands: Any) -> None:
         help="the mirror: a SQLite file path or an SQLAlchemy async URL (setting "
         "mirror.url; default mirror.sqlite3 in the user's data directory)",
     )
+    sync.add_argument(
+        "--json",
+        action="store_true",
+        help="print the summary as JSON (progress goes to stderr) instead of a table",
+    )
     sync.set_defaults(handler=_sync)
 
     demo = _user_command(
@@ -485,7 +490,12 @@ def _sync(args: argparse.Namespace) -> int:
     mirror = {"url": mirror_setting(args.mirror) if args.mirror else None}
     settings = command_settings(_flags(args, mirror=mirror), config=args.config)
     return run_sync(
-        settings, realms=args.realms, entities=args.entities, full=args.full, out=sys.stdout
+        settings,
+        realms=args.realms,
+        entities=args.entities,
+        full=args.full,
+        as_json=args.json,
+        out=sys.stdout,
     )
 
 

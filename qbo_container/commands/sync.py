@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
@@ -54,6 +56,7 @@ __all__ = [
     "open_mirror",
     "parse_entities",
     "run_sync",
+    "summary_json",
     "summary_table",
 ]
 
@@ -126,10 +129,12 @@ class SyncBars:
 
         return tell
 
-    def finish(self, realm_id: str, label: str, text: str) -> None:
+    def finish(self, realm_id: str, label: str, text: str, rows: int) -> None:
         task = self._tasks.get(realm_id)
         if task is not None:
-            self.progress.update(task, description=f"{label} {realm_id}: {text}")
+            self.progress.update(
+                task, description=f"{label} {realm_id}: {text}", total=rows, completed=rows
+            )
 
 
 @attrs.frozen(kw_only=True)
@@ -166,12 +171,27 @@ async def sync_realms(
         report = await sync.run(full=full)
         held = await mirror.summary(realm)
         rows = sum(summary.count for name, summary in held.items() if name in entities)
-        bars.finish(realm, label, f"{report.mode} sync done, {rows} rows")
+        bars.finish(realm, label, f"{report.mode} sync done, rows held", rows)
         return RealmSync(
             realm_id=realm, report=report, rows=rows, seconds=time.monotonic() - started
         )
 
     return list(await asyncio.gather(*(one(realm) for realm in realms)))
+
+
+def summary_json(result: RealmSync) -> dict[str, object]:
+    """One realm's sync as plain JSON values."""
+    report = result.report
+    return {
+        "realm_id": result.realm_id,
+        "mode": report.mode,
+        "upserted": dict(report.upserted),
+        "deleted": dict(report.deleted),
+        "resumed": report.resumed,
+        "reconciled": list(report.reconciled),
+        "rows": result.rows,
+        "seconds": round(result.seconds, 3),
+    }
 
 
 def summary_table(results: Sequence[RealmSync], *, title: str = "Sync") -> Table:
@@ -199,10 +219,12 @@ async def _sync(
     *,
     entities: Sequence[str],
     full: bool,
+    as_json: bool,
     out: TextIO,
 ) -> list[RealmSync]:
-    console = make_console(out)
     url = mirror_url(settings)
+    # With --json, stdout holds the JSON only: the bars go to stderr.
+    console = make_console(sys.stderr if as_json else out)
     console.print(f"Mirror: {mask_url(url)}")
     async with open_mirror(url, settings["mirror"]["schema"]) as mirror, open_qbo(settings) as qbo:
         bars = SyncBars(console)
@@ -210,7 +232,10 @@ async def _sync(
             results = await sync_realms(
                 qbo, mirror, realms, registry, entities=entities, full=full, bars=bars
             )
-    console.print(summary_table(results))
+    if as_json:
+        print(json.dumps([summary_json(result) for result in results], indent=2), file=out)
+    else:
+        console.print(summary_table(results))
     return results
 
 
@@ -221,13 +246,16 @@ def run_sync(
     entities: str | None,
     full: bool,
     out: TextIO,
+    as_json: bool = False,
 ) -> int:
     """The body of `qbo sync`; returns the exit status (raises `CommandFailed`)."""
     names = parse_entities(entities)
     registry = ConnectionRegistry(registry_path(settings))
     chosen = chosen_realms(realms, registry)
     try:
-        asyncio.run(_sync(settings, chosen, registry, entities=names, full=full, out=out))
+        asyncio.run(
+            _sync(settings, chosen, registry, entities=names, full=full, as_json=as_json, out=out)
+        )
     except KeyboardInterrupt:
         raise CommandFailed("interrupted; run again to resume", EXIT_INTERRUPTED) from None
     except QBOError as exc:

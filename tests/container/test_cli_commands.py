@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import signal
 import socket
 import sqlite3
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from qbo_adapters.emulator.app import QBOEmulator
@@ -34,6 +36,7 @@ from qbo_adapters.sql import SqlMirror
 from qbo_container.cli import main
 from qbo_container.commands import common
 from qbo_core.dtos import EntitySummary
+from tests.adapters.sql_databases import POSTGRES_URL
 
 QBO = str(Path(sys.executable).with_name("qbo"))
 T = TypeVar("T")
@@ -131,14 +134,7 @@ def _closed_port() -> int:
 
 
 def _summary(path: Path, realm: str) -> dict[str, EntitySummary]:
-    async def read() -> dict[str, EntitySummary]:
-        engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
-        try:
-            return dict(await SqlMirror(engine).summary(realm))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(read())
+    return _summary_at(f"sqlite+aiosqlite:///{path}", realm)
 
 
 # --------------------------------------------------------------------- connect
@@ -304,6 +300,74 @@ def test_sync_mirrors_then_updates_incrementally(
     }
 
 
+@pytest.mark.postgres
+def test_sync_into_a_postgres_mirror_in_its_own_schema(
+    served: ServedEmulator,
+    home: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--mirror` takes a PostgreSQL URL and `mirror.schema` a schema (created on first
+    use); `--json` prints the summary as data."""
+    realm = served.realms[0]
+    _connect(served, realm, capsys)
+    schema = f"qbo_cli_{secrets.token_hex(5)}"
+    monkeypatch.setenv("QBO_MIRROR__SCHEMA", schema)
+    try:
+        args = ["sync", "--emulator-url", served.base_url, "--entities", "Customer,Vendor"]
+        assert main([*args, "--mirror", POSTGRES_URL, "--json"]) == 0
+        (summary,) = json.loads(capsys.readouterr().out)
+        assert summary["realm_id"] == realm
+        assert summary["mode"] == "full"
+        company = served.emulator.companies[realm].counts()
+        assert summary["rows"] == company["Customer"] + company["Vendor"]
+        held = _summary_at(POSTGRES_URL, realm, schema=schema)
+        assert {name: s.count for name, s in held.items()} == {
+            "Customer": company["Customer"],
+            "Vendor": company["Vendor"],
+        }
+    finally:
+        _drop_schema(schema)
+
+
+def _summary_at(url: str, realm: str, *, schema: str | None = None) -> dict[str, EntitySummary]:
+    async def read() -> dict[str, EntitySummary]:
+        engine = create_async_engine(url)
+        try:
+            return dict(await SqlMirror(engine, schema=schema).summary(realm))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+def _drop_schema(schema: str) -> None:
+    async def drop() -> None:
+        engine = create_async_engine(POSTGRES_URL)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(drop())
+
+
+def test_an_unreachable_token_store_exits_4(
+    served: ServedEmulator,
+    home: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tokens in a Redis that is not running: the command says so in one line, exit 4."""
+    monkeypatch.setenv("QBO_TOKEN_STORE__BACKEND", "redis")
+    monkeypatch.setenv("QBO_REDIS__URL", f"redis://127.0.0.1:{_closed_port()}/7")
+    realm = served.realms[0]
+    args = ["query", "--emulator-url", served.base_url, "--realm", realm, "SELECT * FROM Item"]
+    assert main(args) == 4
+    _one_error_line(capsys.readouterr().err, "query")
+
+
 def test_sync_user_errors(
     served: ServedEmulator, home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -407,6 +471,32 @@ def test_demo_small_in_a_subprocess(tmp_path: Path) -> None:
     assert "verification passed" in result.stdout
     assert (tmp_path / "out" / "mirror.sqlite3").exists()
     assert (tmp_path / "out" / "tokens.sqlite3").exists()
+
+
+def test_demo_exits_1_when_the_mirror_differs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When what the emulator serves differs from the mirror (here: one Customer more is
+    expected than was mirrored), the demo names the difference and exits 1."""
+    from qbo_container.commands import demo
+
+    real = demo._expected
+
+    async def one_more(sync: Any, names: Any) -> dict[str, EntitySummary]:
+        expected = await real(sync, names)
+        customers = expected["Customer"]
+        expected["Customer"] = EntitySummary(count=customers.count + 1, checksum=customers.checksum)
+        return expected
+
+    monkeypatch.setattr(demo, "_expected", one_more)
+    for name in list(os.environ):
+        if name.startswith("QBO_"):
+            monkeypatch.delenv(name)
+    assert main(["demo", "--realms", "1", "--output", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "verification FAILED" in out
+    assert "Customer:" in out
+    assert "verification passed" not in out
 
 
 @pytest.mark.parametrize(
