@@ -33,6 +33,7 @@ from aiohttp import web
 from qbo_adapters.emulator.server import HandlerServer, serve_emulator
 from qbo_container.commands.common import (
     EXIT_FAILED,
+    EXIT_UNREACHABLE,
     EXIT_USAGE,
     CommandFailed,
     ConnectionRegistry,
@@ -51,6 +52,7 @@ from qbo_container.settings import (
 )
 from qbo_core.dtos import QBOIntegrationDTO
 from qbo_core.errors import QBOError
+from qbo_core.http import HttpRequest
 
 __all__ = ["CallbackServer", "authorize", "run_connect"]
 
@@ -193,6 +195,19 @@ def token_store_description(settings: Mapping[str, Mapping[str, Any]]) -> str:
     return backend
 
 
+async def _reachable(qbo: QBO, base: str) -> None:
+    """Ask the emulator at `base` for its discovery document before sending anyone there:
+    an emulator that is not running is a `TransportError` now (exit 4), not a timeout."""
+    discovery = qbo.config.discovery_url or base
+    response = await qbo.transport.send(HttpRequest(method="GET", url=discovery, timeout=10.0))
+    if response.status != 200:
+        raise CommandFailed(
+            f"{base} answered HTTP {response.status} for its discovery document: is it a "
+            "`qbo emulator`?",
+            EXIT_UNREACHABLE,
+        )
+
+
 async def _browser(url: str) -> None:
     await asyncio.to_thread(webbrowser.open, url)
 
@@ -229,6 +244,8 @@ async def _connect(
                     "`qbo emulator` and pass --emulator-url).",
                     file=out,
                 )
+            elif base is not None:
+                await _reachable(qbo, base)
             integration = await authorize(
                 qbo,
                 business_id=business_id,

@@ -194,6 +194,15 @@ def test_connect_gives_up_after_its_timeout(
     )
 
 
+def test_connect_to_an_emulator_that_is_not_running_exits_4(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An --emulator-url nobody listens on is found out before anyone is sent there."""
+    closed = f"http://127.0.0.1:{_closed_port()}"
+    assert main(["connect", "--emulator-url", closed, "--no-browser"]) == 4
+    _one_error_line(capsys.readouterr().err, "connect")
+
+
 # --------------------------------------------------------------------- query
 
 
