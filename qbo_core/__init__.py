@@ -18,9 +18,11 @@ from qbo_core.dtos import (
     ConnectionRequest,
     ConnectionState,
     ConnectionStatus,
+    EntitySummary,
     HealthAlert,
     HealthState,
     IntegrationStatus,
+    MirrorProgress,
     QBOEvent,
     QBOIntegrationDTO,
     RateLimit,
@@ -30,6 +32,8 @@ from qbo_core.dtos import (
     SlotLease,
     SyncCursor,
     SyncPosition,
+    SyncProgress,
+    SyncReport,
     TokenSet,
     VersionedTokenSet,
     WebhookEvent,
@@ -105,6 +109,7 @@ from qbo_core.errors import (
     ResponseTooLargeError,
     ServerError,
     StaleObjectError,
+    StoreCorruptError,
     StoreUnavailableError,
     ThrottledError,
     TokenRevokedError,
@@ -150,6 +155,7 @@ from qbo_core.services.health import (
     QBOHealthMonitor,
 )
 from qbo_core.services.incremental import ChangeCaller, changes_since
+from qbo_core.services.mirror_sync import DEFAULT_MIRROR_ENTITIES, MirrorSync, compare_summaries
 from qbo_core.services.rate_limiter import RateLimiter
 from qbo_core.services.raw_client import QBORawClient
 from qbo_core.services.retry import RetryPolicy
@@ -168,8 +174,10 @@ from qbo_core.services.webhooks import (
     reconcile,
 )
 from qbo_core.webhooks import parse_webhook, verify_signature
+from qbo_core.wire.canonical import canonical_json, entity_checksum
 
 __all__ = [
+    "DEFAULT_MIRROR_ENTITIES",
     "MAX_MAX_RESULTS",
     "AccessTokenInvalidError",
     "Account",
@@ -211,6 +219,7 @@ __all__ = [
     "EmailAddress",
     "Employee",
     "EncryptionKeyError",
+    "EntitySummary",
     "Field",
     "Headers",
     "HealthAlert",
@@ -235,6 +244,8 @@ __all__ = [
     "LinkedTxnLine",
     "LockTimeoutError",
     "MetaData",
+    "MirrorProgress",
+    "MirrorSync",
     "ObjectNotFoundError",
     "Operator",
     "OrderKey",
@@ -288,10 +299,13 @@ __all__ = [
     "SlotLease",
     "SmartSyncService",
     "StaleObjectError",
+    "StoreCorruptError",
     "StoreUnavailableError",
     "SubTotalLine",
     "SyncCursor",
     "SyncPosition",
+    "SyncProgress",
+    "SyncReport",
     "TelephoneNumber",
     "ThrottledError",
     "TokenRevokedError",
@@ -309,7 +323,10 @@ __all__ = [
     "WebhookPayloadError",
     "WebhookReceipt",
     "WebhookReceiver",
+    "canonical_json",
     "changes_since",
+    "compare_summaries",
+    "entity_checksum",
     "parse_webhook",
     "query_all",
     "query_pages",

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -23,9 +23,11 @@ __all__ = [
     "ConnectionRequest",
     "ConnectionState",
     "ConnectionStatus",
+    "EntitySummary",
     "HealthAlert",
     "HealthState",
     "IntegrationStatus",
+    "MirrorProgress",
     "QBOEvent",
     "QBOIntegrationDTO",
     "RateLimit",
@@ -34,7 +36,10 @@ __all__ = [
     "RefreshOutcome",
     "SlotLease",
     "SyncCursor",
+    "SyncPhase",
     "SyncPosition",
+    "SyncProgress",
+    "SyncReport",
     "TokenSet",
     "VersionedTokenSet",
     "WebhookEvent",
@@ -293,6 +298,112 @@ class SyncCursor:
     """
 
     positions: Mapping[str, SyncPosition] = attrs.field(converter=_positions, hash=False)
+
+
+# --------------------------------------------------------------------- mirror
+
+
+def _times(value: Mapping[str, datetime]) -> Mapping[str, datetime]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen(kw_only=True)
+class MirrorProgress:
+    """Where the mirroring of one company stands: what `MirrorSync` stores in the `Mirror`
+    with every page it applies, so that an interrupted run resumes.
+
+    - `cursor`: the incremental-sync cursor, once a full sync has finished (`None`
+      before). Its positions start at each type's first-page QBO time (QBO's clock,
+      never the host's).
+    - `full`: whether a full sync is under way (started and not finished). Then
+      `completed` maps each entity type copied in full to the QBO `time` of its first
+      page; `current` is the type being copied, whose first page answered at
+      `current_time` (`None` before its first page arrived).
+
+    An interrupted full sync restarts `current` from its first page and skips the types
+    in `completed`. Restarting the type under way rather than from the page after the
+    last one applied is deliberate: upserts are idempotent, so the pages re-read cost
+    requests but never correctness, and the ids seen during the type's pass (which decide
+    what the mirror drops at its end) then never need storing.
+
+    Plain data through `qbo_core.converter`, like `SyncCursor`.
+    """
+
+    cursor: SyncCursor | None = None
+    full: bool = False
+    completed: Mapping[str, datetime] = attrs.field(factory=dict, converter=_times, hash=False)
+    current: str | None = None
+    current_time: datetime | None = attrs.field(default=None, validator=_aware)
+
+    def __attrs_post_init__(self) -> None:
+        for name, moment in self.completed.items():
+            if moment.utcoffset() is None:
+                raise ValueError(f"completed[{name!r}] must be timezone-aware")
+        if not self.full and (self.completed or self.current is not None):
+            raise ValueError("completed and current describe a full sync under way: full=True")
+
+
+@attrs.frozen(kw_only=True)
+class EntitySummary:
+    """What a copy of one entity type holds, in a form two copies can be compared by.
+
+    `count` is how many entities; `checksum` the order-independent digest of them
+    (`qbo_core.wire.canonical.entity_checksum`: 64 hex digits), equal for two copies
+    exactly when they hold the same entities (ids and canonical JSON), barring a SHA-256
+    collision.
+    """
+
+    count: int
+    checksum: str = attrs.field(validator=_non_empty)
+
+
+#: What a `MirrorSync` run is doing: copying every entity, or applying changes.
+SyncPhase = Literal["full", "incremental"]
+
+
+def _counts(value: Mapping[str, int]) -> Mapping[str, int]:
+    return MappingProxyType(dict(value))
+
+
+def _phase(_: object, attribute: Any, value: str) -> None:
+    if value not in ("full", "incremental"):
+        raise ValueError(f"{attribute.name} must be 'full' or 'incremental', got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class SyncProgress:
+    """How far a `MirrorSync` run is, told to its `on_progress` callback (a progress bar).
+
+    `phase` is `"full"` (copying `entity_type` page by page: `done` of `total` entities,
+    `total` being QBO's `COUNT(*)` at the start, so `done` may pass it when entities are
+    created meanwhile) or `"incremental"` (`done` changes applied to `entity_type`, of
+    `total` found for it).
+    """
+
+    realm_id: str
+    entity_type: str
+    done: int
+    total: int | None
+    phase: SyncPhase = attrs.field(validator=_phase)
+
+
+@attrs.frozen(kw_only=True)
+class SyncReport:
+    """What one `MirrorSync.run` did.
+
+    `mode` is `"full"` or `"incremental"`; `upserted` and `deleted` count, per entity
+    type, the rows written and removed (a type with nothing to report is absent).
+    `resumed` is true when the run continued a full sync an earlier run left unfinished.
+    `reconciled` lists the types whose ids were compared with QBO's because their
+    deletions could not be listed (`ChangeBatch.unknown_deletions`) or they were read in
+    full (`ChangeBatch.full_types`).
+    """
+
+    mode: SyncPhase = attrs.field(validator=_phase)
+    upserted: Mapping[str, int] = attrs.field(factory=dict, converter=_counts, hash=False)
+    deleted: Mapping[str, int] = attrs.field(factory=dict, converter=_counts, hash=False)
+    resumed: bool = False
+    reconciled: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------- health

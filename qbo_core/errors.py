@@ -51,7 +51,10 @@ Branches follow what the caller can do about the failure, not where it came from
     ├── ConflictError                      a compare-and-set lost against a newer writer
     ├── LockTimeoutError                   a named lock stayed held past the wait budget
     ├── StoreUnavailableError              a shared store (database, Redis, a lock file) failed
-    │                                      or did not answer: retry later; re-read first
+    │   │                                  or did not answer: retry later; re-read first
+    │   └── StoreCorruptError              what the store holds cannot be read (a damaged
+    │                                      database file): retrying will not help; restore
+    │                                      or rebuild it
     └── ConfigurationError                 a setting is missing or invalid; names the field
         └── EncryptionKeyError             stored tokens cannot be decrypted with the keys
                                            configured: add the key they were written with
@@ -106,6 +109,7 @@ __all__ = [
     "ResponseTooLargeError",
     "ServerError",
     "StaleObjectError",
+    "StoreCorruptError",
     "StoreUnavailableError",
     "ThrottledError",
     "TokenRevokedError",
@@ -487,6 +491,17 @@ class StoreUnavailableError(QBOError):
     ) -> None:
         super().__init__(message, **context)
         self.backend = backend
+
+
+class StoreCorruptError(StoreUnavailableError):
+    """What a store holds cannot be read: the database file is damaged, is not a database,
+    or holds a value this code cannot decode.
+
+    Not retryable: the same read fails again. Restore the store from a backup, or delete
+    it and build it again (a `Mirror` is rebuilt by a full `MirrorSync` run).
+    """
+
+    retryable = False
 
 
 class ConfigurationError(QBOError):

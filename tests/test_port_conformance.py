@@ -31,6 +31,7 @@ from qbo_adapters.memory.clock import FakeClock, SystemClock
 from qbo_adapters.memory.event_sinks import FanOutEventSink, LoggingEventSink, RecordingEventSink
 from qbo_adapters.memory.fake_transport import FakeTransport
 from qbo_adapters.memory.lock import AsyncioLock
+from qbo_adapters.memory.mirror import MemoryMirror
 from qbo_adapters.memory.quota_store import MemoryQuotaStore
 from qbo_adapters.memory.state_store import MemoryStateStore
 from qbo_adapters.memory.token_store import MemoryTokenStore
@@ -39,6 +40,7 @@ from qbo_adapters.redis.lock import RedisLock
 from qbo_adapters.redis.quota_store import RedisQuotaStore
 from qbo_adapters.redis.state_store import RedisStateStore
 from qbo_adapters.redis.token_store import RedisTokenStore
+from qbo_adapters.sql.mirror import SqlMirror
 from qbo_adapters.sql.state_store import SqlStateStore
 from qbo_adapters.sql.token_store import SqlTokenStore
 from qbo_core import ports
@@ -49,6 +51,7 @@ from qbo_core.ports import (
     EventSink,
     HttpTransport,
     Lock,
+    Mirror,
     QuotaStore,
     StateStore,
     TokenStore,
@@ -82,6 +85,8 @@ def conforming_adapters(
     sql_state_store: StateStore = SqlStateStore(
         create_async_engine("sqlite+aiosqlite://"), fake_clock
     )
+    memory_mirror: Mirror = MemoryMirror()
+    sql_mirror: Mirror = SqlMirror(create_async_engine("sqlite+aiosqlite://"))
     logging_sink: EventSink = LoggingEventSink()
     recording_sink: EventSink = RecordingEventSink()
     fan_out_sink: EventSink = FanOutEventSink(logging_sink, recording_sink)
@@ -105,6 +110,8 @@ def conforming_adapters(
         (QuotaStore, memory_quota_store),
         (StateStore, memory_state_store),
         (StateStore, sql_state_store),
+        (Mirror, memory_mirror),
+        (Mirror, sql_mirror),
         (EventSink, logging_sink),
         (EventSink, recording_sink),
         (EventSink, fan_out_sink),

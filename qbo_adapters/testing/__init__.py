@@ -10,6 +10,7 @@ from qbo_adapters.testing.clock import ClockContract
 from qbo_adapters.testing.event_sink import EventSinkContract
 from qbo_adapters.testing.http_transport import HttpTransportContract, SyncHandler
 from qbo_adapters.testing.lock import LockContract
+from qbo_adapters.testing.mirror import MirrorContract
 from qbo_adapters.testing.quota_store import QuotaStoreContract
 from qbo_adapters.testing.state_store import StateStoreContract
 from qbo_adapters.testing.token_store import TokenStoreContract, token_sets
@@ -20,6 +21,7 @@ __all__ = [
     "EventSinkContract",
     "HttpTransportContract",
     "LockContract",
+    "MirrorContract",
     "QuotaStoreContract",
     "StateStoreContract",
     "SyncHandler",

@@ -5,6 +5,7 @@ from qbo_core.ports.clock import Clock
 from qbo_core.ports.event_sink import EventSink
 from qbo_core.ports.http_transport import HttpTransport
 from qbo_core.ports.lock import Lease, Lock
+from qbo_core.ports.mirror import Mirror
 from qbo_core.ports.quota_store import QuotaStore
 from qbo_core.ports.state_store import StateStore
 from qbo_core.ports.token_store import TokenStore
@@ -16,6 +17,7 @@ __all__ = [
     "HttpTransport",
     "Lease",
     "Lock",
+    "Mirror",
     "QuotaStore",
     "StateStore",
     "TokenStore",

@@ -9,6 +9,7 @@ from qbo_core.services.health import (
     QBOHealthMonitor,
 )
 from qbo_core.services.incremental import ChangeCaller, changes_since
+from qbo_core.services.mirror_sync import DEFAULT_MIRROR_ENTITIES, MirrorSync, compare_summaries
 from qbo_core.services.rate_limiter import RateLimiter
 from qbo_core.services.raw_client import QBORawClient
 from qbo_core.services.retry import RetryPolicy
@@ -28,11 +29,13 @@ from qbo_core.services.webhooks import (
 )
 
 __all__ = [
+    "DEFAULT_MIRROR_ENTITIES",
     "BatchCaller",
     "BatchWriteError",
     "ChangeCaller",
     "HealthRecorder",
     "HealthThresholds",
+    "MirrorSync",
     "Permits",
     "Pingable",
     "QBOAuthService",
@@ -49,6 +52,7 @@ __all__ = [
     "WebhookReceipt",
     "WebhookReceiver",
     "changes_since",
+    "compare_summaries",
     "query_all",
     "query_pages",
     "reconcile",

@@ -62,11 +62,11 @@ from typing import Protocol
 from qbo_core.config import QBOConfig
 from qbo_core.dtos import SyncCursor, SyncPosition
 from qbo_core.entities import EntityBase, QBOEntity, RawEntity, entity_name
-from qbo_core.query import MAX_MAX_RESULTS, Field, Query
+from qbo_core.query import MAX_MAX_RESULTS, Condition, Field, Query
 from qbo_core.results import ChangeBatch, ChangeSet, DeletedEntity, QueryPage
 from qbo_core.services.streaming import QueryCaller, check_page_size
 
-__all__ = ["DEFAULT_OVERLAP", "ChangeCaller", "changes_since"]
+__all__ = ["DEFAULT_OVERLAP", "ChangeCaller", "changes_since", "pages_by_update"]
 
 #: How far before a position's `since` every read starts.
 DEFAULT_OVERLAP = timedelta(minutes=5)
@@ -184,17 +184,37 @@ class _Collected:
         )
 
 
+def pages_by_update(
+    caller: QueryCaller,
+    entity_type: str | type[EntityBase],
+    *,
+    where: Sequence[Condition] = (),
+    page_size: int = MAX_MAX_RESULTS,
+) -> AsyncIterator[QueryPage[QBOEntity]]:
+    """Every live `entity_type` matching `where`, paged by key on `LastUpdatedTime`.
+
+    The module's "Paging": `ORDERBY MetaData.LastUpdatedTime, Id`, each page starting at
+    the previous page's newest time, so an entity changed or deleted while the pages are
+    read moves no other one past a page boundary (an entity changed meanwhile comes
+    again, newer, on a later page). The last page is the first one shorter than
+    `page_size`. Refuses a `page_size` outside 1..1000 at the call.
+    """
+    size = check_page_size(page_size)
+    return _scan(caller, entity_name(entity_type), None, None, size, tuple(where))
+
+
 async def _scan(
     caller: QueryCaller,
     name: str,
     lower: datetime | None,
     upper: datetime | None,
     page_size: int,
+    where: tuple[Condition, ...] = (),
 ) -> AsyncIterator[QueryPage[QBOEntity]]:
     """Every live `name` with `lower <= LastUpdatedTime < upper`, paged by key (see module)."""
     key, skip = (_floor(lower) if lower is not None else None), 0
     while True:
-        conditions = []
+        conditions = list(where)
         if key is not None:
             conditions.append(Field(_UPDATED) >= key)
         if upper is not None:

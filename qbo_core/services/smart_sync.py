@@ -10,10 +10,12 @@ What it guarantees, and how:
 - **One upstream request for identical concurrent reads.** `read`, `query`, `count`,
   `cdc`, `report`, `company_info` and `preferences` that are already in flight with the
   same arguments (in this process, through the shared `ReadCoalescer`) are joined, not
-  sent again; every waiter gets the same result or error. A cancelled waiter leaves the
-  shared call running for the others; when the last waiter is cancelled, the shared call
-  is cancelled too, so no task is left behind. A read that starts after a write has
-  finished never joins one that started before it.
+  sent again; every waiter gets the same result or error. The first caller runs the
+  read itself (no task, no turn of the event loop added to a miss); a cancelled joined
+  caller leaves it running for the others. A cancelled first caller takes its read with
+  it, and the first of the callers that had joined runs it again for the rest (one more
+  request, only then). A read that starts after a write has finished never joins one
+  that started before it.
 - **Retries that never double a write.** Each logical write (`create`, `update`,
   `sparse_update`, `delete`, `void`, `upload`, and a `batch` holding a write) gets one
   `requestid` (a uuid4, or the caller's `request_id`), generated once and sent with
@@ -44,7 +46,8 @@ What it guarantees, and how:
   is returned but not cached. A failing cache backend (`StoreUnavailableError`) or an
   unreadable entry is a miss, reported as a `cache.error` event; the call goes on.
 - **Cancellation is clean.** A cancelled caller leaves the limiter's context manager
-  (its permit is released) and any shared read it was the last waiter of is cancelled.
+  (its permit is released); no task is left behind, and no caller that joined a read is
+  left waiting for it.
 - **Events.** Cache hits, misses, errors and coalesced reads (`cache.*`), each retry
   (`http.retry`: operation, attempt, wait, error, status, code, intuit_tid) and each 429
   (`rate.throttled`) go to the `EventSink`; each HTTP exchange is reported by the raw
@@ -221,15 +224,18 @@ class UnlimitedPermits:
 
 
 class _Flight:
-    """One shared read: its task, and a future per waiter (insertion-ordered), which the
-    task resolves itself when the read ends: no `shield` per waiter, no done-callback
-    turn of the loop between the read's end and its waiters' wake-up."""
+    """One shared read, run by its first caller: the futures of the callers that joined
+    it (insertion-ordered), which the first caller resolves when the read ends."""
 
-    __slots__ = ("task", "waiters")
+    __slots__ = ("waiters",)
 
     def __init__(self) -> None:
-        self.task: asyncio.Task[None] | None = None
         self.waiters: dict[asyncio.Future[Any], None] = {}
+
+
+#: What a joined caller's future holds when the caller running the read was cancelled
+#: and this caller is to run it again (the others stay joined).
+_RESTART: Any = object()
 
 
 class ReadCoalescer:
@@ -278,61 +284,70 @@ class ReadCoalescer:
         joined: Callable[[], None],
     ) -> R:
         """`await start()`, or join the identical flight already running (`joined` is
-        called then). The flight runs in its own task; see the class docstring.
+        called then).
 
-        Each waiter awaits a future of its own, so cancelling a waiter (the first one
-        included) cancels only its future; when the last waiter leaves before the end,
-        the flight's task is cancelled."""
+        The first caller runs the read itself: no task of its own, no turn of the event
+        loop added to a read. Callers that join it each await a future of their own,
+        which the runner resolves with the read's result or error, so cancelling a
+        joined caller cancels only its own wait. Cancelling the runner cancels the read
+        (its request may already have reached QBO); the callers that joined are not
+        cancelled: the first of them still waiting runs the read again, and the others
+        stay joined to it.
+        """
         slot = (realm_id, self._epochs.get(realm_id, 0), key)
         flight = self._flights.get(slot)
-        loop = asyncio.get_running_loop()
         if flight is None:
-            flight = _Flight()
-            self._flights[slot] = flight
-            # `start` is called inside the task: a task cancelled before its first step
-            # leaves no coroutine never awaited.
-            flight.task = loop.create_task(self._fly(slot, flight, start))
-        else:
-            joined()
-        waiter: asyncio.Future[Any] = loop.create_future()
+            flight = self._flights[slot] = _Flight()
+            return await self._lead(slot, flight, start)
+        joined()
+        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         flight.waiters[waiter] = None
         try:
-            return cast(R, await waiter)
+            value = await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled() and waiter.result() is _RESTART:
+                # Chosen to run the read again, but cancelled first: pass it on.
+                del flight.waiters[waiter]
+                self._hand_over(slot, flight)
+            raise
         finally:
-            del flight.waiters[waiter]
-            task = flight.task
-            if not flight.waiters and task is not None and not task.done():
-                # The last waiter left (cancelled): nobody wants the answer any more.
-                if self._flights.get(slot) is flight:
-                    del self._flights[slot]
-                task.cancel()
+            flight.waiters.pop(waiter, None)
+        if value is _RESTART:
+            return await self._lead(slot, flight, start)
+        return cast(R, value)
 
-    async def _fly(
+    async def _lead(
         self,
         slot: tuple[str, int, str],
         flight: _Flight,
-        start: Callable[[], Coroutine[Any, Any, Any]],
-    ) -> None:
-        """The flight's task: run the read, then hand its outcome to every waiter."""
+        start: Callable[[], Coroutine[Any, Any, R]],
+    ) -> R:
+        """Run the read for `flight`, then hand its outcome to the callers that joined."""
         try:
             result = await start()
         except asyncio.CancelledError:
-            self._landed(slot, flight)
-            for waiter in flight.waiters:
-                waiter.cancel()
+            self._hand_over(slot, flight)
             raise
         except BaseException as error:
             self._landed(slot, flight)
             for waiter in flight.waiters:
                 if not waiter.done():
                     waiter.set_exception(error)
-            if not isinstance(error, Exception):
-                raise  # KeyboardInterrupt, SystemExit: the loop's business
-        else:
-            self._landed(slot, flight)
-            for waiter in flight.waiters:
-                if not waiter.done():
-                    waiter.set_result(result)
+            raise
+        self._landed(slot, flight)
+        for waiter in flight.waiters:
+            if not waiter.done():
+                waiter.set_result(result)
+        return result
+
+    def _hand_over(self, slot: tuple[str, int, str], flight: _Flight) -> None:
+        """The flight's runner was cancelled: the first caller still waiting runs it
+        again (its future holds `_RESTART`); with none left, the flight is over."""
+        for waiter in flight.waiters:
+            if not waiter.done():
+                waiter.set_result(_RESTART)
+                return
+        self._landed(slot, flight)
 
     def _landed(self, slot: tuple[str, int, str], flight: _Flight) -> None:
         if self._flights.get(slot) is flight:

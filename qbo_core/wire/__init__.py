@@ -7,4 +7,6 @@
 - `qbo_core.wire.reports`: a report's nested rows, flattened.
 - `qbo_core.wire.faults`: every fault dialect → the most specific `QBOError`.
 - `qbo_core.wire.jsonio`: JSON with exact `Decimal` numbers.
+- `qbo_core.wire.canonical`: one canonical JSON form per entity, and the order-independent
+  checksum a `Mirror`'s summary and QBO's entities are compared by.
 """

@@ -17,10 +17,16 @@ from qbo_core.dtos import (
     ConnectionRequest,
     ConnectionState,
     ConnectionStatus,
+    EntitySummary,
     IntegrationStatus,
+    MirrorProgress,
     QBOEvent,
     QBOIntegrationDTO,
     RateLimit,
+    SyncCursor,
+    SyncPosition,
+    SyncProgress,
+    SyncReport,
     TokenSet,
     VersionedTokenSet,
 )
@@ -369,3 +375,55 @@ def test_refresh_token_hard_expiry_wins_when_earlier() -> None:
     value = tokens(refresh_token_hard_expires_at=NOW + timedelta(days=10))
     assert not value.refresh_token_expired(NOW + timedelta(days=9))
     assert value.refresh_token_expired(NOW + timedelta(days=10))
+
+
+# --------------------------------------------------------------------- mirror DTOs
+
+
+_TYPE_NAMES = st.sampled_from(["Customer", "Invoice", "Bill", "Vendor"])
+_CURSORS = st.builds(
+    SyncCursor,
+    positions=st.dictionaries(_TYPE_NAMES, st.builds(SyncPosition, since=AWARE), max_size=3),
+)
+MIRROR_PROGRESS = st.builds(MirrorProgress, cursor=st.none() | _CURSORS) | st.builds(
+    MirrorProgress,
+    cursor=st.none() | _CURSORS,
+    full=st.just(True),
+    completed=st.dictionaries(_TYPE_NAMES, AWARE, max_size=3),
+    current=st.none() | _TYPE_NAMES,
+    current_time=MAYBE_AWARE,
+)
+
+
+@given(MIRROR_PROGRESS)
+def test_mirror_progress_round_trips_through_json(value: MirrorProgress) -> None:
+    """A MirrorProgress (cursor, completed types and their times) survives a JSON round trip."""
+    assert round_trip(value) == value
+
+
+@given(
+    st.builds(EntitySummary, count=st.integers(0), checksum=st.text(min_size=1)),
+    st.builds(
+        SyncProgress,
+        realm_id=TEXT,
+        entity_type=_TYPE_NAMES,
+        done=st.integers(0),
+        total=st.none() | st.integers(0),
+        phase=st.sampled_from(["full", "incremental"]),
+    ),
+    st.builds(
+        SyncReport,
+        mode=st.sampled_from(["full", "incremental"]),
+        upserted=st.dictionaries(_TYPE_NAMES, st.integers(0)),
+        deleted=st.dictionaries(_TYPE_NAMES, st.integers(0)),
+        resumed=st.booleans(),
+        reconciled=st.lists(_TYPE_NAMES).map(tuple),
+    ),
+)
+def test_mirror_sync_values_round_trip_through_json(
+    summary: EntitySummary, progress: SyncProgress, report: SyncReport
+) -> None:
+    """EntitySummary, SyncProgress and SyncReport survive a JSON round trip unchanged."""
+    assert round_trip(summary) == summary
+    assert round_trip(progress) == progress
+    assert round_trip(report) == report

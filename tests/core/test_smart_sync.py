@@ -176,9 +176,11 @@ async def test_one_call_goes_cache_then_limiter_then_token_then_qbo(world: SyncW
 
 async def test_a_thousand_identical_concurrent_reads_send_one_request(world: SyncWorld) -> None:
     """1,000 concurrent reads of one customer cause one upstream request; every caller gets
-    the same customer, 999 are reported as coalesced, and one permit was taken."""
+    the same customer, 999 are reported as coalesced, and one permit was taken. (The read
+    is slow, so that it is still in flight when the others come, as a network read is.)"""
     customer = await a_customer(world)
     sync = world.sync()
+    fault(world, {"kind": "latency", "latency": 1}, path="/v3/company/*/customer/*", next=1)
     before = len(world.data_requests(f"/customer/{customer.id}"))
     results = await asyncio.gather(*(sync.read(Customer, customer.id or "") for _ in range(1000)))
     assert len(world.data_requests(f"/customer/{customer.id}")) - before == 1
@@ -195,6 +197,7 @@ async def test_identical_queries_coalesce_across_services_sharing_a_coalescer(
     ttls = {"Customer": 0.0}
     first, second = world.sync(cache_ttls=ttls), world.sync(cache_ttls=ttls)
     statement = Query.select(Customer).where(Field("Active") == True).max_results(5)  # noqa: E712
+    fault(world, {"kind": "latency", "latency": 1}, path="/v3/company/*/query", next=1)
     before = len(world.data_requests("/query"))
     a, b = await asyncio.gather(first.query(statement), second.query(statement))
     assert a == b
@@ -620,9 +623,9 @@ async def test_a_cancelled_caller_releases_its_permit_and_leaves_no_task(world: 
     await eventually(lambda: world.permits.in_flight == 0 and world.coalescer.in_flight() == 0)
 
 
-async def test_a_cancelled_waiter_does_not_cancel_the_shared_read(world: SyncWorld) -> None:
-    """Two callers share a slow read; cancelling one leaves the other's answer coming, from
-    the same single request."""
+async def test_a_cancelled_joined_caller_does_not_cancel_the_shared_read(world: SyncWorld) -> None:
+    """Two callers share a slow read; cancelling the one that joined it leaves the read
+    running for the first, which gets its answer from the same single request."""
     customer = await a_customer(world)
     fault(world, {"kind": "latency", "latency": 30}, path="/v3/company/*/customer/*", next=1)
     sync = world.sync()
@@ -630,11 +633,60 @@ async def test_a_cancelled_waiter_does_not_cancel_the_shared_read(world: SyncWor
     first = asyncio.ensure_future(sync.read(Customer, customer.id or ""))
     second = asyncio.ensure_future(sync.read(Customer, customer.id or ""))
     await eventually(lambda: world.permits.in_flight == 1)
-    first.cancel()
-    assert (await second).id == customer.id
-    assert first.cancelled()
+    await eventually(lambda: len(world.events.of_kind(events.CACHE_COALESCED)) == 1)
+    second.cancel()
+    assert (await first).id == customer.id
+    assert second.cancelled()
     assert len(world.data_requests(f"/customer/{customer.id}")) - before == 1
     assert world.permits.in_flight == 0
+    assert world.coalescer.in_flight() == 0
+
+
+async def test_cancelling_the_caller_running_a_shared_read_restarts_it_for_the_others(
+    world: SyncWorld,
+) -> None:
+    """The first caller runs the shared read itself; when it is cancelled, its read goes
+    with it (its permit released), and the callers that had joined get their answer from
+    the read the first of them runs again, the others staying joined: two requests."""
+    customer = await a_customer(world)
+    fault(world, {"kind": "latency", "latency": 30}, path="/v3/company/*/customer/*", next=1)
+    sync = world.sync()
+    before = len(world.data_requests(f"/customer/{customer.id}"))
+    first = asyncio.ensure_future(sync.read(Customer, customer.id or ""))
+    await eventually(lambda: world.permits.in_flight == 1)
+    others = [asyncio.ensure_future(sync.read(Customer, customer.id or "")) for _ in range(3)]
+    await eventually(lambda: len(world.events.of_kind(events.CACHE_COALESCED)) == 3)
+    first.cancel()
+    answers = await asyncio.gather(*others)
+    assert first.cancelled()
+    assert {answer.id for answer in answers} == {customer.id}
+    assert len(world.data_requests(f"/customer/{customer.id}")) - before == 2
+    assert len(world.events.of_kind(events.CACHE_COALESCED)) == 3  # no one joined twice
+    assert world.permits.in_flight == 0
+    assert world.coalescer.in_flight() == 0
+
+
+async def test_a_caller_chosen_to_run_a_read_again_and_cancelled_passes_it_on(
+    world: SyncWorld,
+) -> None:
+    """When the runner is cancelled and so is, before it could start, the joined caller
+    chosen to run the read again, the next joined caller runs it: nobody is left waiting."""
+    customer = await a_customer(world)
+    fault(world, {"kind": "latency", "latency": 30}, path="/v3/company/*/customer/*", next=1)
+    sync = world.sync()
+    first = asyncio.ensure_future(sync.read(Customer, customer.id or ""))
+    await eventually(lambda: world.permits.in_flight == 1)
+    chosen, last = (asyncio.ensure_future(sync.read(Customer, customer.id or "")) for _ in "ab")
+    await eventually(lambda: len(world.events.of_kind(events.CACHE_COALESCED)) == 2)
+    first.cancel()
+    # Runs in the same turn as the runner's cancellation, after it chose `chosen`.
+    asyncio.get_running_loop().call_soon(chosen.cancel)
+    await eventually(last.done)  # fails, not hangs, if the read was never run again
+    assert last.result().id == customer.id
+    with pytest.raises(asyncio.CancelledError):
+        await chosen
+    assert world.permits.in_flight == 0
+    assert world.coalescer.in_flight() == 0
 
 
 async def test_a_cancelled_write_releases_its_permit(world: SyncWorld) -> None:
