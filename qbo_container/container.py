@@ -49,18 +49,25 @@ from qbo_container.settings import (
     transport_backend,
 )
 from qbo_container.settings import (
+    health_thresholds as settings_health_thresholds,
+)
+from qbo_container.settings import (
     retry_policy as settings_retry_policy,
 )
 from qbo_container.storage import private_directory, private_file
 from qbo_core.config import QBOConfig
+from qbo_core.errors import ConfigurationError
 from qbo_core.ports.clock import Clock
 from qbo_core.ports.event_sink import EventSink
+from qbo_core.ports.state_store import StateStore
 from qbo_core.ports.token_store import TokenStore
 from qbo_core.services.auth import QBOAuthService
+from qbo_core.services.health import HealthRecorder, QBOHealthMonitor
 from qbo_core.services.rate_limiter import RateLimiter
 from qbo_core.services.raw_client import QBORawClient
 from qbo_core.services.setup import QBOSetupService
 from qbo_core.services.smart_sync import ReadCoalescer, SmartSyncService
+from qbo_core.services.webhooks import WebhookReceiver
 
 if TYPE_CHECKING:
     import redis.asyncio
@@ -180,6 +187,36 @@ def _fan_out(backend: EventSink, *extra: EventSink | None) -> FanOutEventSink:
     return FanOutEventSink(backend, *(sink for sink in extra if sink is not None))
 
 
+def _webhook_receiver(
+    *,
+    config: QBOConfig,
+    state_store: StateStore,
+    token_store: TokenStore,
+    events: EventSink,
+    clock: Clock,
+    dedupe_ttl: float,
+    max_body_bytes: int,
+) -> WebhookReceiver:
+    """The `WebhookReceiver` on `api.webhook_verifier_token`; `ConfigurationError` naming
+    that setting when it is unset (the token is never shown)."""
+    verifier_token = config.webhook_verifier_token
+    if verifier_token is None:
+        raise ConfigurationError(
+            "no webhook verifier token is configured: set api.webhook_verifier_token "
+            "(QBO_API__WEBHOOK_VERIFIER_TOKEN) to the one on the app's webhook page",
+            field="api.webhook_verifier_token",
+        )
+    return WebhookReceiver(
+        verifier_token=verifier_token,
+        state_store=state_store,
+        is_connected=token_store,
+        events=events,
+        clock=clock,
+        dedupe_ttl=dedupe_ttl,
+        max_body_bytes=max_body_bytes,
+    )
+
+
 def _encrypted(store: TokenStore, keys: Sequence[str] | None) -> TokenStore:
     """`store`, wrapped in `EncryptedTokenStore` when `token_store.encryption_keys` are set."""
     return store if not keys else EncryptedTokenStore(store, keys=keys)
@@ -199,14 +236,17 @@ class QBOContainer(containers.DeclarativeContainer):
     something that needs it is first resolved (an awaitable then) and closes on
     `await shutdown_resources()`.
 
-    Ports: `clock`, `event_sink` (a `FanOutEventSink` around `event_backend`, and
+    Ports: `clock`, `event_sink` (a `FanOutEventSink` around `event_backend`, then
     `prometheus_sink` when `events.prometheus` is on, its metrics in
-    `prometheus_registry`; add sinks with `container.event_sink().add(sink)`), `cache`,
-    `token_store` (the
+    `prometheus_registry`, then always `health_recorder`; add sinks with
+    `container.event_sink().add(sink)`), `cache`, `token_store` (the
     `token_store_backend`, encrypted when `token_store.encryption_keys` are set),
     `lock`, `quota_store`, `state_store`, `transport`. Services: `raw_client`, `auth`,
-    `setup`, and `smart_sync(business_id=..., realm_id=...)` (a new `SmartSyncService` per
-    call, sharing the process's `limiter`, `read_coalescer` and `retry_policy`).
+    `setup`, `smart_sync(business_id=..., realm_id=...)` (a new `SmartSyncService` per
+    call, sharing the process's `limiter`, `read_coalescer` and `retry_policy`),
+    `health` (the `QBOHealthMonitor` on `health_recorder`, pinging the five stores in
+    use, with the `health` settings' `health_thresholds`) and `webhook_receiver` (a
+    `WebhookReceiver` on `api.webhook_verifier_token`: `ConfigurationError` when unset).
     Every provider can be swapped with `container.<name>.override(providers.Object(fake))`;
     the facade `QBO.open(..., <port>=fake)` does exactly that, and resolves the result
     whether or not the graph is asynchronous.
@@ -240,8 +280,11 @@ class QBOContainer(containers.DeclarativeContainer):
         config.events.prometheus_realm_label,
     )
 
+    #: What this process saw of each realm's traffic (a sliding window), for `health`.
+    health_recorder = providers.Singleton(HealthRecorder, clock)
+
     #: The fan-out every service emits to: the configured backend first, then the
-    #: Prometheus sink when `events.prometheus` is on.
+    #: Prometheus sink when `events.prometheus` is on, then always `health_recorder`.
     event_sink = providers.Singleton(
         _fan_out,
         event_backend,
@@ -250,6 +293,7 @@ class QBOContainer(containers.DeclarativeContainer):
             on=prometheus_sink,
             off=providers.Object(None),
         ),
+        health_recorder,
     )
 
     http_session = providers.Resource(_http_session, config=qbo_config)
@@ -376,6 +420,42 @@ class QBOContainer(containers.DeclarativeContainer):
         config=qbo_config,
         retry=retry_policy,
         coalescer=read_coalescer,
+    )
+
+    #: The health monitor's thresholds, from the `health` settings.
+    health_thresholds = providers.Singleton(settings_health_thresholds, config)
+
+    #: A business's connection health and alerts: token facts from `auth`, traffic from
+    #: `health_recorder`, and a ping of each store in use, by its provider's name.
+    health = providers.Singleton(
+        QBOHealthMonitor,
+        auth=auth,
+        recorder=health_recorder,
+        clock=clock,
+        events=event_sink,
+        probes=providers.Dict(
+            token_store=token_store,
+            cache=cache,
+            lock=lock,
+            quota_store=quota_store,
+            state_store=state_store,
+        ),
+        thresholds=health_thresholds,
+        ping_timeout=config.health.ping_timeout,
+    )
+
+    #: Intuit's webhook deliveries, judged: signed with `api.webhook_verifier_token`,
+    #: de-duplicated in `state_store` (share it between the web workers), of realms with
+    #: usable tokens in `token_store`. Asking for it unconfigured: `ConfigurationError`.
+    webhook_receiver = providers.Singleton(
+        _webhook_receiver,
+        config=qbo_config,
+        state_store=state_store,
+        token_store=token_store,
+        events=event_sink,
+        clock=clock,
+        dedupe_ttl=config.webhooks.dedupe_ttl,
+        max_body_bytes=config.webhooks.max_body_bytes,
     )
 
 

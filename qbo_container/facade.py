@@ -40,6 +40,7 @@ from qbo_core.ports import (
     TokenStore,
 )
 from qbo_core.services.auth import QBOAuthService
+from qbo_core.services.health import HealthRecorder, QBOHealthMonitor
 from qbo_core.services.raw_client import QBORawClient
 from qbo_core.services.retry import RetryPolicy
 from qbo_core.services.setup import QBOSetupService
@@ -49,6 +50,7 @@ from qbo_core.services.smart_sync import (
     SmartSyncService,
     UnlimitedPermits,
 )
+from qbo_core.services.webhooks import WebhookReceiver
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -89,6 +91,14 @@ class QBO:
     - `limiter` (`Permits`): the process's rate limiter, shared by every smart sync;
     - `smart_sync(business_id=..., realm_id=...)`: a `SmartSyncService` for that company,
       on the ports above (its cache, clock and events), `auth` and `raw_client`;
+    - `health_recorder` (`HealthRecorder`): what this process saw of each realm's
+      traffic; it is in the container's event fan-out from the start (an `event_sink`
+      replaced at `open` is the only sink: put `qbo.health_recorder` in it yourself);
+    - `health` (`QBOHealthMonitor`): a business's connection health and alerts, on
+      `auth`, `health_recorder` and a ping of each store above (`token_store`, `cache`,
+      `lock`, `quota_store`, `state_store`), with the `health` settings' thresholds;
+    - `webhook_receiver()`: the `WebhookReceiver` for Intuit's webhook deliveries, on
+      `api.webhook_verifier_token`, `state_store` and `token_store`;
     - `prometheus_registry()`: the Prometheus metrics, when `events.prometheus` is on;
     - `container`: the underlying `QBOContainer`, for providers not exposed here.
     """
@@ -112,6 +122,8 @@ class QBO:
         limiter: Permits | None = None,
         retry_policy: RetryPolicy | None = None,
         read_coalescer: ReadCoalescer | None = None,
+        health_recorder: HealthRecorder | None = None,
+        health: QBOHealthMonitor | None = None,
     ) -> None:
         self.container = container
         self.config = config
@@ -129,6 +141,28 @@ class QBO:
         self.limiter: Permits = limiter if limiter is not None else UnlimitedPermits(clock)
         self._retry_policy = retry_policy if retry_policy is not None else RetryPolicy()
         self._read_coalescer = read_coalescer if read_coalescer is not None else ReadCoalescer()
+        # `open` passes the container's; a QBO built by hand without them gets a monitor
+        # on the given ports and a recorder that sees what its builder sends it.
+        if health_recorder is None:
+            health_recorder = health.recorder if health is not None else HealthRecorder(clock)
+        self.health_recorder: HealthRecorder = health_recorder
+        self.health: QBOHealthMonitor = (
+            health
+            if health is not None
+            else QBOHealthMonitor(
+                auth=auth,
+                recorder=health_recorder,
+                clock=clock,
+                events=events,
+                probes={
+                    "token_store": token_store,
+                    "cache": cache,
+                    "lock": lock,
+                    "quota_store": quota_store,
+                    "state_store": state_store,
+                },
+            )
+        )
 
     def smart_sync(self, *, business_id: str, realm_id: str) -> SmartSyncService:
         """The resilient path for `business_id`'s QBO company `realm_id` (cheap: make one
@@ -223,6 +257,12 @@ class QBO:
         read_coalescer = await _resolved(container.read_coalescer())
         if not isinstance(read_coalescer, ReadCoalescer):  # pragma: no cover
             raise TypeError(f"read_coalescer is {read_coalescer!r}")
+        health_recorder = await _resolved(container.health_recorder())
+        if not isinstance(health_recorder, HealthRecorder):  # pragma: no cover
+            raise TypeError(f"health_recorder is {health_recorder!r}")
+        health = await _resolved(container.health())
+        if not isinstance(health, QBOHealthMonitor):  # pragma: no cover
+            raise TypeError(f"health is {health!r}")
         return cls(
             container=container,
             config=config,
@@ -240,6 +280,8 @@ class QBO:
             limiter=limiter,
             retry_policy=retry_policy,
             read_coalescer=read_coalescer,
+            health_recorder=health_recorder,
+            health=health,
         )
 
     def embedded_emulator(self) -> QBOEmulator:
@@ -259,8 +301,31 @@ class QBO:
             raise TypeError(f"emulator is {emulator!r}")
         return emulator
 
+    def webhook_receiver(self) -> WebhookReceiver:
+        """The container's `WebhookReceiver` (one per `QBO`): deliveries signed with
+        `api.webhook_verifier_token`, de-duplicated in `state_store` (share it between the
+        processes that receive webhooks), of realms with usable tokens in `token_store`,
+        with the `webhooks` settings' `dedupe_ttl` and `max_body_bytes`. Mount it with
+        `qbo_adapters.aiohttp.webhook_handler(qbo.webhook_receiver(), callback)`.
+
+        Raises `ConfigurationError` (field `api.webhook_verifier_token`) when no verifier
+        token is configured.
+        """
+        # Every dependency is passed resolved, so the provider answers synchronously.
+        receiver = self.container.webhook_receiver(
+            config=self.config,
+            state_store=self.state_store,
+            token_store=self.token_store,
+            events=self.events,
+            clock=self.clock,
+        )
+        if not isinstance(receiver, WebhookReceiver):  # pragma: no cover - an override's bug
+            raise TypeError(f"webhook_receiver built {receiver!r}")
+        return receiver
+
     def add_event_sink(self, sink: EventSink) -> None:
-        """Send every later event to `sink` as well (metrics, health, a host's own sink).
+        """Send every later event to `sink` as well (metrics, a host's own sink; the
+        `health_recorder` is in the fan-out already).
 
         The default event sink is a `FanOutEventSink`; this adds to it. Raises
         `ConfigurationError` when `event_sink` was replaced at `open` (then the

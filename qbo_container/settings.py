@@ -38,6 +38,18 @@ Settings are one nested mapping with a section per concern::
                  prometheus_namespace (the metric names' prefix, default "qbo");
                  prometheus_realm_label (true | false, default true: false drops the
                  per-realm label, for fleets with many realms)
+    health       the health monitor's `HealthThresholds` (`qbo.health`): min_requests
+                 (>= 1, default 5: rates are judged over at least this many requests);
+                 error_rate_degraded (0.05), error_rate_unhealthy (0.25), throttle_rate
+                 (0.10): rates in (0, 1], degraded at most unhealthy; p95_latency_ms
+                 (5000); no_success_for (seconds, 600); hard_expiry_warning_days (30),
+                 hard_expiry_critical_days (7, at most the warning),
+                 refresh_expiry_within_days (14); auth_failures (3, in a row);
+                 ping_timeout (seconds each adapter's ping may take, 2)
+    webhooks     the webhook receiver (`qbo.webhook_receiver()`; its verifier token is
+                 api.webhook_verifier_token): dedupe_ttl (seconds an event id is
+                 remembered, default 604800: a week, past Intuit's retries);
+                 max_body_bytes (>= 1, default 1048576: a larger body is refused, 413)
     transport    backend = "auto" | "aiohttp" | "emulator"  (auto: aiohttp once
                  api.client_id is set, else the in-process emulator)
     emulator     the embedded emulator, and `qbo emulator`: client_id, client_secret,
@@ -78,7 +90,8 @@ take the emulator's client id and secret and its URLs, so credentials and OAuth
 endpoints work out of the box. With `api.client_id` set, Intuit's endpoints apply.
 
 Secrets are the settings marked secret here (`api`'s from `qbo_core.config.SECRET_SETTINGS`,
-`emulator.client_secret`, `token_store.encryption_keys`); `redacted_settings` and
+the webhook verifier token among them, `emulator.client_secret`,
+`token_store.encryption_keys`); `redacted_settings` and
 `effective_settings` mask them field by field, and the password inside `sql.url` and
 `redis.url` (errors never show one either).
 """
@@ -111,7 +124,9 @@ from qbo_container.storage import LOCKS_DIRECTORY, SQLITE_FILE, data_dir
 from qbo_core.config import SECRET_SETTINGS, QBOConfig
 from qbo_core.errors import ConfigurationError
 from qbo_core.redaction import REDACTED, is_secret_key, redact
+from qbo_core.services.health import HealthThresholds
 from qbo_core.services.retry import RetryPolicy
+from qbo_core.services.webhooks import DEFAULT_DEDUPE_TTL, DEFAULT_MAX_BODY_BYTES
 
 __all__ = [
     "BACKENDS",
@@ -125,6 +140,7 @@ __all__ = [
     "effective_settings",
     "emulator_base_url",
     "emulator_settings",
+    "health_thresholds",
     "load_settings",
     "lock_backend",
     "lock_directory",
@@ -287,6 +303,29 @@ def _seconds(name: str, raw: object) -> float:
     number = _number(name, raw)
     if not (number >= 0 and math.isfinite(number)):
         raise _bad(name, "must be zero or a positive, finite number of seconds", raw)
+    return number
+
+
+def _rate(name: str, raw: object) -> float:
+    """A share of requests: above 0 and at most 1 (0.05 is 5 %)."""
+    problem = "must be a rate above 0 and at most 1 (0.05 is 5 %)"
+    try:
+        number = float(_number(name, raw))
+    except ConfigurationError:
+        raise _bad(name, problem, raw) from None
+    if not (math.isfinite(number) and 0 < number <= 1):
+        raise _bad(name, problem, raw)
+    return number
+
+
+def _milliseconds(name: str, raw: object) -> float:
+    problem = "must be a positive, finite number of milliseconds"
+    try:
+        number = float(_number(name, raw))
+    except ConfigurationError:
+        raise _bad(name, problem, raw) from None
+    if not (number > 0 and math.isfinite(number)):
+        raise _bad(name, problem, raw)
     return number
 
 
@@ -477,6 +516,7 @@ def _backend(section: str) -> _Key:
 
 
 _EMULATOR = EmulatorSettings()
+_THRESHOLDS = HealthThresholds()
 _SIZES: tuple[CompanySizeName, ...] = get_args(CompanySizeName)
 
 #: Every section's keys: how each is read and checked, its default, whether it is secret.
@@ -525,6 +565,23 @@ _SCHEMA: Mapping[str, Mapping[str, _Key]] = {
         "prometheus": _Key(_flag, False),
         "prometheus_namespace": _Key(_metric_namespace, "qbo"),
         "prometheus_realm_label": _Key(_flag, True),
+    },
+    "health": {
+        "min_requests": _Key(_whole(1), _THRESHOLDS.min_requests),
+        "error_rate_degraded": _Key(_rate, _THRESHOLDS.error_rate_degraded),
+        "error_rate_unhealthy": _Key(_rate, _THRESHOLDS.error_rate_unhealthy),
+        "throttle_rate": _Key(_rate, _THRESHOLDS.throttle_rate),
+        "p95_latency_ms": _Key(_milliseconds, _THRESHOLDS.p95_latency_ms),
+        "no_success_for": _Key(_positive_seconds, _THRESHOLDS.no_success_for.total_seconds()),
+        "hard_expiry_warning_days": _Key(_whole(1), _THRESHOLDS.hard_expiry_warning.days),
+        "hard_expiry_critical_days": _Key(_whole(1), _THRESHOLDS.hard_expiry_critical.days),
+        "refresh_expiry_within_days": _Key(_whole(1), _THRESHOLDS.refresh_expiry_within.days),
+        "auth_failures": _Key(_whole(1), _THRESHOLDS.auth_failures),
+        "ping_timeout": _Key(_positive_seconds, 2.0),
+    },
+    "webhooks": {
+        "dedupe_ttl": _Key(_positive_seconds, DEFAULT_DEDUPE_TTL),
+        "max_body_bytes": _Key(_whole(1), DEFAULT_MAX_BODY_BYTES),
     },
     "transport": {"backend": _backend("transport")},
     "emulator": {
@@ -644,6 +701,7 @@ def load_settings(
     settings = {section: _check_section(section, values) for section, values in raw.items()}
     api_config(settings)  # every api value, and the embedded defaults, checked once, now
     retry_policy(settings)
+    health_thresholds(settings)
     _check_backends(settings)
     return settings
 
@@ -842,6 +900,59 @@ def retry_policy(settings: Mapping[str, Mapping[str, Any]]) -> RetryPolicy:
         )
     except ValueError as exc:
         field = next((f"retry.{key}" for key in retry if key in str(exc)), "retry")
+        raise ConfigurationError(f"{field}: {exc}", field=field) from None
+
+
+#: Each `HealthThresholds` field and the `health` setting that gives it.
+_HEALTH_SETTINGS: Final = {
+    "min_requests": "min_requests",
+    "error_rate_degraded": "error_rate_degraded",
+    "error_rate_unhealthy": "error_rate_unhealthy",
+    "throttle_rate": "throttle_rate",
+    "p95_latency_ms": "p95_latency_ms",
+    "no_success_for": "no_success_for",
+    "hard_expiry_warning": "hard_expiry_warning_days",
+    "hard_expiry_critical": "hard_expiry_critical_days",
+    "refresh_expiry_within": "refresh_expiry_within_days",
+    "auth_failures": "auth_failures",
+}
+
+
+def _span(health: Mapping[str, Any], key: str, unit: str) -> datetime.timedelta:
+    try:
+        return datetime.timedelta(**{unit: health[key]})
+    except OverflowError:
+        field = f"health.{key}"
+        problem = f"{field} is too large, got {health[key]!r}"
+        raise ConfigurationError(problem, field=field) from None
+
+
+def health_thresholds(settings: Mapping[str, Mapping[str, Any]]) -> HealthThresholds:
+    """The health monitor's `HealthThresholds` from the `health` section (checked at load:
+    values that do not fit together, e.g. `error_rate_degraded` above
+    `error_rate_unhealthy`, name the first setting the problem mentions)."""
+    health = settings["health"]
+    try:
+        return HealthThresholds(
+            min_requests=health["min_requests"],
+            error_rate_degraded=health["error_rate_degraded"],
+            error_rate_unhealthy=health["error_rate_unhealthy"],
+            throttle_rate=health["throttle_rate"],
+            p95_latency_ms=health["p95_latency_ms"],
+            no_success_for=_span(health, "no_success_for", "seconds"),
+            hard_expiry_warning=_span(health, "hard_expiry_warning_days", "days"),
+            hard_expiry_critical=_span(health, "hard_expiry_critical_days", "days"),
+            refresh_expiry_within=_span(health, "refresh_expiry_within_days", "days"),
+            auth_failures=health["auth_failures"],
+        )
+    except ValueError as exc:
+        text = str(exc)
+        named = sorted(
+            (text.find(threshold), key)
+            for threshold, key in _HEALTH_SETTINGS.items()
+            if threshold in text
+        )
+        field = f"health.{named[0][1]}" if named else "health"
         raise ConfigurationError(f"{field}: {exc}", field=field) from None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from qbo_adapters.emulator.app import DropConnection, QBOEmulator
@@ -23,6 +24,11 @@ class EmulatorTransport:
     connection becomes the `TransportError` a real transport would raise:
     "refuse" → `ConnectError`, "reset" → `ConnectionLostError`,
     "timeout" (applied, answer lost) → `ReadTimeoutError`.
+
+    Each request gives the event loop one turn before it is handled, as waiting for a
+    socket does: other tasks run meanwhile, and a cancellation lands there, so code
+    tested through this door meets the interleavings and cancellation points it meets
+    over a network.
     """
 
     def __init__(self, target: QBOEmulator | Handler, *, base_url: str | None = None) -> None:
@@ -31,6 +37,7 @@ class EmulatorTransport:
         self._origin = base_url.rstrip("/") + "/" if base_url else None
 
     async def send(self, request: HttpRequest) -> HttpResponse:
+        await asyncio.sleep(0)  # the turn a socket wait would give (see the class)
         if self._origin is not None and not request.url.startswith(self._origin):
             raise ConnectError(f"no emulator listens at {request.url.split('?', 1)[0]}")
         try:

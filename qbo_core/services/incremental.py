@@ -40,6 +40,12 @@ SyncToken of what was delivered in that overlap), and within one batch each (typ
 is delivered once: the newest version (by `LastUpdatedTime`, then SyncToken), or its
 deletion, which wins over any version.
 
+**Inactive name-list objects.** A query of a name list (`NAME_LISTS`: Customer, Vendor,
+Account, Item, ...) leaves out inactive objects unless it names `Active`, and making an
+object inactive is how QBO "deletes" from a name list; so every query here asks `Active IN
+(true, false)` of them, and a deactivation comes as an upsert with `Active` false, as CDC
+reports it.
+
 **Paging.** Queries here page by key, not only by offset: `WHERE
 MetaData.LastUpdatedTime >= k ORDERBY MetaData.LastUpdatedTime, Id`, with `k` moved to
 the last page's newest time and `STARTPOSITION` counting only the rows already read at
@@ -184,6 +190,29 @@ class _Collected:
         )
 
 
+#: Name lists: QBO leaves their inactive objects (a name list's "delete") out of a query
+#: that does not name `Active`; CDC reports them.
+NAME_LISTS: frozenset[str] = frozenset(
+    {
+        "Account",
+        "Class",
+        "Customer",
+        "Department",
+        "Employee",
+        "Item",
+        "PaymentMethod",
+        "Term",
+        "Vendor",
+    }
+)
+
+
+def every(name: str) -> tuple[Condition, ...]:
+    """The condition that makes a query of `name` list inactive objects too (name lists
+    only; nothing for other types)."""
+    return (Field("Active").in_([True, False]),) if name in NAME_LISTS else ()
+
+
 def pages_by_update(
     caller: QueryCaller,
     entity_type: str | type[EntityBase],
@@ -245,7 +274,7 @@ async def _read_by_query(
     set_since: bool,
 ) -> None:
     first = True
-    async for page in _scan(caller, into.name, lower, upper, page_size):
+    async for page in _scan(caller, into.name, lower, upper, page_size, every(into.name)):
         if first and set_since and page.time is not None:
             into.since = page.time
         first = False

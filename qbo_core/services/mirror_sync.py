@@ -30,9 +30,9 @@ inside its window, paged queries beyond it), applied with the new cursor in one
 `apply`. A type in `unknown_deletions` (its cursor was past CDC's window, or CDC's cap
 split it) or in `full_types` (added to `entities` since the last sync) is reconciled:
 its ids are read from QBO (`SELECT Id FROM <type>`, paged), and the mirror's ids QBO
-lacks are asked by Id as above before they are deleted. Such a type's query path does
-not name `Active`, so QBO leaves deactivated name-list objects out of it: their inactive
-objects changed since the cursor are read as well.
+lacks are asked by Id as above before they are deleted. (Deactivated name-list objects
+come as upserts with `Active` false on every path: `changes_since` asks its queries for
+inactive objects too.)
 
 `DEFAULT_MIRROR_ENTITIES` is every entity type the emulator serves that CDC tracks (the
 name lists and the transactions). Left out, and refused if named: `CompanyInfo` and
@@ -63,9 +63,9 @@ from qbo_core.dtos import (
 )
 from qbo_core.entities import EntityBase, QBOEntity, entity_name, entity_type_of
 from qbo_core.ports.mirror import Mirror
-from qbo_core.query import MAX_MAX_RESULTS, Condition, Field, Query
+from qbo_core.query import MAX_MAX_RESULTS, Field, Query
 from qbo_core.results import ChangeBatch
-from qbo_core.services.incremental import DEFAULT_OVERLAP, pages_by_update
+from qbo_core.services.incremental import every, pages_by_update
 from qbo_core.services.streaming import check_page_size, query_pages
 from qbo_core.wire.canonical import entity_checksum
 
@@ -121,32 +121,13 @@ NOT_MIRRORED: frozenset[str] = frozenset(
     }
 )
 
-#: Name lists: QBO hides their inactive objects from a query that does not name `Active`.
-_NAME_LISTS = frozenset(
-    {
-        "Account",
-        "Class",
-        "Customer",
-        "Department",
-        "Employee",
-        "Item",
-        "PaymentMethod",
-        "Term",
-        "Vendor",
-    }
-)
 #: How many ids one `Id IN (...)` query asks.
 _IDS_PER_QUERY = 100
 
 
-def _every(name: str) -> tuple[Condition, ...]:
-    """The condition that makes a query list inactive objects too (name lists only)."""
-    return (Field("Active").in_([True, False]),) if name in _NAME_LISTS else ()
-
-
 def _selecting(query: Query[QBOEntity], name: str) -> Query[QBOEntity]:
     """`query`, made to list a name list's inactive objects too."""
-    conditions = _every(name)
+    conditions = every(name)
     return query.where(*conditions) if conditions else query
 
 
@@ -242,7 +223,7 @@ class MirrorSync:
         for name in self._names:
             entities: list[QBOEntity] = []
             async for page in pages_by_update(
-                self._sync, name, where=_every(name), page_size=self._page_size
+                self._sync, name, where=every(name), page_size=self._page_size
             ):
                 entities.extend(page.items)
             latest = {entity.id: entity for entity in entities if entity.id is not None}
@@ -274,7 +255,7 @@ class MirrorSync:
             earliest: datetime | None = None
             done = 0
             async for page in pages_by_update(
-                self._sync, name, where=_every(name), page_size=self._page_size
+                self._sync, name, where=every(name), page_size=self._page_size
             ):
                 if page.time is not None:
                     earliest = page.time if earliest is None else min(earliest, page.time)
@@ -322,7 +303,6 @@ class MirrorSync:
         deletions = [(deleted.entity_type, deleted.id) for deleted in batch.deletions]
         reconciled = tuple(dict.fromkeys((*batch.full_types, *batch.unknown_deletions)))
         for name in reconciled:
-            upserts.extend(await self._deactivated(name, cursor.positions.get(name)))
             alive, gone = await self._reconcile(name, batch)
             upserts.extend(alive)
             deletions.extend((name, entity_id) for entity_id in gone)
@@ -340,21 +320,6 @@ class MirrorSync:
         return SyncReport(
             mode="incremental", upserted=upserted, deleted=deleted, reconciled=reconciled
         )
-
-    async def _deactivated(self, name: str, position: SyncPosition | None) -> list[QBOEntity]:
-        """The inactive objects of a name list changed since `position` (all of them when
-        `None`): the query path of `changes_since` asks without naming `Active`, so QBO
-        leaves out what was deactivated (a name list's "delete")."""
-        if name not in _NAME_LISTS:
-            return []
-        where = [Field("Active") == False]  # noqa: E712 - a query condition, not a test
-        if position is not None:
-            lower = (position.since - DEFAULT_OVERLAP).replace(microsecond=0)
-            where.append(Field("MetaData.LastUpdatedTime") >= lower)
-        found: list[QBOEntity] = []
-        async for page in pages_by_update(self._sync, name, where=where, page_size=self._page_size):
-            found.extend(page.items)
-        return found
 
     async def _reconcile(self, name: str, batch: ChangeBatch) -> tuple[list[QBOEntity], list[str]]:
         """The mirror's `name` rows QBO no longer has (`gone`), and fresh copies of those it
@@ -378,7 +343,7 @@ class MirrorSync:
         alive: dict[str, QBOEntity] = {}
         for start in range(0, len(wanted), _IDS_PER_QUERY):
             chunk = wanted[start : start + _IDS_PER_QUERY]
-            query = Query.select(name).where(Field("Id").in_(chunk), *_every(name))
+            query = Query.select(name).where(Field("Id").in_(chunk), *every(name))
             async for page in query_pages(self._sync, query, page_size=self._page_size):
                 alive.update((e.id, e) for e in page.items if e.id is not None)
         return list(alive.values()), [entity_id for entity_id in wanted if entity_id not in alive]

@@ -22,6 +22,7 @@ from qbo_adapters.sql.token_store import SqlTokenStore
 from qbo_container import QBOContainer, build_container, load_settings, shutdown
 from qbo_core.config import QBOConfig
 from qbo_core.errors import ConfigurationError
+from qbo_core.services.health import HealthRecorder
 
 
 async def _resolved(value: object) -> object:
@@ -43,7 +44,7 @@ async def test_container_builds_every_port_with_no_configuration() -> None:
         assert isinstance(container.qbo_config(), QBOConfig)
         events = container.event_sink()
         assert isinstance(events, FanOutEventSink)
-        assert [type(sink) for sink in events.sinks] == [LoggingEventSink]
+        assert [type(sink) for sink in events.sinks] == [LoggingEventSink, HealthRecorder]
     finally:
         await shutdown(container)
 
@@ -72,7 +73,10 @@ def test_build_container_applies_dict_settings() -> None:
     )
     assert container.qbo_config().client_id == "abc"
     assert isinstance(container.event_backend(), RecordingEventSink)
-    assert container.event_sink().sinks == (container.event_backend(),)
+    assert container.event_sink().sinks == (
+        container.event_backend(),
+        container.health_recorder(),
+    )
 
 
 def test_environment_variables_override_the_file_and_the_dict_overrides_both(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 from typing import Any, assert_type
 from urllib.parse import urlencode
@@ -35,6 +36,7 @@ from qbo_core.ports import (
     StateStore,
     TokenStore,
 )
+from qbo_core.services.health import HealthRecorder, QBOHealthMonitor
 from qbo_core.services.raw_client import QBORawClient
 
 INTUIT = {"api": {"client_id": "real-app", "client_secret": "real-secret"}}
@@ -68,7 +70,12 @@ async def test_every_attribute_is_typed_by_its_port() -> None:
         assert_type(qbo.state_store, StateStore)
         assert_type(qbo.transport, HttpTransport)
         assert_type(qbo.raw_client, QBORawClient)
+        assert_type(qbo.health, QBOHealthMonitor)
+        assert_type(qbo.health_recorder, HealthRecorder)
         assert isinstance(qbo.events, FanOutEventSink)
+        made = qbo.container.health()
+        assert qbo.health is (await made if inspect.isawaitable(made) else made)
+        assert qbo.health.recorder is qbo.health_recorder
 
 
 async def test_with_nothing_configured_the_raw_client_talks_to_the_embedded_emulator() -> None:

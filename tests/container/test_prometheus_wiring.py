@@ -16,6 +16,7 @@ from qbo_container import QBO, build_container, load_settings
 from qbo_core import events
 from qbo_core.dtos import RealmAuth
 from qbo_core.errors import ConfigurationError
+from qbo_core.services.health import HealthRecorder
 
 MEMORY: dict[str, dict[str, Any]] = {"token_store": {"backend": "memory"}}
 
@@ -36,24 +37,29 @@ def _auth(qbo: QBO) -> RealmAuth:
 
 
 async def test_prometheus_is_off_by_default() -> None:
-    """With nothing set the fan-out holds the logging sink only, and asking the facade for
-    the registry says which setting turns metrics on."""
+    """With nothing set the fan-out holds the logging sink and the health recorder only,
+    and asking the facade for the registry says which setting turns metrics on."""
     async with QBO.open(MEMORY, environ={}) as qbo:
-        assert [type(sink) for sink in qbo.container.event_sink().sinks] == [LoggingEventSink]
+        assert [type(sink) for sink in qbo.container.event_sink().sinks] == [
+            LoggingEventSink,
+            HealthRecorder,
+        ]
         with pytest.raises(ConfigurationError) as caught:
             qbo.prometheus_registry()
     assert caught.value.field == "events.prometheus"
 
 
 async def test_switched_on_the_services_events_become_metrics() -> None:
-    """`events.prometheus = true`: the sink joins the fan-out after the configured backend,
-    both receive the raw client's events, and the metrics are in `prometheus_registry()`."""
+    """`events.prometheus = true`: the sink joins the fan-out after the configured backend
+    (and before the health recorder), both receive the raw client's events, and the
+    metrics are in `prometheus_registry()`."""
     settings: dict[str, dict[str, Any]] = {
         **MEMORY,
         "events": {"backend": "recording", "prometheus": True},
     }
     async with QBO.open(settings, environ={}) as qbo:
-        backend, metrics = qbo.container.event_sink().sinks
+        backend, metrics, recorder = qbo.container.event_sink().sinks
+        assert recorder is qbo.health_recorder
         assert isinstance(backend, RecordingEventSink)
         assert isinstance(metrics, PrometheusEventSink)
         auth = _auth(qbo)
