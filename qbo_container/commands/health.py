@@ -33,7 +33,7 @@ from qbo_container.facade import QBO
 from qbo_container.settings import Settings
 from qbo_core.dtos import BusinessHealth, HealthState
 from qbo_core.errors import QBOError
-from qbo_core.services.health import HealthRecorder, Pingable, QBOHealthMonitor
+from qbo_core.services.health import QBOHealthMonitor
 
 __all__ = ["collect_health", "health_json", "health_table", "monitor_of", "run_health"]
 
@@ -43,25 +43,12 @@ _STYLE = {
     HealthState.UNHEALTHY: "red",
     HealthState.NEEDS_REAUTHORIZATION: "red",
 }
-_PORTS = ("token_store", "state_store", "cache", "lock", "quota_store")
 
 
 def monitor_of(qbo: QBO) -> QBOHealthMonitor:
-    """The facade's health monitor (`qbo.health`) when it has one; else one built on its
-    ports, its recorder added to the event fan-out."""
-    existing = getattr(qbo, "health", None)
-    if isinstance(existing, QBOHealthMonitor):
-        return existing
-    recorder = HealthRecorder(qbo.clock)
-    qbo.add_event_sink(recorder)
-    probes: dict[str, Pingable] = {}
-    for name in _PORTS:
-        port = getattr(qbo, name)
-        if isinstance(port, Pingable):
-            probes[name] = port
-    return QBOHealthMonitor(
-        auth=qbo.auth, recorder=recorder, clock=qbo.clock, events=qbo.events, probes=probes
-    )
+    """The facade's health monitor: its recorder sees every event of `qbo`, and it pings
+    the stores in use."""
+    return qbo.health
 
 
 async def collect_health(
