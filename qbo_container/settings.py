@@ -55,7 +55,15 @@ Settings are one nested mapping with a section per concern::
     emulator     the embedded emulator, and `qbo emulator`: client_id, client_secret,
                  seed, size (empty | small | medium | large), realms (1-1000),
                  throttle (true | false), auto_consent (true | false), anchor (the
-                 day generated data ends at: YYYY-MM-DD, default 2026-01-01, or today)
+                 day generated data ends at: YYYY-MM-DD, default 2026-01-01, or today);
+                 url (the http:// base URL of a running `qbo emulator` to use instead
+                 of the embedded one: with no api.client_id, the API and OAuth settings
+                 left unset point at it, with the emulator's client id and secret, and
+                 transport "auto" is aiohttp)
+    mirror       where `qbo sync` and `qbo demo` keep their local copy of companies:
+                 url (an SQLAlchemy async URL like sql.url; default the file
+                 `mirror.sqlite3` in the user's data directory); schema (PostgreSQL
+                 only)
 
 With nothing configured: tokens and OAuth states in the SQLite file of the user's data
 directory, a file lock beside it, a memory cache, and the embedded emulator. Every SQL
@@ -125,16 +133,19 @@ __all__ = [
     "DEFAULT_SETTINGS",
     "EMULATOR_BASE_URL",
     "ENV_PREFIX",
+    "MIRROR_FILE",
     "SQL_DRIVERS",
     "Settings",
     "api_config",
     "effective_settings",
+    "emulator_base_url",
     "emulator_settings",
     "health_thresholds",
     "load_settings",
     "lock_backend",
     "lock_directory",
     "mask_url",
+    "mirror_url",
     "redacted_settings",
     "retry_policy",
     "settings_from_env",
@@ -388,6 +399,20 @@ def _sql_url(name: str, raw: object) -> str:
     return text
 
 
+def _http_url(name: str, raw: object) -> str:
+    """An http:// or https:// base URL (a running emulator's), without a trailing slash."""
+    text = _text(name, raw)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _bad(name, "must be an http:// or https:// URL (e.g. http://127.0.0.1:8080)", raw)
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise _bad(name, "must be a base URL, without user, query or fragment", raw)
+    return text.rstrip("/")
+
+
 def _redis_url(name: str, raw: object) -> str:
     text = _text(name, raw, secret=True)
     try:
@@ -568,6 +593,11 @@ _SCHEMA: Mapping[str, Mapping[str, _Key]] = {
         "throttle": _Key(_flag, _EMULATOR.throttle),
         "auto_consent": _Key(_flag, _EMULATOR.auto_consent),
         "anchor": _Key(_anchor, _EMULATOR.anchor.isoformat() if _EMULATOR.anchor else "today"),
+        "url": _Key(_optional(_http_url)),
+    },
+    "mirror": {
+        "url": _Key(_optional(_sql_url), show=lambda url: mask_url(url)),
+        "schema": _Key(_optional(_identifier)),
     },
 }
 
@@ -713,6 +743,12 @@ def _check_backends(settings: Settings) -> None:
             f"sql.schema applies to PostgreSQL only, but sql.url is a {driver} URL",
             field="sql.schema",
         )
+    mirror = sqlalchemy.engine.make_url(mirror_url(settings)).drivername
+    if settings["mirror"]["schema"] is not None and mirror != SQL_DRIVERS["postgres"]:
+        raise ConfigurationError(
+            f"mirror.schema applies to PostgreSQL only, but mirror.url is a {mirror} URL",
+            field="mirror.schema",
+        )
 
 
 def _require(module: str, extra: str, field: str, backend: str | bool) -> None:
@@ -735,7 +771,9 @@ def transport_backend(settings: Mapping[str, Mapping[str, Any]]) -> str:
     backend = str(settings["transport"]["backend"])
     if backend != "auto":
         return backend
-    return "aiohttp" if settings["api"].get("client_id") else "emulator"
+    if settings["api"].get("client_id") or settings["emulator"].get("url"):
+        return "aiohttp"
+    return "emulator"
 
 
 #: The lock each token store calls for when `lock.backend = "auto"`: one that every
@@ -799,27 +837,53 @@ def lock_directory(settings: Mapping[str, Mapping[str, Any]]) -> Path:
     return data_dir() / LOCKS_DIRECTORY
 
 
-def _embedded_api(emulator: Mapping[str, Any]) -> dict[str, object]:
+def _embedded_api(emulator: Mapping[str, Any], base: str) -> dict[str, object]:
     return {
         "client_id": emulator["client_id"],
         "client_secret": emulator["client_secret"],
-        "api_base_url": EMULATOR_BASE_URL,
-        "authorization_endpoint": EMULATOR_BASE_URL + AUTHORIZE_PATH,
-        "token_endpoint": EMULATOR_BASE_URL + TOKEN_PATH,
-        "revocation_endpoint": EMULATOR_BASE_URL + REVOKE_PATH,
-        "userinfo_endpoint": EMULATOR_BASE_URL + USERINFO_PATH,
-        "discovery_url": EMULATOR_BASE_URL + _DISCOVERY_PATH,
+        "api_base_url": base,
+        "authorization_endpoint": base + AUTHORIZE_PATH,
+        "token_endpoint": base + TOKEN_PATH,
+        "revocation_endpoint": base + REVOKE_PATH,
+        "userinfo_endpoint": base + USERINFO_PATH,
+        "discovery_url": base + _DISCOVERY_PATH,
     }
 
 
-def api_config(settings: Mapping[str, Mapping[str, Any]]) -> QBOConfig:
-    """The `QBOConfig` of validated `settings`, with the embedded emulator's credentials
-    and URLs filling what `api` leaves unset while the transport is the emulator."""
-    values = dict(settings["api"])
+def emulator_base_url(settings: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """The emulator the API settings point at: `EMULATOR_BASE_URL` while the transport
+    is the embedded emulator, `emulator.url` when it is set and `api.client_id` is not,
+    else `None` (Intuit's endpoints, or the ones `api` names)."""
     if transport_backend(settings) == "emulator":
-        for key, value in _embedded_api(settings["emulator"]).items():
+        return EMULATOR_BASE_URL
+    url = settings["emulator"].get("url")
+    if url and not settings["api"].get("client_id"):
+        return str(url)
+    return None
+
+
+def api_config(settings: Mapping[str, Mapping[str, Any]]) -> QBOConfig:
+    """The `QBOConfig` of validated `settings`, with an emulator's credentials and URLs
+    filling what `api` leaves unset while the API is an emulator (`emulator_base_url`)."""
+    values = dict(settings["api"])
+    base = emulator_base_url(settings)
+    if base is not None:
+        for key, value in _embedded_api(settings["emulator"], base).items():
             values.setdefault(key, value)
     return _qbo_config(values)
+
+
+#: The file the mirror lives in when `mirror.url` is unset (in the user's data directory).
+MIRROR_FILE: Final = "mirror.sqlite3"
+
+
+def mirror_url(settings: Mapping[str, Mapping[str, Any]]) -> str:
+    """The mirror's database URL: `mirror.url`, or the SQLite file `mirror.sqlite3` in the
+    user's data directory."""
+    url = settings["mirror"]["url"]
+    if url is not None:
+        return str(url)
+    return f"{SQL_DRIVERS['sqlite']}:///{data_dir() / MIRROR_FILE}"
 
 
 def retry_policy(settings: Mapping[str, Mapping[str, Any]]) -> RetryPolicy:
@@ -965,4 +1029,5 @@ def effective_settings(settings: Mapping[str, Mapping[str, Any]]) -> dict[str, d
     shown["lock"]["directory"] = str(lock_directory(settings))
     shown["state_store"]["backend"] = state_store_backend(settings)
     shown["sql"]["url"] = mask_url(sql_url(settings))
+    shown["mirror"]["url"] = mask_url(mirror_url(settings))
     return shown

@@ -18,7 +18,9 @@ from qbo_container.settings import (
     api_config,
     effective_settings,
     emulator_settings,
+    mirror_url,
     redacted_settings,
+    transport_backend,
 )
 from qbo_core.config import QBOConfig
 from qbo_core.errors import ConfigurationError
@@ -451,3 +453,52 @@ def test_effective_settings_show_every_api_setting_in_effect() -> None:
     assert shown["api"]["token_endpoint"] == QBOConfig().token_endpoint
     assert shown["api"]["scopes"] == ["com.intuit.quickbooks.accounting"]
     assert shown["cache"] == {"backend": "memory", "max_entries": 10_000}
+
+
+# ------------------------------------------------------------- a running emulator, the mirror
+
+
+def test_emulator_url_points_the_api_at_a_running_emulator() -> None:
+    """emulator.url with no client id: the emulator's credentials and URLs at that address,
+    over the aiohttp transport."""
+    settings = load_settings({"emulator": {"url": "http://127.0.0.1:8123/"}}, environ={})
+    config = api_config(settings)
+    assert transport_backend(settings) == "aiohttp"
+    assert config.api_base_url == "http://127.0.0.1:8123"
+    assert config.token_endpoint == "http://127.0.0.1:8123/oauth2/v1/tokens/bearer"
+    assert config.require_credentials() == ("emulator-client", "emulator-secret")
+
+
+def test_emulator_url_gives_way_to_a_client_id() -> None:
+    """Once api.client_id is set, emulator.url changes nothing: Intuit's endpoints apply."""
+    settings = load_settings(
+        {"api": {"client_id": "real-app"}, "emulator": {"url": "http://127.0.0.1:8123"}},
+        environ={},
+    )
+    assert api_config(settings).token_endpoint == QBOConfig().token_endpoint
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1", "127.0.0.1:80", "http://u:p@h:1", "http://"])
+def test_emulator_url_must_be_an_http_base_url(url: str) -> None:
+    """Anything but an http(s) base URL is refused, naming emulator.url."""
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings({"emulator": {"url": url}}, environ={})
+    assert caught.value.field == "emulator.url"
+
+
+def test_the_mirror_defaults_to_a_file_in_the_data_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unset, mirror.url is mirror.sqlite3 in the user's data directory; set, it is used."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert mirror_url(load_settings(environ={})).endswith("qbo-infra/mirror.sqlite3")
+    given = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
+    settings = load_settings(environ={"QBO_MIRROR__URL": given})
+    assert mirror_url(settings) == given
+
+
+def test_mirror_schema_needs_a_postgres_mirror() -> None:
+    """mirror.schema with a SQLite mirror is refused, naming mirror.schema."""
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings({"mirror": {"schema": "qbo"}}, environ={})
+    assert caught.value.field == "mirror.schema"
