@@ -391,15 +391,21 @@ class QBOContainer(containers.DeclarativeContainer):
         discover=config.auth.discover,
     )
 
-    #: Connect, reconnect and disconnect a business's company, on `auth`.
-    setup = providers.Singleton(
-        QBOSetupService, auth=auth, raw_client=raw_client, clock=clock, events=event_sink
-    )
-
     #: The process's rate limiter: QBO's windows, batch budgets, in-flight cap and 429
     #: hold-backs per realm, shared with every process on the same `quota_store`.
     limiter = providers.Singleton(
         RateLimiter, quota_store=quota_store, clock=clock, config=qbo_config, events=event_sink
+    )
+
+    #: Connect, reconnect and disconnect a business's company, on `auth` (the read that
+    #: completes a connection takes a permit of `limiter`).
+    setup = providers.Singleton(
+        QBOSetupService,
+        auth=auth,
+        raw_client=raw_client,
+        clock=clock,
+        events=event_sink,
+        limiter=limiter,
     )
 
     #: The process's identical in-flight reads, shared by every smart sync service.

@@ -60,6 +60,7 @@ from qbo_core.ports.clock import Clock
 from qbo_core.ports.event_sink import EventSink
 from qbo_core.services.auth import QBOAuthService
 from qbo_core.services.raw_client import QBORawClient
+from qbo_core.services.smart_sync import Permits, UnlimitedPermits
 
 __all__ = ["QBOSetupService"]
 
@@ -92,7 +93,10 @@ class QBOSetupService:
 
     `reconnect_within` is how close the refresh token's rolling or hard (5-year) expiry
     must be for `reconnect_url` to offer a reconnect (default 30 days, Intuit's first
-    warning).
+    warning). `limiter` (the process's rate limiter; the container passes it) gives the
+    CompanyInfo read that completes a connection a permit like any other request, so it
+    counts against the company's budget and a sync started right after it is not
+    throttled.
     """
 
     def __init__(
@@ -103,6 +107,7 @@ class QBOSetupService:
         clock: Clock,
         events: EventSink,
         reconnect_within: timedelta = timedelta(days=30),
+        limiter: Permits | None = None,
     ) -> None:
         if reconnect_within < timedelta(0):
             raise ValueError("reconnect_within must not be negative")
@@ -111,6 +116,7 @@ class QBOSetupService:
         self._clock = clock
         self._events = events
         self._reconnect_within = reconnect_within
+        self._limiter: Permits = limiter if limiter is not None else UnlimitedPermits(clock)
 
     def __repr__(self) -> str:
         return f"QBOSetupService(reconnect_within={self._reconnect_within!r})"
@@ -252,8 +258,11 @@ class QBOSetupService:
     async def _company_name(self, realm_id: str) -> tuple[str | None, str]:
         """The company's name and "fetched", or `None` and the failure's class name."""
         try:
-            token = await self._auth.access_token(realm_id)
-            info = await self._raw.company_info(RealmAuth(realm_id=realm_id, access_token=token))
+            async with self._limiter.permit(realm_id):
+                token = await self._auth.access_token(realm_id)
+                info = await self._raw.company_info(
+                    RealmAuth(realm_id=realm_id, access_token=token)
+                )
         except QBOError as exc:
             return None, type(exc).__name__
         return info.company_name, "fetched"

@@ -549,3 +549,19 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         text = capsys.readouterr().out
         assert "--config" in text
         assert "130  interrupted" in text
+
+
+def test_quota_seconds_is_the_least_time_qbo_s_windows_allow() -> None:
+    """In each window the first `limit` requests go at once, the next after `period`: the
+    demo's "quota time" is the longest such wait over the second and minute windows."""
+    from qbo_container.commands.demo import quota_seconds
+
+    assert [quota_seconds(n) for n in (0, 1, 10, 11, 106, 500, 501)] == [
+        0.0,
+        0.0,
+        0.0,
+        1.0,
+        10.0,
+        49.0,
+        60.0,
+    ]

@@ -92,11 +92,13 @@ class SetupWorld:
     ) -> QBOSetupService:
         sink = events or self.events
         raw = QBORawClient(transport or self.transport, self.config, events=sink, clock=self.clock)
+        limiter = options.pop("limiter", None)
         return QBOSetupService(
             auth=self.auth(transport=transport, events=sink, **options),
             raw_client=raw,
             clock=self.clock,
             events=sink,
+            limiter=limiter,
         )
 
     def calls(self, path: str) -> int:

@@ -27,6 +27,7 @@ from qbo_core.errors import (
 from qbo_core.http import HttpRequest, HttpResponse
 from qbo_core.wire import oauth
 from tests.core.setup_world import REVOKE_PATH, TOKEN_PATH, SetupWorld
+from tests.core.sync_world import CountingPermits
 
 
 @pytest.fixture
@@ -118,6 +119,20 @@ async def test_reconnect_completes_only_for_the_bound_company(world: SetupWorld)
 
 
 # --------------------------------------------------------------------- bad callbacks
+
+
+async def test_the_company_info_read_that_completes_a_connection_takes_a_permit(
+    world: SetupWorld,
+) -> None:
+    """The CompanyInfo read at the end of `complete` goes through the rate limiter like
+    any request (a sync started right after it is then not throttled by it)."""
+    permits = CountingPermits(world.clock)
+    setup = world.setup(limiter=permits)
+    request = await setup.begin("biz-1")
+    connection = await setup.complete("biz-1", await world.consent(request.authorization_url))
+    assert connection.company_name is not None
+    assert permits.granted == 1
+    assert permits.in_flight == 0
 
 
 async def test_a_callback_without_state_is_refused(world: SetupWorld) -> None:
