@@ -20,7 +20,6 @@ from pathlib import Path
 
 import aiohttp
 import attrs
-import pytest
 from aiohttp import web
 from host_app import AppSettings, Business, HostDatabase, create_app
 from host_app.state import DATABASE, INBOX, MIRROR, QBO_KEY, SYNC_JOB
@@ -148,12 +147,16 @@ async def test_connect_sync_webhook_and_health(tmp_path: Path) -> None:
         assert all(health["adapters"].values())
 
 
-@pytest.mark.parametrize("business", ["nobody"])
-async def test_unknown_business_is_not_found(tmp_path: Path, business: str) -> None:
-    """The connect and health routes answer 404 for a business the host does not have."""
+async def test_unknown_business_and_stray_callback_are_refused(tmp_path: Path) -> None:
+    """The connect and health routes answer 404 for a business the host does not have,
+    and a callback from a browser that started no connection is refused (400)."""
     async with running(tmp_path) as r:
         for path in ("connect", "health"):
             async with r.http.get(
-                f"{r.url}/businesses/{business}/{path}", allow_redirects=False
+                f"{r.url}/businesses/nobody/{path}", allow_redirects=False
             ) as answer:
                 assert answer.status == 404
+        async with r.http.get(f"{r.url}/oauth/callback?code=x&state=y&realmId=1") as answer:
+            assert answer.status == 400
+            assert "No connection was started" in await answer.text()
+        assert r.app[DATABASE].connected() == []

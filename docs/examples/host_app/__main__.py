@@ -7,6 +7,7 @@ With no `QBO_*` set it runs against the embedded QBO emulator.
 from __future__ import annotations
 
 import logging
+import os
 
 from aiohttp import web
 
@@ -16,6 +17,9 @@ from host_app.settings import AppSettings
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # qbo-infra logs an event per request at INFO (the `events` settings); keep the
+    # app's own lines readable. HOST_APP_QBO_LOG_LEVEL=INFO shows them.
+    logging.getLogger("qbo").setLevel(os.environ.get("HOST_APP_QBO_LOG_LEVEL", "WARNING"))
     settings = AppSettings.from_environ()
     web.run_app(create_app(settings), host=settings.host, port=settings.port)
 
