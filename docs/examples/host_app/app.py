@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -76,7 +76,9 @@ async def _serve_embedded(qbo: QBO, settings: AppSettings) -> HandlerServer | No
     return served
 
 
-def qbo_context(*, environ: Mapping[str, str] | None = None, job_clock: Clock | None = None) -> Any:
+def qbo_context(
+    *, environ: Mapping[str, str] | None = None, job_clock: Clock | None = None
+) -> Callable[[web.Application], AsyncIterator[None]]:
     """The `cleanup_ctx` entry that owns qbo-infra and everything built on it."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
