@@ -27,6 +27,7 @@ __all__ = [
     "HTTP_RETRY",
     "IDLE_REFRESH_FAILED",
     "RATE_HELD_BACK",
+    "RATE_LATE_GRANT",
     "RATE_THROTTLED",
     "RATE_WAITED",
     "TOKEN_REFRESHED",
@@ -54,6 +55,11 @@ RATE_HELD_BACK: Final = "rate.held_back"
 #: A permit of the local rate limiter waited longer than its reporting threshold (rate
 #: limiter; attributes: waited, seconds, and batch, whether it was a batch request).
 RATE_WAITED: Final = "rate.waited"
+
+#: A grant came back from the quota store too late to stand for the request about to be
+#: sent, and was spent again (rate limiter; attributes: late, the seconds the store's
+#: round trip took, and respent, whether the second grant came at once).
+RATE_LATE_GRANT: Final = "rate.late_grant"
 
 #: A realm's tokens were refreshed and saved (auth service).
 TOKEN_REFRESHED: Final = "token.refreshed"  # noqa: S105 - an event kind
@@ -121,6 +127,7 @@ ALL_KINDS: Final[tuple[str, ...]] = (
     RATE_THROTTLED,
     RATE_HELD_BACK,
     RATE_WAITED,
+    RATE_LATE_GRANT,
     TOKEN_REFRESHED,
     TOKEN_REFRESH_FAILED,
     CONNECTION_STARTED,

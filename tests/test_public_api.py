@@ -241,6 +241,7 @@ EXPECTED = {
         "HTTP_RETRY",
         "IDLE_REFRESH_FAILED",
         "RATE_HELD_BACK",
+        "RATE_LATE_GRANT",
         "RATE_THROTTLED",
         "RATE_WAITED",
         "TOKEN_REFRESHED",

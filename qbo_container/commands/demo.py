@@ -1,7 +1,9 @@
 """`qbo demo`: the whole stack, end to end, against an emulator it serves itself.
 
-1. Serve the QBO emulator over HTTP on a free loopback port (`serve_emulator`), with
-   `--realms` companies of `--size`, auto-consent on, Intuit's rate limits enforced.
+1. Serve the QBO emulator over HTTP on a free loopback port from a child process
+   (`EmulatorProcess`: it counts requests against Intuit's rate limits as they arrive,
+   as Intuit does, not when the demo's own loop has time), with `--realms` companies of
+   `--size`, auto-consent on, the rate limits enforced.
 2. Connect every company through the real OAuth flow: the same `authorize` as `qbo
    connect`, a loopback callback server, the authorization URL fetched by an HTTP
    client standing in for the user's browser; tokens in an SQLite token store in DIR.
@@ -35,9 +37,8 @@ import aiohttp
 from rich.console import Console
 from rich.table import Table
 
-from qbo_adapters.emulator.app import QBOEmulator
+from qbo_adapters.emulator.child import EmulatorProcess
 from qbo_adapters.emulator.oauth import AUTHORIZE_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH
-from qbo_adapters.emulator.server import serve_emulator
 from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_container.commands.common import (
     EXIT_FAILED,
@@ -273,19 +274,40 @@ async def _demo(
         seed=seed,
         auto_consent=True,
     )
-    emulator = QBOEmulator(emulator_settings)
-    server = await serve_emulator(emulator, host="127.0.0.1")
+    async with EmulatorProcess(emulator_settings) as emulator:
+        return await _demo_against(
+            emulator,
+            size=size,
+            started=started,
+            directory=directory,
+            config=config,
+            console=console,
+            emulator_settings=emulator_settings,
+        )
+
+
+async def _demo_against(
+    emulator: EmulatorProcess,
+    *,
+    size: str,
+    started: float,
+    directory: Path,
+    config: str | None,
+    console: Console,
+    emulator_settings: EmulatorSettings,
+) -> bool:
+    realm_count = len(emulator.realm_ids)
     callback = CallbackServer()
     try:
         redirect = await callback.start()
         settings = command_settings(
-            _demo_settings(server.base_url, directory, redirect, emulator_settings, config),
+            _demo_settings(emulator.base_url, directory, redirect, emulator_settings, config),
             config=config,
         )
         realms = emulator.realm_ids
         console.print(
             f"QBO demo: {realm_count} {size} compan{'y' if realm_count == 1 else 'ies'} on "
-            f"the emulator at {server.base_url}; files in {directory}"
+            f"the emulator at {emulator.base_url}; files in {directory}"
         )
         registry = ConnectionRegistry(registry_path(settings))
         names = tuple(DEFAULT_MIRROR_ENTITIES)
@@ -356,9 +378,10 @@ async def _demo(
                 f"minute per company, the busiest company's {busiest} requests need at "
                 f"least {quota_seconds(busiest):.1f} s"
             )
-        if emulator.internal_errors:
+        bugs = await emulator.internal_errors()
+        if bugs:
             verified = False
-            console.print(f"[red]the emulator met {len(emulator.internal_errors)} bug(s)[/red]")
+            console.print(f"[red]the emulator met {len(bugs)} bug(s)[/red]")
         console.print(
             "[green]verification passed: the mirror equals the emulator[/green]"
             if verified
@@ -367,7 +390,6 @@ async def _demo(
         return verified
     finally:
         await callback.close()
-        await server.close()
 
 
 def run_demo(

@@ -44,6 +44,20 @@ at most 10 in any 1.1 s; with 500/min, at most 500 in any 60.1 s. Requests may t
 arrive up to that much out of step and still fit. The cost is small: 500 a minute
 become 500 per 60.1 s (0.2% less), and 10 per 1.1 s still send 500 within 55 s.
 
+A grant that comes back late
+----------------------------
+The margin covers requests that reach QBO out of step with their grants; it cannot cover
+a grant that is old before the request leaves. The store records the grant when it
+answers; if its answer reaches this permit more than half the margin after it was asked
+for (a busy event loop resumed the permit late, a slow round trip to Redis), the request
+would go out that much after its recorded grant. Such a grant is spent once more, at
+once (`rate.late_grant` reports it): the request then goes out right after a grant
+recorded for it, and the earlier grant stays recorded, wasting one unit of budget, never
+overrunning it. If the second grant is refused, the permit waits as for any refusal; if
+it is late too, the request goes anyway (a loop that slow is beyond a limiter's reach).
+With the memory store, which answers without suspending, no grant is ever late. The
+caller sends at once: `SmartSyncService` awaits nothing between permit and send.
+
 All waiting is `clock.sleep` (the Clock port). A cancelled waiter holds no slot and has
 spent nothing. One caveat for a shared store: a `try_acquire_all` cancelled while its
 round trip to the store is in flight may have recorded a grant that is then never used,
@@ -160,6 +174,7 @@ class RateLimiter:
             raise ValueError(f"window_margin must be finite seconds >= 0, got {window_margin!r}")
         second, minute = 1.0 + window_margin, 60.0 + window_margin
         self._store = quota_store
+        self._late_after = window_margin / 2
         self._clock = clock
         self._events = events
         self._lease = lease
@@ -281,7 +296,11 @@ class RateLimiter:
             else ((key, self._request_limits),)
         )
         try:
+            asked = self._clock.monotonic()
             wait = await self._store.try_acquire_all(spends)
+            late = self._clock.monotonic() - asked
+            if wait <= 0 and late > self._late_after:
+                wait = await self._respend(realm_id, spends, late)
         except BaseException:
             await self._release(realm_id, slot)
             raise
@@ -289,6 +308,25 @@ class RateLimiter:
             return slot, None
         await self._release(realm_id, slot)
         return None, wait
+
+    async def _respend(self, realm_id: str, spends: Sequence[Spend], late: float) -> float:
+        """The grant just recorded may be `late` seconds older than the request it stands
+        for ("A grant that comes back late"): spend once more, now; the first grant stays
+        recorded (budget wasted, never overrun). Returns the second try's wait (0: go)."""
+        asked = self._clock.monotonic()
+        wait = await self._store.try_acquire_all(spends)
+        self._events.emit(
+            QBOEvent(
+                kind=events.RATE_LATE_GRANT,
+                at=self._clock.now(),
+                realm_id=realm_id,
+                attributes={
+                    "late": late,
+                    "respent": wait <= 0 and self._clock.monotonic() - asked <= self._late_after,
+                },
+            )
+        )
+        return wait
 
     async def _wait_for_slot(self, queue: _Queue) -> None:
         """Sleep one poll interval, or less if a slot of the realm is released here."""

@@ -421,6 +421,7 @@ def test_unknown_and_unmetered_kinds_change_nothing() -> None:
         events.CONNECTION_STARTED,
         events.DISCONNECTED,
         events.RATE_WAITED,
+        events.RATE_LATE_GRANT,
     ):
         sink.emit(event(kind, operation="read", status=500, alert="x", wait=9))
     assert parse(exposition(registry)) == before

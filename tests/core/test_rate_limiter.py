@@ -13,7 +13,7 @@ from qbo_adapters.memory.clock import FakeClock
 from qbo_adapters.memory.event_sinks import RecordingEventSink
 from qbo_adapters.memory.quota_store import MemoryQuotaStore
 from qbo_core import QBOConfig, RateLimit, RateLimiter, SlotLease, events
-from qbo_core.ports.quota_store import QuotaStore
+from qbo_core.ports.quota_store import QuotaStore, Spend
 
 REALM = "9130350000000001"
 OTHER = "9130350000000002"
@@ -480,6 +480,76 @@ async def test_slot_lease_can_be_set() -> None:
     assert await grant_times(world, world.limiter(), 1) == pytest.approx([5.0], abs=0.06)
     with pytest.raises(ValueError, match="slot_lease"):
         world.limiter(slot_lease=0)
+
+
+class _SlowAnswers(MemoryQuotaStore):
+    """A memory store whose grants reach the permit `delays[i]` seconds of the fake clock
+    after they were recorded (a slow round trip, or a busy loop resuming the permit late);
+    it keeps when each spend was recorded."""
+
+    def __init__(self, clock: FakeClock, delays: Sequence[float]) -> None:
+        super().__init__(clock)
+        self.delays = list(delays)
+        self.recorded: list[float] = []
+
+    async def try_acquire_all(self, spends: Sequence[Spend], *, cost: int = 1) -> float:
+        wait = await super().try_acquire_all(spends, cost=cost)
+        if wait <= 0:
+            self.recorded.append(self._clock.monotonic())
+        delay = self.delays.pop(0) if self.delays else 0.0
+        if delay:
+            await self._clock.sleep(delay)
+        return wait
+
+
+def _limiter_on(world: World, store: QuotaStore, **kwargs: Any) -> RateLimiter:
+    return RateLimiter(
+        quota_store=store, clock=world.clock, config=world.config, events=world.sink, **kwargs
+    )
+
+
+async def test_a_grant_that_comes_back_late_is_spent_again_before_the_request_goes() -> None:
+    """A grant answered more than half the margin (0.05 s) after it was asked for stands
+    for a request that leaves that much later: it is spent once more, and the permit goes
+    right after the second grant; `rate.late_grant` reports it, with how late it was."""
+    world = World()
+    store = _SlowAnswers(world.clock, [0.2, 0.0])
+    limiter = _limiter_on(world, store, window_margin=0.1)
+    async with limiter.permit(REALM):
+        entered = world.clock.monotonic()
+    assert len(store.recorded) == 2
+    assert entered == pytest.approx(store.recorded[1], abs=EPSILON)
+    late = world.sink.of_kind(events.RATE_LATE_GRANT)
+    assert [event.attributes["late"] for event in late] == pytest.approx([0.2], abs=EPSILON)
+    assert late[0].realm_id == REALM
+    assert late[0].attributes["respent"] is True
+
+
+async def test_a_grant_back_within_half_the_margin_is_spent_once() -> None:
+    """At 0.05 s or less (half the 0.1 s margin) the grant stands: one spend, no event."""
+    world = World()
+    store = _SlowAnswers(world.clock, [0.05])
+    limiter = _limiter_on(world, store, window_margin=0.1)
+    async with limiter.permit(REALM):
+        pass
+    assert len(store.recorded) == 1
+    assert world.sink.of_kind(events.RATE_LATE_GRANT) == []
+
+
+async def test_a_late_grant_whose_second_spend_is_refused_waits_for_the_windows() -> None:
+    """The window full after the late grant: the second spend is refused, the slot is
+    given back, and the permit waits for the window like any refused one; the windows
+    are never overrun (the first grant counts too)."""
+    world = World(requests_per_second=2, requests_per_minute=100)
+    store = _SlowAnswers(world.clock, [0.0, 0.3])
+    limiter = _limiter_on(world, store, window_margin=0.1)
+    times = await grant_times(world, limiter, 2)
+    assert len(store.recorded) == 3  # first permit; second permit's late grant, its respend
+    assert times[1] > 1.0  # the second permit's re-spend had to wait for the window
+    assert most_in_any_window(store.recorded, 1.1) <= 2
+    late = world.sink.of_kind(events.RATE_LATE_GRANT)
+    assert [event.attributes["respent"] for event in late] == [False]
+    assert await free_slots(store, REALM, 10) == 10
 
 
 # -- events ---------------------------------------------------------------------------------

@@ -142,10 +142,10 @@ class _RecordingAuth(QBOAuthService):
         return await super().access_token(realm_id, rejected=rejected)
 
 
-async def test_one_call_goes_cache_then_limiter_then_token_then_qbo(world: SyncWorld) -> None:
-    """A read miss asks the cache, then takes a permit, then a token, then calls QBO and
-    stores the answer after releasing the permit; a hit stops at the cache; a write skips
-    the lookup and drops the realm's cache afterwards."""
+async def test_one_call_goes_cache_then_token_then_limiter_then_qbo(world: SyncWorld) -> None:
+    """A read miss asks the cache, then reads a token, then takes a permit, then calls QBO
+    and stores the answer after releasing the permit; a hit stops at the cache; a write
+    skips the lookup and drops the realm's cache afterwards."""
     customer = await a_customer(world)
     trail: list[str] = []
 
@@ -162,13 +162,83 @@ async def test_one_call_goes_cache_then_limiter_then_token_then_qbo(world: SyncW
         raw_client=world.through(record),
     )
     await sync.read(Customer, customer.id or "")
-    assert trail == ["cache.get", "permit", "token", "send", "release", "cache.set"]
+    assert trail == ["cache.get", "token", "permit", "send", "release", "cache.set"]
     trail.clear()
     await sync.read(Customer, customer.id or "")
     assert trail == ["cache.get"]
     trail.clear()
     await sync.sparse_update(Customer, customer.id or "", customer.sync_token or "", {"Notes": "x"})
-    assert trail == ["permit", "token", "send", "release", "cache.invalidate"]
+    assert trail == ["token", "permit", "send", "release", "cache.invalidate"]
+
+
+class _TurnMarkingPermits(_RecordingPermits):
+    """Marks the next turn of the event loop once the permit is granted."""
+
+    @contextlib.asynccontextmanager
+    async def permit(self, realm_id: str, *, batch: bool = False) -> AsyncIterator[None]:
+        async with super().permit(realm_id, batch=batch):
+            asyncio.get_running_loop().call_soon(self.trail.append, "next turn")
+            yield
+
+
+async def test_the_request_goes_out_in_the_turn_its_permit_was_granted(
+    world: SyncWorld,
+) -> None:
+    """Nothing is awaited between the grant and the send: QBO counts a request when it
+    arrives, the limiter when it grants, and any suspension in between lets other work
+    delay the request past the windows' margin (a 429 where the windows had room)."""
+    customer = await a_customer(world)
+    trail: list[str] = []
+    auth = world.auth_service(_RecordingAuth)
+    assert isinstance(auth, _RecordingAuth)
+    auth.trail = trail
+    sync = world.sync(
+        auth=auth,
+        limiter=_TurnMarkingPermits(world.clock, trail),
+        raw_client=world.through(lambda request: trail.append("send")),
+        cache_ttls={"Customer": 0},
+    )
+    await sync.read(Customer, customer.id or "")
+    assert trail[:4] == ["token", "permit", "send", "next turn"]
+
+
+class _SlowPermits(_RecordingPermits):
+    """Grants after `wait` seconds of the fake clock."""
+
+    wait = 0.0
+
+    @contextlib.asynccontextmanager
+    async def permit(self, realm_id: str, *, batch: bool = False) -> AsyncIterator[None]:
+        await self._clock.sleep(self.wait)
+        async with super().permit(realm_id, batch=batch):
+            yield
+
+
+async def test_a_permit_slower_than_half_the_refresh_margin_reads_the_token_again(
+    world: SyncWorld,
+) -> None:
+    """The token read before a permit may have aged while the permit waited: after more
+    than half of `refresh_margin` (150 s by default) it is read again inside the permit;
+    after less, it is not."""
+    customer = await a_customer(world)
+    trail: list[str] = []
+    auth = world.auth_service(_RecordingAuth)
+    assert isinstance(auth, _RecordingAuth)
+    auth.trail = trail
+    permits = _SlowPermits(world.clock, trail)
+    sync = world.sync(
+        auth=auth,
+        limiter=permits,
+        raw_client=world.through(lambda request: trail.append("send")),
+        cache_ttls={"Customer": 0},
+    )
+    permits.wait = 149.0
+    await sync.read(Customer, customer.id or "")
+    assert trail == ["token", "permit", "send", "release"]
+    trail.clear()
+    permits.wait = 151.0
+    await sync.read(Customer, customer.id or "")
+    assert trail == ["token", "permit", "token", "send", "release"]
 
 
 # --------------------------------------------------------------------- de-duplication
