@@ -20,12 +20,16 @@
    taken against the time Intuit's quota (500 requests per minute per company) allows.
 
 DIR is `--output`, else a new temporary directory removed at the end (`--keep` keeps it).
+The run's figures are also written to DIR/summary.json: per company the requests,
+retries, 429s, the time the quota allows, and for each sync its seconds, rows and (for
+the full sync) requests.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import shutil
 import tempfile
 import time
@@ -53,7 +57,13 @@ from qbo_container.commands.common import (
 )
 from qbo_container.commands.connect import CallbackServer, authorize
 from qbo_container.commands.health import collect_health, health_table, monitor_of
-from qbo_container.commands.sync import SyncBars, open_mirror, summary_table, sync_realms
+from qbo_container.commands.sync import (
+    RealmSync,
+    SyncBars,
+    open_mirror,
+    summary_table,
+    sync_realms,
+)
 from qbo_container.facade import QBO
 from qbo_container.settings import SQL_DRIVERS
 from qbo_container.storage import private_directory
@@ -257,6 +267,28 @@ def _traffic_table(
     return table
 
 
+#: The run's figures, machine-readable, in DIR (`benchmarks/bench_demo.py` reads them).
+SUMMARY_FILE = "summary.json"
+
+
+def _phase(results: Sequence[RealmSync], realm: str, requests: int | None) -> dict[str, Any]:
+    result = next(result for result in results if result.realm_id == realm)
+    phase: dict[str, Any] = {
+        "seconds": round(result.seconds, 3),
+        "upserted": sum(result.report.upserted.values()),
+        "deleted": sum(result.report.deleted.values()),
+        "rows": result.rows,
+    }
+    if requests is not None:
+        phase["requests"] = requests
+        phase["quota_seconds"] = quota_seconds(requests)
+    return phase
+
+
+def _write_summary(path: Path, **figures: Any) -> None:
+    path.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
 async def _demo(
     *,
     size: str,
@@ -338,11 +370,15 @@ async def _demo_against(
                 console.print(f"connected {integration.company_name!r} (realm {realm})")
 
             console.rule("2. full sync into the mirror")
+            before = {realm: counter.count(kinds.HTTP_REQUEST, realm) for realm in realms}
             bars = SyncBars(console)
             with bars.progress:
                 full = await sync_realms(
                     qbo, mirror, realms, registry, entities=names, full=True, bars=bars
                 )
+            full_requests = {
+                realm: counter.count(kinds.HTTP_REQUEST, realm) - before[realm] for realm in realms
+            }
             console.print(summary_table(full, title="Full sync"))
 
             console.rule("3. changes through SmartSync")
@@ -382,6 +418,24 @@ async def _demo_against(
         if bugs:
             verified = False
             console.print(f"[red]the emulator met {len(bugs)} bug(s)[/red]")
+        _write_summary(
+            directory / SUMMARY_FILE,
+            size=size,
+            elapsed=elapsed,
+            verified=verified,
+            realms={
+                realm: {
+                    "requests": counter.count(kinds.HTTP_REQUEST, realm),
+                    "retries": counter.count(kinds.HTTP_RETRY, realm),
+                    "throttled": counter.count(kinds.RATE_THROTTLED, realm),
+                    "quota_seconds": quota_seconds(counter.count(kinds.HTTP_REQUEST, realm)),
+                    "full_sync": _phase(full, realm, full_requests[realm]),
+                    "incremental_sync": _phase(incremental, realm, None),
+                    "writes": writes[realm],
+                }
+                for realm in realms
+            },
+        )
         console.print(
             "[green]verification passed: the mirror equals the emulator[/green]"
             if verified
