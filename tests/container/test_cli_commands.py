@@ -380,7 +380,8 @@ def test_an_unreachable_token_store_exits_4(
 def test_sync_user_errors(
     served: ServedEmulator, home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Unknown entity types: 2; nothing connected: 3; a locked or damaged mirror file: 4."""
+    """Unknown entity types: 2; nothing connected: 3; a locked or damaged mirror file, or
+    a PostgreSQL mirror that is not running: 4."""
     args = ["sync", "--emulator-url", served.base_url]
     assert main([*args, "--entities", "Customer,Gadget"]) == 2
     assert "Gadget" in _one_error_line(capsys.readouterr().err, "sync")
@@ -390,6 +391,9 @@ def test_sync_user_errors(
     garbage = home / "garbage.sqlite3"
     garbage.write_bytes(b"this is not a database at all" * 100)
     assert main([*args, "--mirror", str(garbage)]) == 4
+    _one_error_line(capsys.readouterr().err, "sync")
+    down = f"postgresql+asyncpg://postgres@127.0.0.1:{_closed_port()}/test"
+    assert main([*args, "--mirror", down]) == 4
     _one_error_line(capsys.readouterr().err, "sync")
     locked = home / "locked.sqlite3"
     holder = sqlite3.connect(locked, isolation_level=None)
