@@ -248,7 +248,7 @@ def _business(text: str) -> str:
 
 
 def _user_command(
-    commands: Any, name: str, help_text: str, description: str
+    commands: Any, name: str, help_text: str, description: str, *, emulator_url: bool = True
 ) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = commands.add_parser(
         name,
@@ -258,6 +258,8 @@ def _user_command(
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--config", metavar="FILE", help="a TOML settings file (default none)")
+    if not emulator_url:  # the demo serves an emulator of its own
+        return parser
     parser.add_argument(
         "--emulator-url",
         type=_webhook_url,
@@ -404,6 +406,7 @@ def _add_user_commands(commands: Any) -> None:
         "OAuth flow, mirror every supported entity type into SQLite, change records "
         "through SmartSync, sync again incrementally, verify the mirror against the "
         "emulator, and print health and traffic tables. Exit 1 if verification fails.",
+        emulator_url=False,
     )
     demo.add_argument(
         "--size",

@@ -48,6 +48,9 @@ Branches follow what the caller can do about the failure, not where it came from
     │   └── WebhookPayloadError            a webhook delivery's body is not a notification
     │                                      (not JSON, wrong shape, missing field): nothing
     │                                      to act on; Intuit would only resend it
+    ├── BatchWriteError                    `write_batch` stopped: a batch failed as a whole
+    │                                      (its cause) after `written` results came back
+    │                                      (`qbo_core.services.batch_writer`)
     ├── ConflictError                      a compare-and-set lost against a newer writer
     ├── LockTimeoutError                   a named lock stayed held past the wait budget
     ├── StoreUnavailableError              a shared store (database, Redis, a lock file) failed

@@ -8,7 +8,7 @@ and back. Bodies are always `bytes`; headers are case-insensitive and may repeat
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TypeAlias
+from typing import TypeAlias, overload
 
 import attrs
 
@@ -42,8 +42,16 @@ class Headers:
             pairs = tuple((str(k), str(v)) for k, v in source)
         self.__attrs_init__(pairs)
 
+    @overload
+    def get(self, name: str) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str) -> str: ...
+    @overload
+    def get(self, name: str, default: str | None) -> str | None: ...
+
     def get(self, name: str, default: str | None = None) -> str | None:
-        """The first value of `name` (any case), or `default` when absent."""
+        """The first value of `name` (any case), or `default` when absent (typed `str`
+        when the default is one)."""
         wanted = name.lower()
         for key, value in self.items:
             if key.lower() == wanted:
