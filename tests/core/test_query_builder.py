@@ -951,7 +951,7 @@ def test_type_errors_say_what_was_given(make: Callable[[], object], message: str
     assert _message(make, TypeError) == message
 
 
-def test_the_last_line_of_the_helpers_percent_error_names_the_helper() -> None:
+def test_startswith_and_endswith_name_themselves_when_refusing_percent() -> None:
     """startswith and endswith name themselves when refusing `%` (as contains does)."""
     assert _message(lambda: Field("Name").startswith("%"), ValueError).startswith(
         "property Name: startswith text cannot hold '%'"
