@@ -138,3 +138,85 @@ async def test_ttl_is_measured_on_the_given_clock() -> None:
     assert await cache.get("r1", "k") == b"v"
     clock.advance(0.25)
     assert await cache.get("r1", "k") is None
+
+
+def test_default_bound_is_ten_thousand_entries() -> None:
+    """Without max_entries the cache holds up to 10,000 entries."""
+    assert MemoryCache(FakeClock()).max_entries == 10_000
+
+
+async def test_a_bound_of_one_keeps_the_latest_entry() -> None:
+    """max_entries=1 is allowed: the cache then holds only the entry set last."""
+    cache = MemoryCache(FakeClock(), max_entries=1)
+    assert cache.max_entries == 1
+    await cache.set("r1", "a", b"a", ttl=60)
+    await cache.set("r1", "b", b"b", ttl=60)
+    assert len(cache) == 1
+    assert await cache.get("r1", "a") is None
+    assert await cache.get("r1", "b") == b"b"
+
+
+async def test_invalidation_after_a_delete_drops_the_realms_other_entries() -> None:
+    """Deleting one of a realm's keys leaves the realm's index right: invalidation then
+    drops the realm's remaining entries and raises nothing."""
+    cache = MemoryCache(FakeClock())
+    await cache.set("r1", "a", b"a", ttl=60)
+    await cache.set("r1", "b", b"b", ttl=60)
+    assert await cache.delete("r1", "a") is True
+    await cache.invalidate_realm("r1")
+    assert len(cache) == 0
+    await cache.set("r1", "a", b"again", ttl=60)
+    await cache.invalidate_realm("r1")
+    assert len(cache) == 0
+
+
+async def test_invalidation_after_an_expired_read_raises_nothing() -> None:
+    """An entry dropped because it expired leaves the realm's index; invalidation still works."""
+    clock = FakeClock(auto_advance=False)
+    cache = MemoryCache(clock)
+    await cache.set("r1", "short", b"s", ttl=1)
+    await cache.set("r1", "long", b"l", ttl=10)
+    clock.advance(1)
+    assert await cache.get("r1", "short") is None
+    await cache.invalidate_realm("r1")
+    assert len(cache) == 0
+
+
+async def test_invalidation_after_a_purge_raises_nothing() -> None:
+    """purge_expired keeps the realm index in step, so invalidating the realm afterwards works."""
+    clock = FakeClock(auto_advance=False)
+    cache = MemoryCache(clock)
+    await cache.set("r1", "short", b"s", ttl=1)
+    await cache.set("r1", "long", b"l", ttl=10)
+    clock.advance(1)
+    assert cache.purge_expired() == 1
+    await cache.invalidate_realm("r1")
+    assert len(cache) == 0
+
+
+async def test_invalidation_after_an_eviction_raises_nothing() -> None:
+    """An evicted entry leaves the realm's index, so invalidating its realm later works."""
+    cache = MemoryCache(FakeClock(), max_entries=2)
+    await cache.set("r1", "a", b"a", ttl=60)
+    await cache.set("r1", "b", b"b", ttl=60)
+    await cache.set("r2", "c", b"c", ttl=60)  # evicts r1/a
+    await cache.invalidate_realm("r1")
+    assert len(cache) == 1
+    assert await cache.get("r2", "c") == b"c"
+
+
+async def test_a_realm_emptied_by_deletes_leaves_no_index_behind() -> None:
+    """Deleting a realm's last entry forgets the realm, and setting it again starts fresh."""
+    cache = MemoryCache(FakeClock())
+    await cache.set("r1", "a", b"a", ttl=60)
+    await cache.delete("r1", "a")
+    await cache.invalidate_realm("r1")
+    await cache.set("r1", "b", b"b", ttl=60)
+    await cache.invalidate_realm("r1")
+    assert await cache.get("r1", "b") is None
+    assert len(cache) == 0
+
+
+def test_repr_shows_the_size_and_the_bound() -> None:
+    """repr says how many entries are held and the bound."""
+    assert repr(MemoryCache(FakeClock(), max_entries=7)) == "MemoryCache(entries=0, max_entries=7)"

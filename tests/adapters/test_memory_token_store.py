@@ -59,3 +59,32 @@ async def test_repr_counts_realms_without_tokens() -> None:
     await store.save("r1", _tokens("a"), expected_version=None)
     await store.save("r2", _tokens("b"), expected_version=None)
     assert repr(store) == "MemoryTokenStore(realms=2)"
+
+
+async def test_save_conflict_says_what_it_expected_and_found() -> None:
+    """A lost save names the operation, the expected and the stored version, and the realm."""
+    store = MemoryTokenStore()
+    await store.save("9130350000000001", _tokens("kept"), expected_version=None)
+    with pytest.raises(ConflictError) as caught:
+        await store.save("9130350000000001", _tokens("lost"), expected_version=None)
+    assert (caught.value.expected, caught.value.actual) == (None, 1)
+    assert str(caught.value) == (
+        "token save expected version None, but the store holds 1 [realm=9130350000000001]"
+    )
+
+
+async def test_delete_conflict_names_the_realm_and_the_versions() -> None:
+    """A delete at a stale version keeps the tokens and raises a conflict naming the realm."""
+    store = MemoryTokenStore()
+    await store.save("9130350000000001", _tokens("a"), expected_version=None)
+    await store.save("9130350000000001", _tokens("b"), expected_version=1)
+    with pytest.raises(ConflictError) as caught:
+        await store.delete("9130350000000001", expected_version=1)
+    assert caught.value.realm_id == "9130350000000001"
+    assert (caught.value.expected, caught.value.actual) == (1, 2)
+    assert str(caught.value) == (
+        "token delete expected version 1, but the store holds 2 [realm=9130350000000001]"
+    )
+    stored = await store.load("9130350000000001")
+    assert stored is not None
+    assert stored.version == 2

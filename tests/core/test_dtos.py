@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import string
-from datetime import UTC, datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 import attrs
@@ -14,15 +15,22 @@ from hypothesis import strategies as st
 
 from qbo_core.converter import structure, unstructure
 from qbo_core.dtos import (
+    AdapterHealth,
+    AlertSeverity,
+    BusinessHealth,
     ConnectionRequest,
     ConnectionState,
     ConnectionStatus,
     EntitySummary,
+    HealthAlert,
+    HealthState,
     IntegrationStatus,
     MirrorProgress,
     QBOEvent,
     QBOIntegrationDTO,
     RateLimit,
+    RealmAuth,
+    RealmStats,
     SyncCursor,
     SyncPosition,
     SyncProgress,
@@ -427,3 +435,242 @@ def test_mirror_sync_values_round_trip_through_json(
     assert round_trip(summary) == summary
     assert round_trip(progress) == progress
     assert round_trip(report) == report
+
+
+# --------------------------------------------------------------------- exact refusals
+
+
+class _NoOffset(tzinfo):
+    """A tzinfo that knows no offset: `utcoffset()` is None, so its datetimes are naive."""
+
+    def utcoffset(self, moment: datetime | None) -> timedelta | None:
+        return None
+
+    def dst(self, moment: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, moment: datetime | None) -> str | None:
+        return None
+
+
+def _message(make: Callable[[], object], error: type[Exception]) -> str:
+    """The text of the `error` that `make()` raises (failing if it raises none)."""
+    with pytest.raises(error) as caught:
+        make()
+    return str(caught.value)
+
+
+def test_a_tzinfo_without_an_offset_counts_as_naive() -> None:
+    """A datetime whose tzinfo gives no `utcoffset()` is refused like a naive one, the
+    message naming the field and the value."""
+    moment = datetime(2025, 1, 1, tzinfo=_NoOffset())
+    assert moment.tzinfo is not None
+    assert _message(lambda: tokens(access_token_expires_at=moment), ValueError) == (
+        f"access_token_expires_at must be timezone-aware, got naive {moment!r}"
+    )
+
+
+def test_a_naive_datetime_is_named_in_the_refusal() -> None:
+    """The refusal of a naive datetime names the field and shows the value."""
+    assert _message(lambda: QBOEvent(kind="k", at=datetime(2025, 1, 1)), ValueError) == (
+        "at must be timezone-aware, got naive datetime.datetime(2025, 1, 1, 0, 0)"
+    )
+
+
+def test_an_empty_field_is_named_in_the_refusal() -> None:
+    """An empty required text field is refused with a message naming exactly that field."""
+    assert _message(lambda: tokens(refresh_token=""), ValueError) == (
+        "refresh_token must not be empty"
+    )
+
+
+@pytest.mark.parametrize("realm_id", ["1", "9130350000000001", "1" * 32])
+def test_realm_auth_takes_a_numeric_company_id(realm_id: str) -> None:
+    """A realm id of 1 to 32 digits is accepted."""
+    assert RealmAuth(realm_id=realm_id, access_token="tok").realm_id == realm_id
+
+
+@pytest.mark.parametrize("realm_id", ["", "1" * 33, "12a", " 12", "12\n", "١٢", 12])
+def test_realm_auth_refuses_anything_but_a_numeric_company_id(realm_id: Any) -> None:
+    """A realm id that is not 1 to 32 ASCII digits (or not a str) is refused, shown in the
+    message."""
+    assert _message(lambda: RealmAuth(realm_id=realm_id, access_token="tok"), ValueError) == (
+        f"realm_id must be the numeric QBO company id, got {realm_id!r}"
+    )
+
+
+def test_realm_auth_takes_any_visible_ascii_token() -> None:
+    """An access token of visible ASCII characters (`!` to `~`) is accepted."""
+    token = "".join(map(chr, range(0x21, 0x7F)))
+    assert RealmAuth(realm_id="1", access_token=token).access_token == token
+
+
+@pytest.mark.parametrize("token", ["", "a b", "a\tb", "a\x7fb", "caf\u00e9", "a\r\nb", None])
+def test_realm_auth_refuses_tokens_that_could_break_a_header(token: Any) -> None:
+    """An access token that is empty, not a str, or holds a space, a control or a non-ASCII
+    character is refused, and the message never shows it."""
+    assert _message(lambda: RealmAuth(realm_id="1", access_token=token), ValueError) == (
+        "access_token must be a non-empty token of visible ASCII characters"
+    )
+
+
+@pytest.mark.parametrize(
+    ("reauthorization", "revoked", "usable"),
+    [(None, None, True), (NOW, None, False), (None, NOW, False), (NOW, NOW, False)],
+)
+def test_tokens_are_usable_until_marked_dead(
+    reauthorization: datetime | None, revoked: datetime | None, usable: bool
+) -> None:
+    """Tokens are usable unless marked as needing reauthorization or as revoked."""
+    value = tokens(reauthorization_required_at=reauthorization, revoked_at=revoked)
+    assert value.usable is usable
+
+
+def test_rolling_expiry_wins_when_earlier_than_the_hard_cap() -> None:
+    """With a hard cap later than the rolling expiry, the rolling expiry ends the token."""
+    value = tokens(refresh_token_hard_expires_at=NOW + timedelta(days=200))
+    assert not value.refresh_token_expired(NOW + timedelta(days=99))
+    assert value.refresh_token_expired(NOW + timedelta(days=100))
+
+
+def test_sync_position_keeps_delivered_keys_sorted_and_unique() -> None:
+    """`delivered` is stored sorted with duplicates dropped; one str is refused, not split."""
+    position = SyncPosition(since=NOW, delivered=["9:2", "10:deleted", "9:2"])
+    assert position.delivered == ("10:deleted", "9:2")
+    assert _message(lambda: SyncPosition(since=NOW, delivered="9:2"), TypeError) == (
+        "delivered is a collection of keys, not one str"
+    )
+
+
+def test_mappings_are_read_only_copies() -> None:
+    """Mapping fields (cursor positions, completed types, counts, adapters, details) are
+    read-only copies: changing the source afterwards changes nothing."""
+    positions = {"Customer": SyncPosition(since=NOW)}
+    cursor = SyncCursor(positions=positions)
+    completed = {"Customer": NOW}
+    progress = MirrorProgress(full=True, completed=completed)
+    counts = {"Customer": 1}
+    report = SyncReport(mode="full", upserted=counts, deleted=counts)
+    adapters = {"cache": AdapterHealth(name="cache", up=True)}
+    details = {"plan": "gold"}
+    health = BusinessHealth(
+        business_id="b1",
+        business_name="Biz",
+        integration_details=details,
+        state=HealthState.HEALTHY,
+        checked_at=NOW,
+        adapters=adapters,
+    )
+    positions.clear()
+    completed.clear()
+    counts.clear()
+    adapters.clear()
+    details.clear()
+    assert dict(cursor.positions) == {"Customer": SyncPosition(since=NOW)}
+    assert dict(progress.completed) == {"Customer": NOW}
+    assert (dict(report.upserted), dict(report.deleted)) == ({"Customer": 1}, {"Customer": 1})
+    assert dict(health.adapters) == {"cache": AdapterHealth(name="cache", up=True)}
+    assert dict(health.integration_details) == {"plan": "gold"}
+    for mapping in (
+        cursor.positions,
+        progress.completed,
+        report.upserted,
+        report.deleted,
+        health.adapters,
+        health.integration_details,
+    ):
+        with pytest.raises(TypeError):
+            mapping["x"] = None  # type: ignore[index]
+
+
+def test_business_health_keeps_alerts_and_reasons_as_tuples() -> None:
+    """Alerts and reasons given as lists are kept as tuples; one str of reasons is refused."""
+    alert = HealthAlert(
+        name="hard_expiry_30d",
+        severity=AlertSeverity.WARNING,
+        realm_id="1",
+        message="m",
+        since=NOW,
+    )
+    health = BusinessHealth(
+        business_id="b1",
+        business_name="Biz",
+        state=HealthState.DEGRADED,
+        reasons=["slow", "expiring"],
+        checked_at=NOW,
+        alerts=[alert],
+    )
+    assert health.alerts == (alert,)
+    assert health.reasons == ("slow", "expiring")
+    assert _message(
+        lambda: BusinessHealth(
+            business_id="b1",
+            business_name="Biz",
+            state=HealthState.DEGRADED,
+            reasons="slow",
+            checked_at=NOW,
+        ),
+        TypeError,
+    ) == ("reasons is a collection of sentences, not one str")
+
+
+def test_mirror_progress_refuses_a_naive_completed_time() -> None:
+    """A completed type's time must be aware; the message names the type."""
+    assert _message(
+        lambda: MirrorProgress(full=True, completed={"Customer": datetime(2025, 1, 1)}),
+        ValueError,
+    ) == ("completed['Customer'] must be timezone-aware")
+    assert _message(
+        lambda: MirrorProgress(
+            full=True, completed={"Bill": datetime(2025, 1, 1, tzinfo=_NoOffset())}
+        ),
+        ValueError,
+    ) == ("completed['Bill'] must be timezone-aware")
+
+
+@pytest.mark.parametrize("changes", [{"completed": {"Customer": NOW}}, {"current": "Invoice"}])
+def test_mirror_progress_holds_full_sync_state_only_during_a_full_sync(
+    changes: dict[str, Any],
+) -> None:
+    """Completed types or a current type need full=True; with it they are kept."""
+    assert _message(lambda: MirrorProgress(**changes), ValueError) == (
+        "completed and current describe a full sync under way: full=True"
+    )
+    assert MirrorProgress(full=True, **changes).full is True
+
+
+@pytest.mark.parametrize("phase", ["full", "incremental"])
+def test_sync_phases_are_full_or_incremental(phase: Any) -> None:
+    """SyncProgress and SyncReport take the two phases, and nothing else."""
+    assert (
+        SyncProgress(realm_id="1", entity_type="Bill", done=0, total=None, phase=phase).phase
+        == phase
+    )
+    assert SyncReport(mode=phase).mode == phase
+    assert _message(lambda: SyncReport(mode="partial"), ValueError) == (  # type: ignore[arg-type]
+        "mode must be 'full' or 'incremental', got 'partial'"
+    )
+    assert _message(
+        lambda: SyncProgress(
+            realm_id="1",
+            entity_type="Bill",
+            done=0,
+            total=None,
+            phase="Full",  # type: ignore[arg-type]
+        ),
+        ValueError,
+    ) == ("phase must be 'full' or 'incremental', got 'Full'")
+
+
+@pytest.mark.parametrize(
+    ("requests", "errors", "throttles", "error_rate", "throttle_rate"),
+    [(0, 0, 0, 0.0, 0.0), (4, 1, 2, 0.25, 0.5), (8, 8, 0, 1.0, 0.0)],
+)
+def test_realm_stats_rates_are_shares_of_requests(
+    requests: int, errors: int, throttles: int, error_rate: float, throttle_rate: float
+) -> None:
+    """error_rate and throttle_rate are errors and throttles over requests, 0 without any."""
+    stats = RealmStats(
+        realm_id="1", window_seconds=60, requests=requests, errors=errors, throttles=throttles
+    )
+    assert (stats.error_rate, stats.throttle_rate) == (error_rate, throttle_rate)

@@ -8,6 +8,8 @@ import doctest
 import enum
 import json
 import re
+import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from hypothesis import strategies as st
 import qbo_core.query
 from qbo_adapters.emulator import query as emulator
 from qbo_adapters.emulator.query import Value, execute, parse
-from qbo_core.entities import QBOEntity
+from qbo_core.entities import QBOEntity, Vendor
 from qbo_core.query import Condition, Field, Operator, OrderKey, Query, QueryValue
 
 RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo-recorded"
@@ -113,6 +115,13 @@ def recorded_statements(root: Path) -> list[str]:
                     items = json.loads(request["body"]).get("BatchItemRequest", [])
                     found += [item["Query"] for item in items if "Query" in item]
     return found
+
+
+def _message(make: Callable[[], object], error: type[Exception]) -> str:
+    """The text of the `error` that `make()` raises (failing if it raises none)."""
+    with pytest.raises(error) as caught:
+        make()
+    return str(caught.value)
 
 
 @pytest.fixture
@@ -659,3 +668,335 @@ def test_each_method_returns_a_new_query() -> None:
     assert refined.build() == "SELECT * FROM Customer WHERE Active = true ORDERBY DisplayName ASC"
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         base.entity = "Vendor"  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- exact writing
+
+
+def test_booleans_are_written_in_lower_case() -> None:
+    """`True` and `False` are written `true` and `false`, the case QBO documents."""
+    assert str(Field("Active") == True) == "Active = true"  # noqa: E712 - the operator is the API
+    assert str(Field("Active") == False) == "Active = false"  # noqa: E712
+    assert str(Field("Active").in_([True, False])) == "Active IN (true, false)"
+
+
+def test_an_enum_with_a_value_is_not_null() -> None:
+    """An enum member whose value is not None may be ordered; only a None-valued one is null."""
+
+    class Level(enum.IntEnum):
+        TOP = 3
+
+    class Nothing(enum.Enum):
+        NONE = None
+
+    assert str(Field("Level") > Level.TOP) == "Level > '3'"
+    assert str(Field("Level") <= Level.TOP) == "Level <= '3'"
+    with pytest.raises(ValueError, match="null"):
+        _ = Field("Level") > Nothing.NONE
+
+
+def test_a_string_enum_is_quoted_and_escaped_as_a_string() -> None:
+    """A str enum member is written as its value, quoted and escaped like any string."""
+
+    class Status(enum.StrEnum):
+        PAID = "Pa'id"
+
+    assert str(Field("Status") == Status.PAID) == "Status = 'Pa\\'id'"
+
+
+def test_numbers_of_exactly_1000_digits_are_written() -> None:
+    """1000 digits before the point, or 1000 after it, are allowed (ints and Decimals)."""
+    largest = 10**1000 - 1
+    assert str(Field("Amount") == largest) == f"Amount = '{largest}'"
+    assert str(Field("Amount") == -largest) == f"Amount = '-{largest}'"
+    assert str(Field("Amount") == Decimal(largest)) == f"Amount = '{largest}'"
+    tiny = "0." + "0" * 999 + "1"
+    assert str(Field("Amount") == Decimal(tiny)) == f"Amount = '{tiny}'"
+    assert str(Field("Amount") == Decimal("-" + tiny)) == f"Amount = '-{tiny}'"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [10**1000, -(10**1000), Decimal(10**1000), Decimal(-(10**1000)), Decimal("1E-1001")],
+)
+def test_numbers_past_1000_digits_are_refused(value: int | Decimal) -> None:
+    """1001 digits before the point, or 1001 after it, raise ValueError, whatever the sign."""
+    assert _message(lambda: Field("Amount") == value, ValueError) == (
+        "property Amount: a number may have at most 1000 digits before and after the point"
+    )
+
+
+@pytest.mark.parametrize(
+    ("minutes", "written"),
+    [(5 * 60 + 45, "+05:45"), (-(9 * 60 + 30), "-09:30"), (1, "+00:01"), (14 * 60, "+14:00")],
+)
+def test_whole_minute_offsets_are_kept(minutes: int, written: str) -> None:
+    """Any whole-minute offset (+05:45 Nepal, -09:30 Marquesas) is written as is, not in UTC."""
+    zone = dt.timezone(dt.timedelta(minutes=minutes))
+    moment = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=zone)
+    assert str(Field("TxnDate") == moment) == f"TxnDate = '2026-01-02T03:04:05{written}'"
+
+
+def test_float_is_written_by_its_shortest_repr() -> None:
+    """A float is written as its shortest repr in plain notation (`0.1`, `1e-07` as digits)."""
+    assert str(Field("Amount") == 0.1) == "Amount = '0.1'"
+    assert str(Field("Amount") == 1e-07) == "Amount = '0.0000001'"
+    assert str(Field("Amount") == -2.5e3) == "Amount = '-2500.0'"
+
+
+def test_typed_entity_classes_make_typed_queries() -> None:
+    """select/count of a typed class keep the class and write its QBO name."""
+    selected = Query.select(Vendor)
+    counted = Query.count(Vendor)
+    assert (selected.entity, selected.entity_class) == ("Vendor", Vendor)
+    assert selected.count_only is False
+    assert (counted.entity, counted.entity_class) == ("Vendor", Vendor)
+    assert counted.count_only is True
+    assert str(counted) == "SELECT COUNT(*) FROM Vendor"
+    assert Query.select("Vendor").entity_class is None
+    assert Query.count("Vendor").count_only is True
+
+
+def test_a_projection_keeps_the_names_added_before() -> None:
+    """fields() adds to the properties already selected, in order."""
+    query = Query.select("Customer").fields("Id").fields("DisplayName", "Balance")
+    assert query.build() == "SELECT Id, DisplayName, Balance FROM Customer"
+
+
+# --------------------------------------------------------------------------- error messages
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: Field("Amount") == dt.datetime(2026, 1, 2, 3, 4, 5),
+            "property Amount: a datetime must be timezone-aware (QBO compares instants)",
+        ),
+        (
+            lambda: Field("Amount") == dt.datetime(2026, 1, 2, 3, 4, 5, 1, tzinfo=dt.UTC),
+            "property Amount: QBO times are whole seconds; a datetime with microseconds "
+            "would be truncated (use .replace(microsecond=0))",
+        ),
+        (
+            lambda: (
+                Field("Amount")
+                == dt.datetime.max.replace(
+                    microsecond=0, tzinfo=dt.timezone(dt.timedelta(seconds=-1))
+                )
+            ),
+            "property Amount: the datetime is out of range in UTC",
+        ),
+        (lambda: Field("Amount") == float("nan"), "property Amount: nan is not a finite number"),
+        (lambda: Field("Amount") == float("-inf"), "property Amount: -inf is not a finite number"),
+        (
+            lambda: Field("Amount") == Decimal("NaN"),
+            "property Amount: NaN is not a finite number",
+        ),
+        (
+            lambda: Field("Amount") == Decimal("-Infinity"),
+            "property Amount: -Infinity is not a finite number",
+        ),
+        (
+            lambda: Field("Name") == "a\x00b",
+            "property Name: a string value cannot hold NUL (U+0000)",
+        ),
+        (
+            lambda: Field("Name") == "a\ud800b",
+            "property Name: a string value cannot hold a lone surrogate "
+            "(it cannot be encoded as UTF-8)",
+        ),
+        (
+            lambda: Condition(field="Name", operator=Operator.IN, values=()),
+            "property Name: IN needs at least one value",
+        ),
+        (
+            lambda: Condition(field="Name", operator=Operator.EQ, values=("a", "b")),
+            "property Name: = takes one value",
+        ),
+        (
+            lambda: Field("Id") > 5,
+            "property Id: QBO supports only = and IN on Id, not >",
+        ),
+        (
+            lambda: Field("Amount") < None,
+            "property Amount: null (None) works only with =, != and IN, not <",
+        ),
+        (
+            lambda: Field("Name").contains("100%"),
+            "property Name: contains text cannot hold '%': QBO's LIKE has no escape for its "
+            "wildcard; use like() to write the pattern yourself",
+        ),
+        (
+            lambda: Query.select("Customer").where(),
+            "where() needs at least one condition",
+        ),
+        (
+            lambda: Query.select("Customer").order_by(),
+            "order_by() needs at least one property name",
+        ),
+        (
+            lambda: Query.select("Customer").fields(),
+            "fields() needs at least one property name",
+        ),
+        (
+            lambda: Query.count("Customer").fields("Id"),
+            "a COUNT(*) query cannot also select properties",
+        ),
+        (
+            lambda: Query.select("Customer").max_results(1001),
+            "max_results must be 1..1000, got 1001",
+        ),
+        (
+            lambda: Query.select("Customer").max_results(0),
+            "max_results must be 1..1000, got 0",
+        ),
+        (
+            lambda: Query.select("Customer").start_position(0),
+            "start_position (1-based) must be >= 1, got 0",
+        ),
+        (
+            lambda: Query(entity="Customer", entity_class=Vendor),
+            "entity 'Customer' is not the name of Vendor",
+        ),
+        (
+            lambda: Query.select("Customer.Name"),
+            "entity 'Customer.Name' is not a valid QBO name: "
+            "ASCII letters and digits, starting with a letter",
+        ),
+        (
+            lambda: Field("Name;"),
+            "property 'Name;' is not a valid QBO name: ASCII letters and digits starting "
+            "with a letter, dot-separated segments allowed",
+        ),
+        (
+            lambda: Query.select("Where"),
+            "entity 'Where' is a reserved word of QBO's query language",
+        ),
+        (
+            lambda: Field("OrderBy"),
+            "property 'OrderBy' is a reserved word of QBO's query language",
+        ),
+    ],
+)
+def test_value_errors_say_what_is_wrong_and_where(make: Callable[[], object], message: str) -> None:
+    """Each refused name, value or clause raises ValueError with a message that names the
+    property (or entity, or clause) and the rule it breaks."""
+    assert _message(make, ValueError) == message
+
+
+class _Unwritable(enum.Enum):
+    A = "a"
+
+
+class _NestedEnum(enum.Enum):
+    B = _Unwritable.A
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Query.select(5), "entity must be a str, got int"),  # type: ignore[call-overload]
+        (lambda: Field(None), "property must be a str, got NoneType"),  # type: ignore[arg-type]
+        (
+            lambda: Field("Amount") == [1],
+            "property Amount: cannot compare with a list; use str, bool, int, Decimal, float, "
+            "date, aware datetime, an enum or None",
+        ),
+        (
+            lambda: Field("Amount") == _NestedEnum.B,
+            "property Amount: an enum's value must not be another enum",
+        ),
+        (
+            lambda: Condition(field="Name", operator="=", values=("a",)),  # type: ignore[arg-type]
+            "property Name: operator must be an Operator",
+        ),
+        (lambda: Field("Name").like(5), "property Name: LIKE needs a str pattern"),  # type: ignore[arg-type]
+        (lambda: Field("Name").startswith(5), "property Name: startswith needs a str"),  # type: ignore[arg-type]
+        (lambda: Field("Name").endswith(5), "property Name: endswith needs a str"),  # type: ignore[arg-type]
+        (
+            lambda: Field("Name").in_("abc"),
+            "property Name: in_() takes a list of values, not a str",
+        ),
+        (
+            lambda: Field("Amount") == Field("Other"),
+            "property Amount: QBO compares a property with a literal, not with property Other",
+        ),
+        (
+            lambda: Query.select("Customer").where("x"),  # type: ignore[arg-type]
+            "where() takes Conditions (e.g. Field('Name') == 'x'), got str",
+        ),
+        (
+            lambda: Query(entity="Customer", order=("Name",)),  # type: ignore[arg-type]
+            "order must hold OrderKeys, got str",
+        ),
+        (
+            lambda: Query.select("Customer").max_results(True),
+            "max_results must be an int, got bool",
+        ),
+        (
+            lambda: Query.select("Customer").start_position(1.0),  # type: ignore[arg-type]
+            "start_position (1-based) must be an int, got float",
+        ),
+        (
+            lambda: bool(Field("A") == 1),
+            "a Condition has no truth value: QBO has no OR, and `and` would drop a "
+            "condition; pass several conditions to Query.where() to AND them",
+        ),
+    ],
+)
+def test_type_errors_say_what_was_given(make: Callable[[], object], message: str) -> None:
+    """Each value of a type the builder cannot use raises TypeError naming the property
+    (where there is one) and the type it got."""
+    assert _message(make, TypeError) == message
+
+
+def test_startswith_and_endswith_name_themselves_when_refusing_percent() -> None:
+    """startswith and endswith name themselves when refusing `%` (as contains does)."""
+    assert _message(lambda: Field("Name").startswith("%"), ValueError).startswith(
+        "property Name: startswith text cannot hold '%'"
+    )
+    assert _message(lambda: Field("Name").endswith("%"), ValueError).startswith(
+        "property Name: endswith text cannot hold '%'"
+    )
+
+
+def test_a_long_bad_name_is_shown_cut_to_60_characters() -> None:
+    """An invalid name is shown whole up to 60 characters of repr, else cut to 57 plus `...`,
+    and still raises ValueError (never TypeError)."""
+    fits = "a" * 57 + " "  # repr: 60 characters
+    assert _message(lambda: Field(fits), ValueError) == (
+        f"property {fits!r} is not a valid QBO name: ASCII letters and digits starting "
+        "with a letter, dot-separated segments allowed"
+    )
+    too_long = "a" * 58 + " "  # repr: 61 characters
+    assert _message(lambda: Query.select(too_long), ValueError) == (
+        f"entity {too_long!r:.57}... is not a valid QBO name: "
+        "ASCII letters and digits, starting with a letter"
+    )
+
+
+def test_ordering_operators_write_their_value() -> None:
+    """`<`, `<=`, `>` and `>=` write the value given, each with its own operator."""
+    amount = Field("Balance")
+    assert [str(amount < 5), str(amount <= 5), str(amount > 5), str(amount >= 5)] == [
+        "Balance < '5'",
+        "Balance <= '5'",
+        "Balance > '5'",
+        "Balance >= '5'",
+    ]
+
+
+def test_an_offset_with_seconds_goes_to_utc_whatever_the_local_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An offset that is not whole minutes is converted to UTC, never to the host's zone."""
+    monkeypatch.setenv("TZ", "NPT-5:45")  # a POSIX zone string: UTC+05:45, no tz database
+    time.tzset()
+    try:
+        zone = dt.timezone(dt.timedelta(hours=-4, minutes=-56, seconds=-2))
+        moment = dt.datetime(1900, 1, 1, tzinfo=zone)
+        assert str(Field("TxnDate") == moment) == "TxnDate = '1900-01-01T04:56:02+00:00'"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
