@@ -48,9 +48,6 @@ Branches follow what the caller can do about the failure, not where it came from
     │   └── WebhookPayloadError            a webhook delivery's body is not a notification
     │                                      (not JSON, wrong shape, missing field): nothing
     │                                      to act on; Intuit would only resend it
-    ├── BatchWriteError                    `write_batch` stopped: a batch failed as a whole
-    │                                      (its cause) after `written` results came back
-    │                                      (`qbo_core.services.batch_writer`)
     ├── ConflictError                      a compare-and-set lost against a newer writer
     ├── LockTimeoutError                   a named lock stayed held past the wait budget
     ├── StoreUnavailableError              a shared store (database, Redis, a lock file) failed
@@ -61,6 +58,11 @@ Branches follow what the caller can do about the failure, not where it came from
     └── ConfigurationError                 a setting is missing or invalid; names the field
         └── EncryptionKeyError             stored tokens cannot be decrypted with the keys
                                            configured: add the key they were written with
+
+One error of the services is defined next to them rather than here, since it carries
+their results: `BatchWriteError` (`qbo_core.services.batch_writer`), a `QBOError` raised
+when `write_batch` stops because a batch failed as a whole (its cause) after `written`
+results came back.
 
 Every error carries what is known of `status` (HTTP), `codes` (QBO error codes, as
 strings), `intuit_tid` (quote it to Intuit support), `realm_id` and `retry_after`

@@ -406,6 +406,10 @@ def test_sync_user_errors(
         holder.close()
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_sync_interrupted_by_sigint_resumes_to_the_same_mirror(
     served: ServedEmulator, home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -443,6 +447,9 @@ def test_sync_interrupted_by_sigint_resumes_to_the_same_mirror(
         stderr=subprocess.PIPE,
         text=True,
         env=_env(home),
+        # A suite started in the background by a shell without job control (`cmd &`)
+        # inherits SIGINT ignored, and so would the command: give it Ctrl-C back.
+        preexec_fn=_sigint_default,
     ) as process:
         try:
             polls = 0
