@@ -288,6 +288,11 @@ async def main(args: argparse.Namespace) -> None:
             ["windows allow over that span", f"{budget:,}", ""],
             ["budget used", f"{throttle.admitted / max(budget, 1):.1%}", ">= 90%"],
             ["admitted per second", f"{throttle.admitted / max(span, 1e-9):.1f}", ""],
+            [
+                "late grants spent again",
+                f"{sum(r['events'].get('rate.late_grant', 0) for r in results):,}",
+                "",
+            ],
         ],
     )
     print(f"\nload average after: {load_average()}")
