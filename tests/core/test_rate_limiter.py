@@ -4,7 +4,10 @@ budgets, hold-backs, fairness and cancellation, checked on the virtual times of 
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +16,7 @@ from qbo_adapters.memory.clock import FakeClock
 from qbo_adapters.memory.event_sinks import RecordingEventSink
 from qbo_adapters.memory.quota_store import MemoryQuotaStore
 from qbo_core import QBOConfig, RateLimit, RateLimiter, SlotLease, events
+from qbo_core.errors import StoreUnavailableError
 from qbo_core.ports.quota_store import QuotaStore, Spend
 
 REALM = "9130350000000001"
@@ -236,11 +240,31 @@ async def test_plain_requests_do_not_spend_the_batch_budget() -> None:
     assert times == pytest.approx([start, start], abs=EPSILON)
 
 
+async def test_a_permit_is_plain_unless_asked_for_a_batch() -> None:
+    """`permit(realm)` without `batch` spends on the request windows, never on the batch
+    budgets."""
+    world = World()
+    async with world.limiter().permit(REALM):
+        pass
+    assert await world.store.usage(f"rate:{REALM}", RateLimit(limit=10, period=1)) == 1
+    assert await world.store.usage(f"rate-batch:{REALM}", RateLimit(limit=40, period=60)) == 0
+
+
+async def test_each_realm_has_its_own_batch_budget() -> None:
+    """A realm whose batch budget is spent does not hold back another realm's batches."""
+    world = World(batch_requests_per_minute=2, batch_requests_per_minute_realm=2)
+    limiter = world.limiter()
+    assert await grant_times(world, limiter, 2, batch=True) == pytest.approx([0, 0], abs=EPSILON)
+    other = await grant_times(world, limiter, 2, realm=OTHER, batch=True)
+    assert other == pytest.approx([0, 0], abs=EPSILON)
+
+
 # -- throttling (429) -------------------------------------------------------------------------
 
 
 async def test_a_429_holds_the_realm_back_60_seconds_and_only_it() -> None:
-    """After `throttled` without Retry-After, the realm's permits wait 60 s; others do not."""
+    """After `throttled` without Retry-After, the realm's permits wait 60 s; others do not.
+    `rate.held_back` names the realm, the wait and its end, at the time of the 429."""
     world = World()
     limiter = world.limiter()
     await limiter.throttled(REALM, retry_after=None)
@@ -253,6 +277,7 @@ async def test_a_429_holds_the_realm_back_60_seconds_and_only_it() -> None:
     assert event.attributes["wait"] == 60.0
     assert event.attributes["retry_after"] is None
     assert event.attributes["until"] == pytest.approx(world.start + 60)
+    assert event.at == world.clock.now() - timedelta(seconds=60)  # when the 429 was seen
 
 
 async def test_retry_after_sets_the_hold_back() -> None:
@@ -272,6 +297,18 @@ async def test_an_unusable_retry_after_means_60_seconds(retry_after: float) -> N
     limiter = world.limiter()
     await limiter.throttled(REALM, retry_after=retry_after)
     assert await grant_times(world, limiter, 1) == pytest.approx([60.0], abs=EPSILON)
+
+
+@pytest.mark.parametrize("retry_after", [0.0, 0.5])
+async def test_a_retry_after_under_a_second_is_used_as_sent(retry_after: float) -> None:
+    """A Retry-After of 0 or of half a second is usable: the hold-back is that long, not
+    Intuit's 60 s."""
+    world = World()
+    limiter = world.limiter()
+    await limiter.throttled(REALM, retry_after=retry_after)
+    assert await grant_times(world, limiter, 1) == pytest.approx([retry_after], abs=EPSILON)
+    (event,) = world.sink.of_kind(events.RATE_HELD_BACK)
+    assert event.attributes["wait"] == retry_after
 
 
 async def test_a_429_holds_back_permits_already_waiting() -> None:
@@ -355,6 +392,28 @@ async def test_permits_of_a_realm_are_granted_in_arrival_order() -> None:
         await world.clock.sleep(0.3)
     await asyncio.gather(*tasks)
     assert order == list(range(12))
+
+
+async def test_a_permit_for_an_idle_realm_asks_the_store_without_queueing() -> None:
+    """A permit that finds no other permit of its realm here asks the store at once, with
+    no queue (`repr` shows nobody waiting while its answer is on the way), and so does a
+    later one once the first is through; a permit that comes while another is at the
+    store queues behind it."""
+    world = World()
+    store = _SlowAnswers(world.clock, [0.1, 0.1, 0.1])
+    limiter = _limiter_on(world, store, window_margin=1.0)  # 0.1 s answers are not late
+    first = asyncio.ensure_future(grant_times(world, limiter, 1))
+    await world.clock.sleep(0.05)
+    assert repr(limiter) == "RateLimiter(realms_waiting=0, permits_waiting=0)"
+    second = asyncio.ensure_future(grant_times(world, limiter, 1))
+    await world.clock.sleep(0.01)
+    assert repr(limiter) == "RateLimiter(realms_waiting=1, permits_waiting=1)"
+    await asyncio.gather(first, second)
+    third = asyncio.ensure_future(grant_times(world, limiter, 1))
+    await world.clock.sleep(0.05)
+    assert repr(limiter) == "RateLimiter(realms_waiting=0, permits_waiting=0)"
+    await third
+    assert len(store.recorded) == 3
 
 
 async def test_only_the_head_of_the_queue_asks_the_store() -> None:
@@ -453,6 +512,91 @@ async def test_a_holder_cancelled_during_its_release_still_gives_the_slot_back()
     assert await free_slots(store, REALM, 2) == 2
 
 
+async def test_a_permit_is_entered_once() -> None:
+    """Entering the same permit a second time is a `RuntimeError` that says so."""
+    world = World()
+    permit = world.limiter().permit(REALM)
+    async with permit:
+        with pytest.raises(RuntimeError) as refused:
+            await permit.__aenter__()
+    assert str(refused.value) == "a permit is entered once"
+
+
+class _UnansweredResend(MemoryQuotaStore):
+    """A memory store whose releases take a round trip, and whose second release of a slot
+    waits for an answer that only the release itself holds (as a socket read would); the
+    store keeps a weak reference to give that answer, or to fail it. Later releases
+    answer at once."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock)
+        self.releases = 0
+        self.answer: weakref.ref[asyncio.Future[None]] | None = None
+
+    async def release_slot(self, slot: SlotLease) -> bool:
+        self.releases += 1
+        await asyncio.sleep(0)  # the caller can be cancelled here
+        await asyncio.sleep(0)
+        if self.releases == 2:
+            answer: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self.answer = weakref.ref(answer)
+            await answer
+        return await super().release_slot(slot)
+
+
+@pytest.mark.parametrize("fails", [False, True])
+async def test_a_release_sent_again_is_kept_until_it_lands_and_leaves_nothing(
+    fails: bool,
+) -> None:
+    """A release sent again from its own task after a cancellation is held by the limiter
+    while it waits (garbage collection does not end it), and once it ends, succeeded or
+    failed, nothing is left: the task is dropped and the loop has no error to report."""
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _, context: reported.append(context))
+    try:
+        world = World(max_concurrent_requests=2)
+        store = _UnansweredResend(world.clock)
+        limiter = _limiter_on(world, store)
+        inside = asyncio.Event()
+
+        async def request() -> None:
+            async with limiter.permit(REALM):
+                inside.set()
+
+        holder = asyncio.ensure_future(request())
+        await inside.wait()
+        await asyncio.sleep(0)  # the holder is inside its first release
+        holder.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await holder
+        del holder  # its traceback would hold the release task
+        resend = [
+            weakref.ref(task)
+            for task in asyncio.all_tasks()
+            if "release_slot" in getattr(task.get_coro(), "__qualname__", "")
+        ]
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert store.releases == 2
+        gc.collect()
+        answer = store.answer() if store.answer is not None else None
+        assert answer is not None  # the release is still waiting for it
+        if fails:
+            answer.set_exception(StoreUnavailableError("the quota store is down"))
+        else:
+            answer.set_result(None)
+        del answer
+        for _ in range(5):
+            await asyncio.sleep(0)
+        gc.collect()
+        assert [task() for task in resend] == [None]
+        assert reported == []
+        assert await free_slots(store, REALM, 2) == (1 if fails else 2)
+    finally:
+        loop.set_exception_handler(None)
+
+
 async def test_an_exception_inside_releases_the_slot() -> None:
     """A request that raises inside its permit still gives the slot back."""
     world = World(max_concurrent_requests=1)
@@ -480,6 +624,14 @@ async def test_slot_lease_can_be_set() -> None:
     assert await grant_times(world, world.limiter(), 1) == pytest.approx([5.0], abs=0.06)
     with pytest.raises(ValueError, match="slot_lease"):
         world.limiter(slot_lease=0)
+
+
+async def test_a_slot_lease_under_a_second_is_allowed() -> None:
+    """Any positive `slot_lease` is accepted, half a second included."""
+    world = World(max_concurrent_requests=1)
+    crashed = world.limiter(slot_lease=0.5).permit(REALM)
+    await crashed.__aenter__()
+    assert await grant_times(world, world.limiter(), 1) == pytest.approx([0.5], abs=0.06)
 
 
 class _SlowAnswers(MemoryQuotaStore):
@@ -511,7 +663,8 @@ def _limiter_on(world: World, store: QuotaStore, **kwargs: Any) -> RateLimiter:
 async def test_a_grant_that_comes_back_late_is_spent_again_before_the_request_goes() -> None:
     """A grant answered more than half the margin (0.05 s) after it was asked for stands
     for a request that leaves that much later: it is spent once more, and the permit goes
-    right after the second grant; `rate.late_grant` reports it, with how late it was."""
+    right after the second grant; `rate.late_grant` reports it, with how late it was, at
+    the second grant."""
     world = World()
     store = _SlowAnswers(world.clock, [0.2, 0.0])
     limiter = _limiter_on(world, store, window_margin=0.1)
@@ -523,6 +676,7 @@ async def test_a_grant_that_comes_back_late_is_spent_again_before_the_request_go
     assert [event.attributes["late"] for event in late] == pytest.approx([0.2], abs=EPSILON)
     assert late[0].realm_id == REALM
     assert late[0].attributes["respent"] is True
+    assert late[0].at.timestamp() == pytest.approx(world.start + 0.2, abs=EPSILON)
 
 
 async def test_a_grant_back_within_half_the_margin_is_spent_once() -> None:
@@ -552,17 +706,115 @@ async def test_a_late_grant_whose_second_spend_is_refused_waits_for_the_windows(
     assert await free_slots(store, REALM, 10) == 10
 
 
+async def test_a_grant_back_just_past_half_the_margin_is_late() -> None:
+    """Half the margin is the bound: a grant answered 0.1 s after it was asked for, with a
+    0.1 s margin, is spent again."""
+    world = World()
+    store = _SlowAnswers(world.clock, [0.1, 0.0])
+    async with _limiter_on(world, store, window_margin=0.1).permit(REALM):
+        pass
+    assert len(store.recorded) == 2
+    assert len(world.sink.of_kind(events.RATE_LATE_GRANT)) == 1
+
+
+async def test_a_second_grant_back_at_exactly_half_the_margin_counts_as_respent() -> None:
+    """The re-spend of a late grant is on time when its answer comes within half the
+    margin, that bound included: `respent` is true."""
+    world = World()
+    store = _SlowAnswers(world.clock, [0.5, 0.125])
+    async with _limiter_on(world, store, window_margin=0.25).permit(REALM):
+        pass
+    (late,) = world.sink.of_kind(events.RATE_LATE_GRANT)
+    assert late.attributes["respent"] is True
+
+
+async def test_a_refusal_that_comes_back_late_is_not_spent_again() -> None:
+    """Only a grant is spent again when its answer is late: a late refusal is waited out
+    as the store named it, with no second spend and no `rate.late_grant`."""
+    world = World(requests_per_second=1, requests_per_minute=60)
+    store = _SlowAnswers(world.clock, [0.0, 0.2])
+    limiter = _limiter_on(world, store, window_margin=0.1)
+    await grant_times(world, limiter, 1)
+    await world.clock.sleep(0.5)
+    # Refused at 0.5 (told at 0.7); asked again from the queue at 0.7, it waits for 1.1.
+    (granted,) = await grant_times(world, limiter, 1)
+    assert granted == pytest.approx(1.1, abs=EPSILON)
+    assert len(store.recorded) == 2
+    assert world.sink.of_kind(events.RATE_LATE_GRANT) == []
+
+
+class _FailingSpend(MemoryQuotaStore):
+    """A memory store whose first spend fails (the store unreachable) after 0.02 s."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock)
+        self.failures = 1
+
+    async def try_acquire_all(self, spends: Sequence[Spend], *, cost: int = 1) -> float:
+        if self.failures:
+            self.failures -= 1
+            await self._clock.sleep(0.02)
+            raise StoreUnavailableError("the quota store is down", backend="memory")
+        return await super().try_acquire_all(spends, cost=cost)
+
+
+async def test_a_store_failure_while_spending_gives_the_slot_back_at_once() -> None:
+    """A spend that fails is raised as the store raised it; the slot is given back and a
+    permit waiting here for it is woken at once, not at its next poll of the store."""
+    world = World(max_concurrent_requests=1)
+    store = _FailingSpend(world.clock)
+    limiter = _limiter_on(world, store, window_margin=0.0)
+
+    async def failing() -> None:
+        async with limiter.permit(REALM):
+            pass
+
+    first = asyncio.ensure_future(failing())
+    await world.clock.sleep(0.01)
+    waiting = asyncio.ensure_future(grant_times(world, limiter, 1))
+    with pytest.raises(StoreUnavailableError, match="the quota store is down"):
+        await first
+    assert await waiting == pytest.approx([0.02], abs=EPSILON)
+    assert await free_slots(store, REALM, 1) == 1
+
+
+async def test_a_refused_batch_gives_its_slot_to_a_waiting_plain_permit_at_once() -> None:
+    """A batch permit refused by the batch budget gives its slot back at once, waking a
+    plain permit of the realm waiting here for a slot, which goes at once."""
+    world = World(max_concurrent_requests=1, batch_requests_per_minute=1)
+    store = _SlowAnswers(world.clock, [0.0, 0.02, 0.0])
+    limiter = _limiter_on(world, store, window_margin=0.0)
+    await grant_times(world, limiter, 1, batch=True)  # the batch budget is spent
+    refused = asyncio.ensure_future(grant_times(world, limiter, 1, batch=True))
+    await world.clock.sleep(0.01)
+    assert await grant_times(world, limiter, 1) == pytest.approx([0.02], abs=EPSILON)
+    assert await refused == pytest.approx([60.0], abs=EPSILON)
+
+
+async def test_a_released_slot_wakes_a_batch_permit_waiting_for_one() -> None:
+    """A plain permit leaving its block wakes a batch permit of the realm waiting here for
+    a slot: it goes at once, not at its next poll of the store."""
+    world = World(max_concurrent_requests=1)
+    limiter = world.limiter()
+    holder = asyncio.ensure_future(grant_times(world, limiter, 1, hold=0.02))
+    await world.clock.sleep(0.01)
+    assert await grant_times(world, limiter, 1, batch=True) == pytest.approx([0.02], abs=EPSILON)
+    await holder
+
+
 # -- events ---------------------------------------------------------------------------------
 
 
 async def test_a_long_wait_is_reported() -> None:
-    """A permit that waited more than a second emits `rate.waited`; quick ones emit nothing."""
+    """A permit that waited more than a second emits `rate.waited` when it is granted;
+    quick ones emit nothing."""
     world = World(requests_per_second=1, requests_per_minute=60)
     await grant_times(world, world.limiter(), 3)
     waited = world.sink.of_kind(events.RATE_WAITED)
     assert [event.attributes["waited"] for event in waited] == pytest.approx([2.0], abs=EPSILON)
     assert waited[0].realm_id == REALM
     assert waited[0].attributes["batch"] is False
+    assert waited[0].at.timestamp() == pytest.approx(world.start + 2.0, abs=EPSILON)  # granted
 
 
 async def test_repr_counts_waiting_permits() -> None:

@@ -25,6 +25,8 @@ from qbo_core.errors import (
     TokenRevokedError,
 )
 from qbo_core.http import HttpRequest, HttpResponse
+from qbo_core.services.raw_client import QBORawClient
+from qbo_core.services.setup import QBOSetupService
 from qbo_core.wire import oauth
 from tests.core.setup_world import REVOKE_PATH, TOKEN_PATH, SetupWorld
 from tests.core.sync_world import CountingPermits
@@ -575,3 +577,176 @@ async def test_begin_refuses_bad_input_and_stores_no_state(
         await setup.begin(business, realm_id=realm)
     assert world.events.of_kind(events.CONNECTION_STARTED) == []
     assert len(world.states) == 0
+
+
+# --------------------------------------------------------------------- what callers read
+
+
+def setup_with(world: SetupWorld, reconnect_within: timedelta) -> QBOSetupService:
+    """A setup service on the world with the given `reconnect_within`."""
+    return QBOSetupService(
+        auth=world.auth(),
+        raw_client=QBORawClient(
+            world.transport, world.config, events=world.events, clock=world.clock
+        ),
+        clock=world.clock,
+        events=world.events,
+        reconnect_within=reconnect_within,
+    )
+
+
+async def test_begin_reports_the_start_with_its_expiry_and_whether_it_reconnects(
+    world: SetupWorld,
+) -> None:
+    """`connection.started` names the business and (for a reconnect) the company, when,
+    whether it is a reconnect, and when the request's state expires."""
+    setup = world.setup()
+    fresh = await setup.begin("biz-1")
+    again = await setup.begin("biz-1", realm_id=world.realm)
+    started = world.events.of_kind(events.CONNECTION_STARTED)
+    assert [(e.business_id, e.realm_id, e.at) for e in started] == [
+        ("biz-1", None, world.clock.now()),
+        ("biz-1", world.realm, world.clock.now()),
+    ]
+    assert [e.attributes for e in started] == [
+        {"reconnect": False, "expires_at": fresh.expires_at.isoformat()},
+        {"reconnect": True, "expires_at": again.expires_at.isoformat()},
+    ]
+
+
+async def test_begin_asks_for_the_scopes_given(world: SetupWorld) -> None:
+    """`begin(scopes=...)` puts those scopes in the authorization URL."""
+    request = await world.setup().begin(
+        "biz-1", scopes=("com.intuit.quickbooks.accounting", "openid")
+    )
+    query = parse_qs(urlsplit(request.authorization_url).query)
+    assert query["scope"] == ["com.intuit.quickbooks.accounting openid"]
+
+
+async def test_complete_returns_the_stored_expiries_and_when_it_connected(
+    world: SetupWorld,
+) -> None:
+    """The connection `complete` returns carries the stored access token's expiry and
+    the moment it was connected (also its last update)."""
+    setup = world.setup()
+    request = await setup.begin("biz-1")
+    connection = await setup.complete("biz-1", await world.consent(request.authorization_url))
+    loaded = await world.tokens.load(world.realm)
+    assert loaded is not None
+    assert connection.access_token_expires_at == loaded.tokens.access_token_expires_at
+    assert connection.connected_at == world.clock.now()
+    assert connection.updated_at == world.clock.now()
+
+
+async def test_status_reports_the_access_tokens_expiry(world: SetupWorld) -> None:
+    """`status` carries the stored access token's expiry."""
+    tokens = await connected(world)
+    status = await world.setup().status("biz-1", world.realm)
+    assert status.access_token_expires_at == tokens.access_token_expires_at
+
+
+@pytest.mark.parametrize("business_id", ["", None])
+async def test_complete_and_status_name_a_missing_business(
+    world: SetupWorld, business_id: Any
+) -> None:
+    """An empty or non-string business id is a `ValueError` that names `business_id`."""
+    setup = world.setup()
+    message = r"^business_id must be a non-empty string$"
+    with pytest.raises(ValueError, match=message):
+        await setup.complete(business_id, {})
+    with pytest.raises(ValueError, match=message):
+        await setup.status(business_id, world.realm)
+
+
+def test_reconnect_within_may_be_zero_but_not_negative(world: SetupWorld) -> None:
+    """`reconnect_within=0` is allowed (offer a reconnect only once the token has ended);
+    a negative one is a `ValueError` that says so."""
+    setup_with(world, timedelta(0))
+    with pytest.raises(ValueError, match=r"^reconnect_within must not be negative$"):
+        setup_with(world, timedelta(seconds=-1))
+
+
+async def test_a_refresh_token_ending_exactly_at_the_horizon_is_offered_a_reconnect(
+    world: SetupWorld,
+) -> None:
+    """The horizon is inclusive: a refresh token whose end is exactly `reconnect_within`
+    away gets a reconnect URL."""
+    tokens = await connected(world)
+    within = tokens.refresh_token_expires_at - world.clock.now()
+    if tokens.refresh_token_hard_expires_at is not None:
+        within = min(within, tokens.refresh_token_hard_expires_at - world.clock.now())
+    setup = setup_with(world, within)
+    assert await setup.reconnect_url("biz-1", world.realm) is not None
+
+
+async def test_the_callback_errors_say_what_happened_and_what_to_do(world: SetupWorld) -> None:
+    """The messages a host may show: no state, a bad realmId, a declined consent (with
+    Intuit's description kept as the detail), and an error code this service does not know."""
+    setup = world.setup()
+    with pytest.raises(AuthorizationCallbackError) as no_state:
+        await setup.complete("biz-1", {"state": "", "code": "c", "realmId": world.realm})
+    assert no_state.value.message == (
+        "the callback has no state: it did not come from an authorization URL this "
+        "service made; start the connection again with begin()"
+    )
+    request = await setup.begin("biz-1")
+    with pytest.raises(AuthorizationCallbackError) as bad_realm:
+        await setup.complete("biz-1", {"state": request.state, "code": "c", "realmId": "x"})
+    assert bad_realm.value.message == (
+        "the callback's realmId is missing or not a QBO company id (was the "
+        "accounting scope asked for?); start the connection again with begin()"
+    )
+    declined = {"state": request.state, "error": "access_denied", "error_description": "no"}
+    with pytest.raises(AuthorizationDeniedError) as denied:
+        await setup.complete("biz-1", declined)
+    assert denied.value.message == (
+        "the user declined to connect the QBO company on Intuit's consent screen "
+        "(access_denied); nothing was stored: offer to start again with begin()"
+    )
+    assert denied.value.detail == "no"
+    with pytest.raises(AuthorizationCallbackError) as unknown:
+        await setup.complete("biz-1", {"error": "mystery_error"})
+    assert unknown.value.message == (
+        "Intuit answered the authorization with an error (mystery_error); nothing was "
+        "stored: start the connection again with begin()"
+    )
+    assert unknown.value.codes == ("mystery_error",)
+
+
+async def test_a_callback_without_a_code_leaves_its_state_usable(world: SetupWorld) -> None:
+    """A callback with no `code` is refused before the state is spent: the proper
+    callback for the same state still completes."""
+    setup = world.setup()
+    request = await setup.begin("biz-1")
+    params = await world.consent(request.authorization_url)
+    without_code = {key: value for key, value in params.items() if key != "code"}
+    with pytest.raises(AuthorizationCallbackError, match="code is missing or malformed"):
+        await setup.complete("biz-1", without_code)
+    connection = await setup.complete("biz-1", params)
+    assert connection.status is IntegrationStatus.CONNECTED
+
+
+async def test_a_failed_completion_is_reported_with_the_business_and_company(
+    world: SetupWorld,
+) -> None:
+    """`connection.failed` names the business and the company the error names."""
+    setup = world.setup()
+    request = await setup.begin("biz-1", realm_id=world.realm)
+    params = await world.consent(request.authorization_url, realm_id=world.other_realm)
+    with pytest.raises(AuthorizationCallbackError):
+        await setup.complete("biz-1", params)
+    (failed,) = world.events.of_kind(events.CONNECTION_FAILED)
+    assert (failed.business_id, failed.realm_id) == ("biz-1", world.realm)
+
+
+async def test_the_company_info_read_waits_for_the_companys_permit(world: SetupWorld) -> None:
+    """The CompanyInfo read asks the limiter for the connected company: a company held
+    back 30 s (a 429 elsewhere) completes 30 s later."""
+    permits = CountingPermits(world.clock)
+    setup = world.setup(limiter=permits)
+    request = await setup.begin("biz-1")
+    params = await world.consent(request.authorization_url)
+    await permits.throttled(world.realm, retry_after=30)
+    started = world.clock.monotonic()
+    await setup.complete("biz-1", params)
+    assert world.clock.monotonic() - started == pytest.approx(30)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import random
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -797,6 +799,56 @@ def test_a_nonsensical_policy_is_refused(changes: dict[str, Any]) -> None:
     """Zero attempts, a non-positive time, a shrinking factor or NaN are `ValueError`s."""
     with pytest.raises(ValueError, match="must be"):
         RetryPolicy(**changes)
+
+
+class _TopOfRange(random.Random):
+    """A `Random` whose `uniform` draws the top of its range: waits equal their ceilings."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+def test_the_factor_sets_how_fast_the_waits_grow() -> None:
+    """Each ceiling is `factor` times the one before, in `ceilings` and in the waits drawn
+    under them (a draw at the top of its range equals its ceiling)."""
+    assert list(itertools.islice(RetryPolicy(base=0.5, factor=3, cap=100).ceilings(), 5)) == [
+        0.5,
+        1.5,
+        4.5,
+        13.5,
+        40.5,
+    ]
+    top = RetryPolicy(base=0.5, factor=3, cap=20, rng=_TopOfRange())
+    assert list(itertools.islice(top.waits(), 5)) == [0.5, 1.5, 4.5, 13.5, 20]
+
+
+def test_a_factor_of_one_keeps_every_wait_under_the_base() -> None:
+    """`factor=1` is allowed: the ceiling stays at `base` for every retry."""
+    assert list(itertools.islice(RetryPolicy(base=2, factor=1).ceilings(), 4)) == [2, 2, 2, 2]
+
+
+def test_without_an_rng_the_waits_are_drawn_with_full_jitter() -> None:
+    """With no `rng`, waits come from `backoff.full_jitter` on the `random` module: each
+    within [0, its ceiling], and not all the same."""
+    waits = RetryPolicy(base=0.5, factor=2, cap=4).waits()
+    drawn = [next(waits) for _ in range(50)]
+    bounds = [min(4.0, 0.5 * 2**n) for n in range(50)]
+    assert all(0 <= wait <= bound for wait, bound in zip(drawn, bounds, strict=True))
+    assert len(set(drawn)) > 40
+
+
+def test_one_attempt_is_a_valid_policy() -> None:
+    """`max_attempts=1` (send once, never retry) is accepted."""
+    assert RetryPolicy(max_attempts=1).max_attempts == 1
+
+
+@pytest.mark.parametrize("attempts", [True, 2.0, "3"])
+def test_max_attempts_must_be_a_whole_number(attempts: object) -> None:
+    """A bool, a float or a string for `max_attempts` is refused, the field and the value
+    named, even when it would pass as a number >= 1."""
+    message = f"max_attempts must be a whole number >= 1, got {attempts!r}"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        RetryPolicy(max_attempts=attempts)  # type: ignore[arg-type]
 
 
 def test_a_service_needs_a_business_and_a_numeric_realm(world: SyncWorld) -> None:
