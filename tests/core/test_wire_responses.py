@@ -387,16 +387,18 @@ def test_cdc_is_capped_at_1000_entities_by_default(rows: int, capped: bool) -> N
 
 
 def test_batch_items_after_a_fault_are_kept() -> None:
-    """A failed batch item does not hide the items after it."""
+    """A failed batch item does not hide the items after it; each keeps its `bId`."""
     body = {
         "BatchItemResponse": [
             {"bId": "a", "Fault": data_fault(("610", "Gone"))["Fault"]},
             {"bId": "b", "QueryResponse": {"Customer": [{"Id": "1"}]}},
             {"bId": "c", "Customer": {"Id": "2"}},
+            {"bId": "d", "Invoice": {"status": "Deleted", "Id": "5"}},
         ]
     }
-    a, b, c = responses.decode_batch(answer(200, body))
-    assert (a.bid, b.bid, c.bid) == ("a", "b", "c")
+    a, b, c, d = responses.decode_batch(answer(200, body))
+    assert (a.bid, b.bid, c.bid, d.bid) == ("a", "b", "c", "d")
+    assert d.deleted == DeletedEntity(entity_type="Invoice", id="5")
     assert b.page is not None
     assert [e.id for e in b.page.items] == ["1"]
     assert c.entity is not None
@@ -458,7 +460,33 @@ def test_the_keyed_decoder_says_which_envelope_the_entity_came_in() -> None:
     assert typed_key == "customer"
     assert isinstance(typed, Customer)
     assert typed.id == "4"
-    with pytest.raises(errors.DecodeError) as caught:
-        responses.decode_entity_response_keyed(answer(200, {}), Customer, realm_id=REALM)
-    assert caught.value.message == "expected a Customer envelope, got an empty object"
-    assert caught.value.realm_id == REALM
+    for kind in ("Customer", Customer):
+        with pytest.raises(errors.DecodeError) as caught:
+            responses.decode_entity_response_keyed(answer(200, {}), kind, realm_id=REALM)
+        assert caught.value.message == "expected a Customer envelope, got an empty object"
+        assert caught.value.realm_id == REALM
+
+
+def test_a_tombstone_with_an_unreadable_time_has_none() -> None:
+    """A deleted entity whose `LastUpdatedTime` is not an ISO time has no `last_updated`."""
+    body = {"Invoice": {"status": "Deleted", "Id": "3", "MetaData": {"LastUpdatedTime": "x"}}}
+    deleted = responses.decode_deleted(answer(200, body), "Invoice")
+    assert deleted == DeletedEntity(entity_type="Invoice", id="3")
+    assert deleted.last_updated is None
+
+
+def test_a_report_keeps_its_raw_body_and_only_text_periods() -> None:
+    """`Report.raw` is the whole answer; a period or currency that is not text is `None`."""
+    body = {
+        "Header": {"StartPeriod": 2026, "EndPeriod": None, "Currency": ["USD"]},
+        "Columns": {"Column": []},
+    }
+    report = responses.decode_report(answer(200, body))
+    assert report.raw == body
+    assert (report.start_period, report.end_period, report.currency) == (None, None, None)
+
+
+@pytest.mark.parametrize("url", ["https://a.example/x?y=1", "http://a.example/x"])
+def test_a_download_url_may_be_https_or_http(url: str) -> None:
+    """The download URL QBO sends is taken over HTTPS or plain HTTP, trimmed."""
+    assert responses.decode_download_url(answer(200, f" {url}\n", "text/plain")) == url
