@@ -25,10 +25,12 @@ Decoder = Callable[[HttpResponse], object]
 
 
 def entity(response: HttpResponse) -> object:
+    """A Customer answer, decoded by name with the realm given."""
     return responses.decode_entity_response(response, "Customer", realm_id=REALM)
 
 
 def typed_query(response: HttpResponse) -> object:
+    """A query page of `Customer` rows, decoded into that class with the realm given."""
     return responses.decode_query(response, Customer, realm_id=REALM)
 
 
@@ -313,13 +315,35 @@ def test_rows_nested_too_deeply_for_the_walk_are_a_decode_error(
     assert isinstance(caught.value.__cause__, RecursionError)
 
 
-def test_a_fault_raised_by_a_decoder_keeps_the_realm() -> None:
+EVERY_DECODER: dict[str, Decoder] = {
+    "entity by name": entity,
+    "entity by class": lambda r: responses.decode_entity_response(r, Customer, realm_id=REALM),
+    "entity as a class": lambda r: responses.decode_entity_response_as(
+        r, Customer, "Customer", realm_id=REALM
+    ),
+    "entity and its key": lambda r: responses.decode_entity_response_keyed(
+        r, "Customer", realm_id=REALM
+    ),
+    "deleted": lambda r: responses.decode_deleted(r, "Invoice", realm_id=REALM),
+    "query": realm(responses.decode_query),
+    "count": realm(responses.decode_count),
+    "cdc": realm(responses.decode_cdc),
+    "batch": realm(responses.decode_batch),
+    "report": realm(responses.decode_report),
+    "upload": realm(responses.decode_upload),
+    "download URL": realm(responses.decode_download_url),
+    "PDF": realm(responses.decode_pdf),
+    "raise_for_fault": realm(responses.raise_for_fault),
+}
+
+
+@pytest.mark.parametrize("decoder", sorted(EVERY_DECODER))
+def test_a_fault_raised_by_any_decoder_keeps_the_realm(decoder: str) -> None:
     """A fault answer raises its error through every decoder, with the realm asked about."""
     response = answer(400, data_fault(("610", "Object Not Found")))
-    for decode in (entity, realm(responses.decode_query), realm(responses.raise_for_fault)):
-        with pytest.raises(errors.ObjectNotFoundError) as caught:
-            decode(response)
-        assert caught.value.realm_id == REALM
+    with pytest.raises(errors.ObjectNotFoundError) as caught:
+        EVERY_DECODER[decoder](response)
+    assert caught.value.realm_id == REALM
 
 
 def test_batch_and_upload_item_faults_keep_the_realm() -> None:
