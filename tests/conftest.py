@@ -1,6 +1,8 @@
 """Test-wide settings: hypothesis profiles, and a private user data directory per test.
 
-`HYPOTHESIS_PROFILE=ci` (set by `.ci/run`) runs more examples; `dev` is the default.
+`HYPOTHESIS_PROFILE=ci` (set by `.ci/run`) runs more examples; `dev` is the default;
+`mutation` (set by `scripts/mutation`) is `dev` without the example database, so the
+examples that killed one mutant are not replayed against the next.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
+settings.register_profile("mutation", parent=settings.get_profile("dev"), database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 

@@ -146,13 +146,7 @@ def _entity(
             f"{where}: the {entity_type} object is nested too deeply", response, realm_id=realm_id
         ) from exc
     except DecodeError as exc:
-        raise DecodeError(
-            f"{where}: {exc.message}",
-            body_excerpt=exc.body_excerpt,
-            status=response.status,
-            intuit_tid=intuit_tid(response),
-            realm_id=realm_id,
-        ) from exc
+        raise decode_error(f"{where}: {exc.message}", response, realm_id=realm_id) from exc
 
 
 def _entity_key(payload: Mapping[str, Any], entity_type: str) -> str | None:

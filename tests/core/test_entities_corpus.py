@@ -23,8 +23,7 @@ from qbo_adapters.emulator.datagen import generate_company
 from qbo_core.entities import ENTITY_CLASSES, RawEntity, entity_type_of
 from qbo_core.wire.entities import decode_entity, encode_entity
 from tests.core.corpus import exact_json, parse
-
-RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo-recorded"
+from tests.shared_fixtures import RECORDED
 
 #: Recorded files with entities in a request or response body, and how many.
 ENTITY_FILES = {

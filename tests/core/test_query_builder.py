@@ -25,8 +25,8 @@ from qbo_adapters.emulator import query as emulator
 from qbo_adapters.emulator.query import Value, execute, parse
 from qbo_core.entities import QBOEntity, Vendor
 from qbo_core.query import Condition, Field, Operator, OrderKey, Query, QueryValue
+from tests.shared_fixtures import RECORDED
 
-RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo-recorded"
 QUERY_FILES = ["all/*.json", "get/*.json", "misc/ampersand.json", "batch/basic.json"]
 
 #: Words QBO's grammar reads as keywords (the emulator's lexer list, plus "iterator").

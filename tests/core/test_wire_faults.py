@@ -1141,3 +1141,233 @@ def test_json_values_with_decimals_round_trip_exactly(value: Any) -> None:
     again = loads(text)
     assert _canonical(again) == _canonical(value)
     assert _canonical(loads(dumps(again))) == _canonical(value)
+
+
+# --------------------------------------------------------------------- what a fault holds
+
+
+def test_a_non_object_error_entry_hides_no_error_after_it() -> None:
+    """An entry of `Error[]` that is not an object is skipped; the errors after it still count."""
+    upper = {"Fault": {"Error": ["junk", {"Message": "Stale", "code": "5010"}]}}
+    lower = {"fault": {"error": [7, {"message": "Gone", "code": "610"}]}}
+    error = error_of(answer(400, upper))
+    assert type(error) is errors.StaleObjectError
+    assert (error.codes, error.message) == (("5010",), "Stale")
+    error = error_of(answer(400, lower))
+    assert type(error) is errors.ObjectNotFoundError
+    assert (error.codes, error.message) == (("610",), "Gone")
+
+
+def test_json_faults_keep_every_field_of_every_error() -> None:
+    """Both JSON dialects give each error's code, message, detail and element (the field
+    QBO blames), and the fault's type; a missing message is empty, an empty element None."""
+    upper = {
+        "Fault": {
+            "Error": [
+                {"Message": "Stale", "Detail": "d", "code": "5010", "element": "SyncToken"},
+                {"code": 6000, "element": ""},
+            ],
+            "type": "ValidationFault",
+        }
+    }
+    assert faults.parse_fault(answer(400, upper)) == faults.ParsedFault(
+        errors=(
+            faults.FaultDetail(code="5010", message="Stale", detail="d", element="SyncToken"),
+            faults.FaultDetail(code="6000", message=""),
+        ),
+        fault_type="ValidationFault",
+    )
+    lower = {
+        "fault": {
+            "error": [{"message": "m", "detail": "d", "code": "3200", "element": "token"}],
+            "type": "AUTHENTICATION",
+        }
+    }
+    assert faults.parse_fault(answer(401, lower)) == faults.ParsedFault(
+        errors=(faults.FaultDetail(code="3200", message="m", detail="d", element="token"),),
+        fault_type="AUTHENTICATION",
+    )
+
+
+def test_xml_faults_keep_every_field_of_every_error() -> None:
+    """An XML fault gives each error's code, message, detail and element, and its type;
+    an empty or missing `<Message>` is an empty message, an empty element None."""
+    body = (
+        '<IntuitResponse><Fault type="ValidationFault">'
+        '<Error code="5010" element="SyncToken"><Message>Stale</Message><Detail>d</Detail></Error>'
+        '<Error code="6000" element=""><Message/></Error>'
+        '<Error code="2010"><Detail>only a detail</Detail></Error>'
+        "</Fault></IntuitResponse>"
+    )
+    assert faults.parse_fault(answer(400, body, "application/xml")) == faults.ParsedFault(
+        errors=(
+            faults.FaultDetail(code="5010", message="Stale", detail="d", element="SyncToken"),
+            faults.FaultDetail(code="6000", message=""),
+            faults.FaultDetail(code="2010", message="", detail="only a detail"),
+        ),
+        fault_type="ValidationFault",
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ({"fault": {"error": [{"message": "no"}], "type": "AUTHENTICATION"}}, JSON),
+        (
+            '<IntuitResponse><Fault type="AuthenticationFault"><Error code="9999">'
+            "<Message>no</Message></Error></Fault></IntuitResponse>",
+            "application/xml",
+        ),
+    ],
+)
+def test_the_gateway_and_xml_fault_type_picks_the_class(body: Any, content_type: str) -> None:
+    """Without a known code, at a status that says nothing more (400), the gateway's or the
+    XML fault's `type` decides: an authentication fault is an expired access token."""
+    error = error_of(answer(400, body, content_type))
+    assert type(error) is errors.AccessTokenInvalidError
+    assert error.message == "no"
+
+
+@pytest.mark.parametrize("status", [200, 502])
+def test_xml_that_mentions_fault_without_a_fault_element_holds_no_fault(status: int) -> None:
+    """An XML or HTML page that says "Fault" with no `<Fault>` element is no fault: a 200 is
+    a success, an error status is classed by status with the page as the detail."""
+    page = "<html><body>Fault tolerance is our business</body></html>"
+    response = answer(status, page, "text/html")
+    assert faults.parse_fault(response) is None
+    error = faults.error_from_response(response, realm_id=REALM)
+    if status == 200:
+        assert error is None
+    else:
+        assert type(error) is errors.ServerError
+        assert error.detail == page
+
+
+def test_only_the_first_4_kib_are_searched_for_a_fault() -> None:
+    """An XML body is parsed for a fault only when "Fault" appears in its first 4,096 bytes:
+    a long page that mentions it later is classed by status, unparsed."""
+    fault = '<Fault type="SystemFault"><Error code="6240"><Message>Dup</Message></Error></Fault>'
+
+    def page(padding: int) -> str:
+        return "<r>" + " " * padding + fault + "</r>"
+
+    ends_at_4096 = page(4096 - len("<r>") - len("<Fault"))
+    assert ends_at_4096.index("Fault") + len("Fault") == 4096
+    error = error_of(answer(400, ends_at_4096, "application/xml"))
+    assert type(error) is errors.DuplicateNameError
+    one_byte_later = page(4096 - len("<r>") - len("<Fault") + 1)
+    error = error_of(answer(400, one_byte_later, "application/xml"))
+    assert type(error) is errors.ValidationError
+    assert error.codes == ()
+
+
+@pytest.mark.parametrize(
+    ("code", "cls"),
+    [
+        ("006240", errors.DuplicateNameError),
+        ("0610", errors.ObjectNotFoundError),
+        ("X610", errors.ValidationError),
+        ("000", errors.ValidationError),
+    ],
+)
+def test_codes_are_read_without_their_leading_zeros_only(
+    code: str, cls: type[errors.QBOError]
+) -> None:
+    """`006240` is code 6240 (zeros dropped, nothing else): `X610` is no 610, and a code of
+    zeros is no code with a branch; the code is kept as QBO wrote it."""
+    error = error_of(answer(400, data_fault((code, "Something"))))
+    assert type(error) is cls
+    assert error.codes == (code,)
+
+
+@pytest.mark.parametrize("status", [300, 304, 199])
+def test_a_status_outside_2xx_is_never_a_success(status: int) -> None:
+    """Only 2xx answers are successes: a 3xx (or 1xx) with any body is a `ServerError`."""
+    error = error_of(answer(status, {"Customer": {"Id": "1"}}))
+    assert type(error) is errors.ServerError
+    assert error.message == f"QuickBooks Online answered HTTP {status} with application/json"
+
+
+def test_retry_after_dates_with_other_offsets_are_compared_as_instants() -> None:
+    """A `Retry-After` or `Date` in another zone than GMT is read with its offset."""
+    response = answer(
+        429,
+        b"",
+        None,
+        Retry_After="Wed, 21 Oct 2015 09:28:00 +0200",
+        Date="Wed, 21 Oct 2015 02:26:30 -0500",
+    )
+    assert error_of(response).retry_after == 90.0
+
+
+def test_the_fallback_message_says_what_came_instead_of_a_fault() -> None:
+    """Without a fault, the message names the status and the content type (or its absence),
+    or says the body was empty."""
+    assert error_of(answer(502, "oops", None)).message == (
+        "QuickBooks Online answered HTTP 502 with no content type"
+    )
+    assert error_of(answer(500, b"  ", "text/plain")).message == (
+        "QuickBooks Online answered HTTP 500 with an empty body"
+    )
+    assert error_of(answer(503, "down", "text/plain; charset=utf-8")).message == (
+        "QuickBooks Online answered HTTP 503 with text/plain"
+    )
+
+
+def test_an_oversized_answer_names_its_size_the_limit_and_the_realm() -> None:
+    """`ResponseTooLargeError` says how big the body was and the limit, and keeps the realm."""
+    response = answer(200, b"x" * 11, "text/plain")
+    error = faults.error_from_response(response, realm_id=REALM, max_bytes=10)
+    assert isinstance(error, errors.ResponseTooLargeError)
+    assert error.message == (
+        "the 200 answer's body is 11 bytes, over the 10-byte limit; it was not parsed"
+    )
+    assert error.realm_id == REALM
+    with pytest.raises(errors.ResponseTooLargeError) as caught:
+        responses.raise_for_fault(response, realm_id=REALM, max_bytes=10)
+    assert caught.value.realm_id == REALM
+
+
+def test_a_decode_error_keeps_the_realm_the_status_and_the_tid() -> None:
+    """`decode_error` makes a `DecodeError` carrying the realm, status, tid and an excerpt."""
+    response = answer(200, b"[1]")
+    error = faults.decode_error("expected an object", response, realm_id=REALM)
+    assert (error.message, error.realm_id, error.status, error.intuit_tid) == (
+        "expected an object",
+        REALM,
+        200,
+        TID,
+    )
+    assert error.body_excerpt == "[1]"
+
+
+@pytest.mark.parametrize(
+    ("payload", "description"),
+    [
+        ({}, "an empty object"),
+        ({"a": 1}, "an object with keys a"),
+        (dict.fromkeys("abcdef", 1), "an object with keys a, b, c, d, e"),
+        ([], "a JSON list"),
+    ],
+)
+def test_describe_names_at_most_five_keys(payload: Any, description: str) -> None:
+    """An unexpected value is described by its first five keys, or its JSON type."""
+    assert faults.describe(payload) == description
+
+
+@pytest.fixture(scope="module")
+def fault_of_the_largest_size() -> HttpResponse:
+    """A JSON fault of exactly `MAX_RESPONSE_BYTES` (200 MiB, built once for the module)."""
+    head, tail = b'{"Fault":{"Error":[{"code":"6240"}]}', b"}"
+    padding = b" " * (MAX_RESPONSE_BYTES - len(head) - len(tail))
+    return HttpResponse(status=400, headers={"intuit_tid": TID}, body=head + padding + tail)
+
+
+def test_a_fault_of_exactly_the_largest_size_is_read(
+    fault_of_the_largest_size: HttpResponse,
+) -> None:
+    """`parse_fault` reads a body of exactly `MAX_RESPONSE_BYTES`: the limit is inclusive."""
+    assert len(fault_of_the_largest_size.body) == MAX_RESPONSE_BYTES
+    parsed = faults.parse_fault(fault_of_the_largest_size)
+    assert parsed is not None
+    assert [detail.code for detail in parsed.errors] == ["6240"]

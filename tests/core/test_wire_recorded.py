@@ -13,7 +13,6 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
@@ -44,8 +43,8 @@ from qbo_core.results import (
 from qbo_core.wire import responses
 from qbo_core.wire.entities import encode_entity
 from qbo_core.wire.jsonio import loads
+from tests.shared_fixtures import RECORDED
 
-RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo-recorded"
 REALM = "123"
 
 #: Lower-case URL segment → QBO's entity name (the recordings use Attachable and Estimate too).

@@ -17,8 +17,8 @@ from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_adapters.emulator.transport import EmulatorTransport
 from qbo_core.http import HttpRequest, HttpResponse
 from tests.emulator.harness import DataClient, Reply, header, relative, shape_problems
+from tests.shared_fixtures import RECORDED
 
-RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo-recorded"
 BOUNDARY = "----qbo-infra-test-boundary-7d9a"
 MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
 

@@ -19,8 +19,7 @@ import pytest
 
 from qbo_adapters.emulator.settings import EmulatorSettings
 from tests.emulator.harness import DataClient, header, relative, shape_problems
-
-RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo-recorded"
+from tests.shared_fixtures import RECORDED
 
 FILES = [
     "create/customer.json",

@@ -9,7 +9,6 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,10 +26,10 @@ from qbo_adapters.emulator.datagen import (
     generate_company,
     validate_integrity,
 )
+from tests.shared_fixtures import RECORDED as FIXTURES
 
 NOW = datetime(2026, 3, 1, 17, 30, tzinfo=UTC)
 REALM = "9341453123456789"
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo-recorded"
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}-0[78]:00$")
 TRANSACTIONS = books.TRANSACTIONS
 

@@ -12,8 +12,7 @@ import pytest
 from qbo_adapters.emulator.pdf import build_pdf
 from qbo_adapters.emulator.settings import EmulatorSettings
 from tests.emulator.harness import DataClient, Reply, header, relative
-
-RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo-recorded"
+from tests.shared_fixtures import RECORDED
 
 
 @pytest.fixture

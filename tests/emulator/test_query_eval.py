@@ -26,8 +26,8 @@ from qbo_adapters.emulator.query import (
     quote,
     to_response,
 )
+from tests.shared_fixtures import RECORDED
 
-RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo-recorded"
 Entity = dict[str, Any]
 
 

@@ -21,8 +21,8 @@ from qbo_adapters.emulator.query import (
     parse,
     quote,
 )
+from tests.shared_fixtures import RECORDED
 
-RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo-recorded"
 QUERY_FILES = ["all/*.json", "get/*.json", "misc/ampersand.json", "batch/basic.json"]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 
 import pytest
 
@@ -14,8 +13,7 @@ from qbo_adapters.emulator.transport import EmulatorTransport
 from qbo_adapters.memory.clock import FakeClock
 from qbo_core.http import HttpRequest
 from tests.emulator.harness import shape_problems
-
-RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo-recorded"
+from tests.shared_fixtures import RECORDED
 
 
 @pytest.fixture

@@ -18,8 +18,7 @@ from qbo_adapters.emulator.settings import EmulatorSettings
 from qbo_adapters.emulator.store import Company
 from qbo_adapters.memory.clock import FakeClock
 from tests.emulator.harness import DataClient, Reply, header, relative, shape_problems
-
-RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo-recorded"
+from tests.shared_fixtures import RECORDED
 
 
 @pytest.fixture

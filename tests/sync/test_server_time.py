@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from qbo_core.http import HttpResponse
 from qbo_core.wire import responses
-
-RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo-recorded"
+from tests.shared_fixtures import RECORDED
 
 
 def _answer(name: str, index: int) -> HttpResponse:
