@@ -7,8 +7,9 @@ refuses a client that decodes replies to text.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
 import redis.asyncio
@@ -141,3 +142,57 @@ async def test_a_client_decoding_to_text_is_refused(
         assert caught.value.field == "decode_responses"
     finally:
         await client.aclose()
+
+
+async def test_the_text_client_refusal_says_how_to_build_the_client() -> None:
+    """The refusal of a text-decoding client tells the caller what to build instead."""
+    client = redis.asyncio.Redis(decode_responses=True)
+    try:
+        with pytest.raises(ConfigurationError) as caught:
+            RedisTokenStore(client)
+        assert caught.value.message == (
+            "the Redis client must return bytes: build it with decode_responses=False"
+        )
+    finally:
+        await client.aclose()
+
+
+class _ScriptRecorder:
+    """A client double with no connection pool: records each script call's keys and args."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Sequence[str], Sequence[object]]] = []
+
+    def register_script(self, _script: str) -> Callable[..., Awaitable[int]]:
+        async def run(*, keys: Sequence[str] = (), args: Sequence[object]) -> int:
+            self.calls.append((keys, args))
+            return 1
+
+        return run
+
+
+class _PoolWithoutKwargs:
+    """A client double whose connection pool has no `connection_kwargs`."""
+
+    connection_pool = object()
+
+    def register_script(self, _script: str) -> object:
+        return None
+
+
+def test_clients_without_a_pool_or_its_settings_are_accepted() -> None:
+    """Only a client known to decode replies is refused: one without a connection pool
+    (a wrapper, a cluster client), or whose pool shows no settings, is taken as is."""
+    RedisTokenStore(cast(redis.asyncio.Redis, _ScriptRecorder()))
+    RedisTokenStore(cast(redis.asyncio.Redis, _PoolWithoutKwargs()))
+
+
+async def test_a_key_with_no_time_left_and_no_grace_lives_one_millisecond() -> None:
+    """The native TTL is never below 1 ms (Redis refuses 0): a block already over, with
+    `gc_grace=0`, is written with 1 ms to live."""
+    client = _ScriptRecorder()
+    clock = FakeClock(auto_advance=False)
+    store = RedisQuotaStore(cast(redis.asyncio.Redis, client), clock, gc_grace=0)
+    await store.block("realm", clock.now().timestamp() - 10)
+    [(_, args)] = client.calls
+    assert args[1] == 1
