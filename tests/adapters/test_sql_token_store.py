@@ -319,3 +319,64 @@ async def test_repr_names_the_dialect_and_no_token(tmp_path: Path) -> None:
         store = SqlTokenStore(engine)
         await store.save("r1", _tokens("a"), expected_version=None)
         assert repr(store) == "SqlTokenStore(dialect='sqlite')"
+
+
+async def test_conflicts_say_which_operation_and_versions(tmp_path: Path) -> None:
+    """A refused save or guarded delete raises `ConflictError` whose message names the
+    operation, the version expected and the one held, with the realm and both versions."""
+    engine = sqlite_engine(tmp_path / "tokens.sqlite3")
+    async with disposing(engine):
+        store = SqlTokenStore(engine)
+        await store.save("r1", _tokens("a"), expected_version=None)
+        with pytest.raises(ConflictError) as caught:
+            await store.save("r1", _tokens("b"), expected_version=None)
+        assert caught.value.message == "token save expected version None, but the store holds 1"
+        with pytest.raises(ConflictError) as caught:
+            await store.save("r1", _tokens("b"), expected_version=4)
+        assert caught.value.message == "token save expected version 4, but the store holds 1"
+        with pytest.raises(ConflictError) as caught:
+            await store.delete("r1", expected_version=7)
+        assert caught.value.message == "token delete expected version 7, but the store holds 1"
+        assert caught.value.realm_id == "r1"
+        assert (caught.value.expected, caught.value.actual) == (7, 1)
+
+
+async def test_a_database_failure_names_the_database_and_the_store(tmp_path: Path) -> None:
+    """A statement the database refuses is `StoreUnavailableError` saying which database,
+    which store, and the kind of failure (no SQL, no parameters)."""
+    engine = sqlite_engine(tmp_path / "tokens.sqlite3")
+    async with disposing(engine):
+        store = SqlTokenStore(engine)
+        await store.load("r1")
+        async with engine.begin() as connection:
+            await connection.execute(sa.text("DROP TABLE qbo_tokens"))
+        with pytest.raises(StoreUnavailableError) as caught:
+            await store.load("r1")
+    assert caught.value.message == (
+        "the sqlite token store failed or is unreachable: OperationalError"
+    )
+    assert caught.value.backend == "sqlite"
+
+
+async def test_refusals_of_the_engine_say_why(tmp_path: Path) -> None:
+    """An unsupported dialect and a schema newer than this code are `ConfigurationError`s
+    on `engine`, whose messages name the store, the dialect or both versions."""
+    mysql = SimpleNamespace(dialect=SimpleNamespace(name="mysql"))
+    with pytest.raises(ConfigurationError) as caught:
+        SqlTokenStore(cast(AsyncEngine, mysql))
+    assert caught.value.message == "SqlTokenStore supports sqlite and postgresql, not 'mysql'"
+    assert caught.value.field == "engine"
+    engine = sqlite_engine(tmp_path / "newer.sqlite3")
+    async with disposing(engine):
+        async with engine.begin() as connection:
+            await connection.execute(sa.text(_SCHEMA_VERSIONS_TABLE))
+            await connection.execute(
+                sa.text("INSERT INTO qbo_schema_versions VALUES ('token_store', 3)")
+            )
+        with pytest.raises(ConfigurationError) as caught:
+            await SqlTokenStore(engine).load("r1")
+    assert caught.value.message == (
+        "the token store's schema is at version 3, newer than this qbo-infra knows (2): "
+        "upgrade qbo-infra"
+    )
+    assert caught.value.field == "engine"
