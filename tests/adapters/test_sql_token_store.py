@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from qbo_adapters.memory.clock import FakeClock
+from qbo_adapters.sql import token_store as token_store_module
 from qbo_adapters.sql.token_store import SqlTokenStore
 from qbo_adapters.testing.token_store import TokenStoreContract
 from qbo_core.dtos import TokenSet, VersionedTokenSet
@@ -380,3 +381,35 @@ async def test_refusals_of_the_engine_say_why(tmp_path: Path) -> None:
         "upgrade qbo-infra"
     )
     assert caught.value.field == "engine"
+
+
+@pytest.mark.parametrize("operation", ["save", "delete"])
+async def test_a_store_losing_every_race_gives_up_after_five_tries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, operation: str
+) -> None:
+    """A write that misses its row yet re-reads the version it expected has lost a race
+    and is tried again, five times in all; then it raises `ConflictError` (nothing held)."""
+    engine = sqlite_engine(tmp_path / "tokens.sqlite3")
+    async with disposing(engine):
+        store = SqlTokenStore(engine)
+        expected = None if operation == "save" else 4
+        reads: list[str] = []
+
+        async def racing_version(_connection: object, realm_id: str) -> int | None:
+            reads.append(realm_id)
+            return expected  # as if another writer changed the row back in between
+
+        monkeypatch.setattr(token_store_module, "_version", racing_version)
+        if operation == "save":
+            await SqlTokenStore(engine).save("r1", _tokens("a"), expected_version=None)
+            with pytest.raises(ConflictError) as caught:
+                await store.save("r1", _tokens("b"), expected_version=None)
+        else:
+            with pytest.raises(ConflictError) as caught:
+                await store.delete("r1", expected_version=4)
+    assert reads == ["r1"] * 5
+    assert caught.value.message == (
+        f"token {operation} expected version {expected}, but the store holds None"
+    )
+    assert caught.value.realm_id == "r1"
+    assert (caught.value.expected, caught.value.actual) == (expected, None)
