@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 import traceback
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -413,3 +414,49 @@ async def test_a_store_losing_every_race_gives_up_after_five_tries(
     )
     assert caught.value.realm_id == "r1"
     assert (caught.value.expected, caught.value.actual) == (expected, None)
+
+
+async def test_the_tokens_table_has_the_released_columns(tmp_path: Path) -> None:
+    """`qbo_tokens` is written with exactly the columns of schema version 2, by name,
+    nullability and key: the format other releases and hosts read."""
+    engine = sqlite_engine(tmp_path / "tokens.sqlite3")
+    async with disposing(engine):
+        await SqlTokenStore(engine).load("r1")
+        async with engine.connect() as connection:
+            columns = (await connection.execute(sa.text("PRAGMA table_info(qbo_tokens)"))).all()
+    assert [(name, notnull, key) for _, name, _, notnull, _, key in columns] == [
+        ("realm_id", 1, 1),
+        ("version", 1, 0),
+        ("access_token", 1, 0),
+        ("refresh_token", 1, 0),
+        ("access_token_expires_at", 1, 0),
+        ("refresh_token_expires_at", 1, 0),
+        ("refresh_token_hard_expires_at", 0, 0),
+        ("token_type", 1, 0),
+        ("scope", 0, 0),
+        ("token_realm_id", 0, 0),
+        ("reauthorization_required_at", 0, 0),
+        ("revoked_at", 0, 0),
+    ]
+
+
+async def test_instants_are_stored_in_utc_whatever_the_local_zone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a host whose local zone is not UTC, instants are still stored as UTC text."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        engine = sqlite_engine(tmp_path / "tokens.sqlite3")
+        async with disposing(engine):
+            await SqlTokenStore(engine).save("r1", _tokens("a"), expected_version=None)
+            async with engine.connect() as connection:
+                stored = (
+                    await connection.execute(
+                        sa.text("SELECT refresh_token_expires_at FROM qbo_tokens")
+                    )
+                ).scalar_one()
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert stored == "2026-04-11T00:00:00.000000+00:00"
