@@ -333,6 +333,7 @@ async def test_conflicts_say_which_operation_and_versions(tmp_path: Path) -> Non
         with pytest.raises(ConflictError) as caught:
             await store.save("r1", _tokens("b"), expected_version=None)
         assert caught.value.message == "token save expected version None, but the store holds 1"
+        assert caught.value.realm_id == "r1"
         with pytest.raises(ConflictError) as caught:
             await store.save("r1", _tokens("b"), expected_version=4)
         assert caught.value.message == "token save expected version 4, but the store holds 1"
@@ -384,30 +385,31 @@ async def test_refusals_of_the_engine_say_why(tmp_path: Path) -> None:
     assert caught.value.field == "engine"
 
 
-@pytest.mark.parametrize("operation", ["save", "delete"])
+@pytest.mark.parametrize(("operation", "expected"), [("save", None), ("save", 4), ("delete", 4)])
 async def test_a_store_losing_every_race_gives_up_after_five_tries(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, operation: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, operation: str, expected: int | None
 ) -> None:
     """A write that misses its row yet re-reads the version it expected has lost a race
     and is tried again, five times in all; then it raises `ConflictError` (nothing held)."""
     engine = sqlite_engine(tmp_path / "tokens.sqlite3")
     async with disposing(engine):
         store = SqlTokenStore(engine)
-        expected = None if operation == "save" else 4
         reads: list[str] = []
 
         async def racing_version(_connection: object, realm_id: str) -> int | None:
             reads.append(realm_id)
             return expected  # as if another writer changed the row back in between
 
+        if expected is None:  # an insert misses only when the row exists
+            await store.save("r1", _tokens("a"), expected_version=None)
         monkeypatch.setattr(token_store_module, "_version", racing_version)
-        if operation == "save":
-            await SqlTokenStore(engine).save("r1", _tokens("a"), expected_version=None)
-            with pytest.raises(ConflictError) as caught:
-                await store.save("r1", _tokens("b"), expected_version=None)
-        else:
-            with pytest.raises(ConflictError) as caught:
-                await store.delete("r1", expected_version=4)
+        write = (
+            store.save("r1", _tokens("b"), expected_version=expected)
+            if operation == "save"
+            else store.delete("r1", expected_version=expected)
+        )
+        with pytest.raises(ConflictError) as caught:
+            await write
     assert reads == ["r1"] * 5
     assert caught.value.message == (
         f"token {operation} expected version {expected}, but the store holds None"
