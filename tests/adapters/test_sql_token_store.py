@@ -419,26 +419,26 @@ async def test_a_store_losing_every_race_gives_up_after_five_tries(
 
 
 async def test_the_tokens_table_has_the_released_columns(tmp_path: Path) -> None:
-    """`qbo_tokens` is written with exactly the columns of schema version 2, by name,
+    """`qbo_tokens` is written with exactly the columns of schema version 2, by name, type,
     nullability and key: the format other releases and hosts read."""
     engine = sqlite_engine(tmp_path / "tokens.sqlite3")
     async with disposing(engine):
         await SqlTokenStore(engine).load("r1")
         async with engine.connect() as connection:
             columns = (await connection.execute(sa.text("PRAGMA table_info(qbo_tokens)"))).all()
-    assert [(name, notnull, key) for _, name, _, notnull, _, key in columns] == [
-        ("realm_id", 1, 1),
-        ("version", 1, 0),
-        ("access_token", 1, 0),
-        ("refresh_token", 1, 0),
-        ("access_token_expires_at", 1, 0),
-        ("refresh_token_expires_at", 1, 0),
-        ("refresh_token_hard_expires_at", 0, 0),
-        ("token_type", 1, 0),
-        ("scope", 0, 0),
-        ("token_realm_id", 0, 0),
-        ("reauthorization_required_at", 0, 0),
-        ("revoked_at", 0, 0),
+    assert [(name, kind, notnull, key) for _, name, kind, notnull, _, key in columns] == [
+        ("realm_id", "TEXT", 1, 1),
+        ("version", "INTEGER", 1, 0),
+        ("access_token", "TEXT", 1, 0),
+        ("refresh_token", "TEXT", 1, 0),
+        ("access_token_expires_at", "VARCHAR(40)", 1, 0),
+        ("refresh_token_expires_at", "VARCHAR(40)", 1, 0),
+        ("refresh_token_hard_expires_at", "VARCHAR(40)", 0, 0),
+        ("token_type", "TEXT", 1, 0),
+        ("scope", "TEXT", 0, 0),
+        ("token_realm_id", "TEXT", 0, 0),
+        ("reauthorization_required_at", "VARCHAR(40)", 0, 0),
+        ("revoked_at", "VARCHAR(40)", 0, 0),
     ]
 
 
