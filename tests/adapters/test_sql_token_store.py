@@ -426,6 +426,12 @@ async def test_the_tokens_table_has_the_released_columns(tmp_path: Path) -> None
         await SqlTokenStore(engine).load("r1")
         async with engine.connect() as connection:
             columns = (await connection.execute(sa.text("PRAGMA table_info(qbo_tokens)"))).all()
+            names = (
+                await connection.execute(
+                    sa.text("SELECT name FROM sqlite_master WHERE type='table'")
+                )
+            ).scalars()
+            assert sorted(names) == ["qbo_schema_versions", "qbo_tokens"]
     assert [(name, kind, notnull, key) for _, name, kind, notnull, _, key in columns] == [
         ("realm_id", "TEXT", 1, 1),
         ("version", "INTEGER", 1, 0),
@@ -462,3 +468,39 @@ async def test_instants_are_stored_in_utc_whatever_the_local_zone(
         monkeypatch.undo()
         time.tzset()
     assert stored == "2026-04-11T00:00:00.000000+00:00"
+
+
+async def test_a_tokens_table_without_a_version_record_is_adopted(tmp_path: Path) -> None:
+    """A database holding `qbo_tokens` at version 1 but no schema-version record (written
+    before versions were recorded) is taken over on first use: its tokens stay, the marks
+    are added, and the table keeps its name."""
+    engine = sqlite_engine(tmp_path / "unversioned.sqlite3")
+    async with disposing(engine):
+        async with engine.begin() as connection:
+            await connection.execute(
+                sa.text(
+                    "CREATE TABLE qbo_tokens (realm_id TEXT PRIMARY KEY, version INTEGER NOT"
+                    " NULL, access_token TEXT NOT NULL, refresh_token TEXT NOT NULL,"
+                    " access_token_expires_at VARCHAR(40) NOT NULL, refresh_token_expires_at"
+                    " VARCHAR(40) NOT NULL, refresh_token_hard_expires_at VARCHAR(40),"
+                    " token_type TEXT NOT NULL, scope TEXT, token_realm_id TEXT)"
+                )
+            )
+            await connection.execute(
+                sa.text(
+                    "INSERT INTO qbo_tokens VALUES ('r1', 2, 'acc', 'ref',"
+                    " '2026-01-01T00:00:00.000000+00:00', '2026-04-01T00:00:00.000000+00:00',"
+                    " NULL, 'bearer', NULL, 'r1')"
+                )
+            )
+        loaded = await SqlTokenStore(engine).load("r1")
+        async with engine.connect() as connection:
+            tables = (
+                (await connection.execute(sa.text("SELECT name FROM sqlite_master")))
+                .scalars()
+                .all()
+            )
+    assert loaded is not None
+    assert (loaded.version, loaded.tokens.access_token) == (2, "acc")
+    assert loaded.tokens.revoked_at is None
+    assert "qbo_tokens" in tables
