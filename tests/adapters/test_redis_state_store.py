@@ -69,3 +69,13 @@ async def test_non_finite_ttl_is_refused(ttl: float) -> None:
         store = RedisStateStore(client, FakeClock(), prefix=prefix)
         with pytest.raises(ValueError, match="ttl"):
             await store.put("state", b"v", ttl=ttl)
+
+
+async def test_keys_are_percent_encoded_slashes_and_lone_surrogates_included() -> None:
+    """A key becomes one percent-encoded segment: `/`, `:` and `*` escaped, and a lone
+    surrogate kept as its UTF-8 bytes (surrogatepass) rather than refused."""
+    async with redis_client() as (client, prefix):
+        store = RedisStateStore(client, FakeClock(), prefix=prefix)
+        await store.put("a/b:*\ud800", b"v", ttl=10)
+        assert await client.exists(f"{prefix}state:a%2Fb%3A%2A%ED%A0%80") == 1
+        assert await store.take("a/b:*\ud800") == b"v"

@@ -95,3 +95,59 @@ async def test_unreadable_stored_tokens_are_a_decode_error_and_stay() -> None:
             await store.load("r1")
         assert caught.value.realm_id == "r1"
         assert await client.hget(key, "tokens") == b"{not json"
+
+
+async def test_the_stored_hash_is_the_version_and_compact_json() -> None:
+    """A save writes the hash `version` (decimal text) and `tokens` (the converter's
+    JSON, compact): the format every process on the server reads."""
+    async with redis_client() as (client, prefix):
+        store = RedisTokenStore(client, prefix=prefix)
+        await store.save("r1", _tokens("a"), expected_version=None)
+        assert await client.hgetall(f"{prefix}tokens:r1") == {
+            b"version": b"1",
+            b"tokens": (
+                b'{"access_token":"access-secret-a","refresh_token":"refresh-secret-a",'
+                b'"access_token_expires_at":"2026-01-01T01:00:00+00:00",'
+                b'"refresh_token_expires_at":"2026-04-11T00:00:00+00:00",'
+                b'"refresh_token_hard_expires_at":null,"token_type":"bearer","scope":null,'
+                b'"realm_id":null,"reauthorization_required_at":null,"revoked_at":null}'
+            ),
+        }
+
+
+async def test_a_hash_without_its_tokens_loads_as_absent() -> None:
+    """A hash holding a version but no `tokens` field (not written by this store) loads
+    as `None`, like a realm never saved."""
+    async with redis_client() as (client, prefix):
+        store = RedisTokenStore(client, prefix=prefix)
+        await client.hset(f"{prefix}tokens:r1", mapping={"version": "2"})
+        assert await store.load("r1") is None
+
+
+async def test_conflicts_say_which_operation_and_versions() -> None:
+    """A refused save or guarded delete raises `ConflictError` whose message names the
+    operation, the version expected and the one held, and whose realm is the realm."""
+    async with redis_client() as (client, prefix):
+        store = RedisTokenStore(client, prefix=prefix)
+        await store.save("r1", _tokens("a"), expected_version=None)
+        with pytest.raises(ConflictError) as caught:
+            await store.save("r1", _tokens("b"), expected_version=None)
+        assert caught.value.message == "token save expected version None, but the store holds 1"
+        with pytest.raises(ConflictError) as caught:
+            await store.delete("r1", expected_version=7)
+        assert caught.value.message == "token delete expected version 7, but the store holds 1"
+        assert caught.value.realm_id == "r1"
+        assert (caught.value.expected, caught.value.actual) == (7, 1)
+
+
+async def test_unreadable_tokens_say_so_and_that_nothing_changed() -> None:
+    """The `DecodeError` for stored tokens that are not JSON says what is wrong and that
+    the store was left as it was."""
+    async with redis_client() as (client, prefix):
+        store = RedisTokenStore(client, prefix=prefix)
+        await client.hset(f"{prefix}tokens:r1", mapping={"version": "1", "tokens": "]"})
+        with pytest.raises(DecodeError) as caught:
+            await store.load("r1")
+        assert caught.value.message == (
+            "the tokens stored in Redis are not JSON; nothing was changed"
+        )

@@ -226,3 +226,44 @@ async def test_repr_names_the_dialect_and_no_value(tmp_path: Path) -> None:
         store = SqlStateStore(engine, FakeClock())
         await store.put("state", b"secret-verifier", ttl=60)
         assert repr(store) == "SqlStateStore(dialect='sqlite')"
+
+
+@pytest.mark.parametrize("ttl", [0, float("nan")])
+async def test_a_refused_ttl_says_what_a_ttl_must_be(tmp_path: Path, ttl: float) -> None:
+    """`put` and `claim` refuse a bad ttl with a message giving the rule and the value."""
+    engine = sqlite_engine(tmp_path / "qbo.sqlite3")
+    async with disposing(engine):
+        store = SqlStateStore(engine, FakeClock())
+        said = f"^ttl must be a positive, finite number of seconds, got {ttl!r}$"
+        with pytest.raises(ValueError, match=said):
+            await store.put("state", b"v", ttl=ttl)
+        with pytest.raises(ValueError, match=said):
+            await store.claim("state", ttl=ttl)
+
+
+async def test_refusals_of_the_engine_say_why(tmp_path: Path) -> None:
+    """A schema newer than this code, or a table gone, are errors naming the state store."""
+    engine = sqlite_engine(tmp_path / "qbo.sqlite3")
+    async with disposing(engine):
+        store = SqlStateStore(engine, FakeClock())
+        await store.take("warm-up")
+        async with engine.begin() as connection:
+            await connection.execute(sa.text("DROP TABLE qbo_states"))
+        with pytest.raises(StoreUnavailableError) as failed:
+            await store.take("state")
+        assert failed.value.message == (
+            "the sqlite state store failed or is unreachable: OperationalError"
+        )
+        async with engine.begin() as connection:
+            await connection.execute(
+                sa.text(
+                    "UPDATE qbo_schema_versions SET version = 4 WHERE component = 'state_store'"
+                )
+            )
+        with pytest.raises(ConfigurationError) as caught:
+            await SqlStateStore(engine, FakeClock()).take("state")
+    assert caught.value.message == (
+        "the state store's schema is at version 4, newer than this qbo-infra knows (1): "
+        "upgrade qbo-infra"
+    )
+    assert caught.value.field == "engine"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 import traceback
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from qbo_adapters.memory.clock import FakeClock
+from qbo_adapters.sql import token_store as token_store_module
 from qbo_adapters.sql.token_store import SqlTokenStore
 from qbo_adapters.testing.token_store import TokenStoreContract
 from qbo_core.dtos import TokenSet, VersionedTokenSet
@@ -319,3 +321,186 @@ async def test_repr_names_the_dialect_and_no_token(tmp_path: Path) -> None:
         store = SqlTokenStore(engine)
         await store.save("r1", _tokens("a"), expected_version=None)
         assert repr(store) == "SqlTokenStore(dialect='sqlite')"
+
+
+async def test_conflicts_say_which_operation_and_versions(tmp_path: Path) -> None:
+    """A refused save or guarded delete raises `ConflictError` whose message names the
+    operation, the version expected and the one held, with the realm and both versions."""
+    engine = sqlite_engine(tmp_path / "tokens.sqlite3")
+    async with disposing(engine):
+        store = SqlTokenStore(engine)
+        await store.save("r1", _tokens("a"), expected_version=None)
+        with pytest.raises(ConflictError) as caught:
+            await store.save("r1", _tokens("b"), expected_version=None)
+        assert caught.value.message == "token save expected version None, but the store holds 1"
+        assert caught.value.realm_id == "r1"
+        with pytest.raises(ConflictError) as caught:
+            await store.save("r1", _tokens("b"), expected_version=4)
+        assert caught.value.message == "token save expected version 4, but the store holds 1"
+        with pytest.raises(ConflictError) as caught:
+            await store.delete("r1", expected_version=7)
+        assert caught.value.message == "token delete expected version 7, but the store holds 1"
+        assert caught.value.realm_id == "r1"
+        assert (caught.value.expected, caught.value.actual) == (7, 1)
+
+
+async def test_a_database_failure_names_the_database_and_the_store(tmp_path: Path) -> None:
+    """A statement the database refuses is `StoreUnavailableError` saying which database,
+    which store, and the kind of failure (no SQL, no parameters)."""
+    engine = sqlite_engine(tmp_path / "tokens.sqlite3")
+    async with disposing(engine):
+        store = SqlTokenStore(engine)
+        await store.load("r1")
+        async with engine.begin() as connection:
+            await connection.execute(sa.text("DROP TABLE qbo_tokens"))
+        with pytest.raises(StoreUnavailableError) as caught:
+            await store.load("r1")
+    assert caught.value.message == (
+        "the sqlite token store failed or is unreachable: OperationalError"
+    )
+    assert caught.value.backend == "sqlite"
+
+
+async def test_refusals_of_the_engine_say_why(tmp_path: Path) -> None:
+    """An unsupported dialect and a schema newer than this code are `ConfigurationError`s
+    on `engine`, whose messages name the store, the dialect or both versions."""
+    mysql = SimpleNamespace(dialect=SimpleNamespace(name="mysql"))
+    with pytest.raises(ConfigurationError) as caught:
+        SqlTokenStore(cast(AsyncEngine, mysql))
+    assert caught.value.message == "SqlTokenStore supports sqlite and postgresql, not 'mysql'"
+    assert caught.value.field == "engine"
+    engine = sqlite_engine(tmp_path / "newer.sqlite3")
+    async with disposing(engine):
+        async with engine.begin() as connection:
+            await connection.execute(sa.text(_SCHEMA_VERSIONS_TABLE))
+            await connection.execute(
+                sa.text("INSERT INTO qbo_schema_versions VALUES ('token_store', 3)")
+            )
+        with pytest.raises(ConfigurationError) as caught:
+            await SqlTokenStore(engine).load("r1")
+    assert caught.value.message == (
+        "the token store's schema is at version 3, newer than this qbo-infra knows (2): "
+        "upgrade qbo-infra"
+    )
+    assert caught.value.field == "engine"
+
+
+@pytest.mark.parametrize(("operation", "expected"), [("save", None), ("save", 4), ("delete", 4)])
+async def test_a_store_losing_every_race_gives_up_after_five_tries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, operation: str, expected: int | None
+) -> None:
+    """A write that misses its row yet re-reads the version it expected has lost a race
+    and is tried again, five times in all; then it raises `ConflictError` (nothing held)."""
+    engine = sqlite_engine(tmp_path / "tokens.sqlite3")
+    async with disposing(engine):
+        store = SqlTokenStore(engine)
+        reads: list[str] = []
+
+        async def racing_version(_connection: object, realm_id: str) -> int | None:
+            reads.append(realm_id)
+            return expected  # as if another writer changed the row back in between
+
+        if expected is None:  # an insert misses only when the row exists
+            await store.save("r1", _tokens("a"), expected_version=None)
+        monkeypatch.setattr(token_store_module, "_version", racing_version)
+        write = (
+            store.save("r1", _tokens("b"), expected_version=expected)
+            if operation == "save"
+            else store.delete("r1", expected_version=expected)
+        )
+        with pytest.raises(ConflictError) as caught:
+            await write
+    assert reads == ["r1"] * 5
+    assert caught.value.message == (
+        f"token {operation} expected version {expected}, but the store holds None"
+    )
+    assert caught.value.realm_id == "r1"
+    assert (caught.value.expected, caught.value.actual) == (expected, None)
+
+
+async def test_the_tokens_table_has_the_released_columns(tmp_path: Path) -> None:
+    """`qbo_tokens` is written with exactly the columns of schema version 2, by name, type,
+    nullability and key: the format other releases and hosts read."""
+    engine = sqlite_engine(tmp_path / "tokens.sqlite3")
+    async with disposing(engine):
+        await SqlTokenStore(engine).load("r1")
+        async with engine.connect() as connection:
+            columns = (await connection.execute(sa.text("PRAGMA table_info(qbo_tokens)"))).all()
+            names = (
+                await connection.execute(
+                    sa.text("SELECT name FROM sqlite_master WHERE type='table'")
+                )
+            ).scalars()
+            assert sorted(names) == ["qbo_schema_versions", "qbo_tokens"]
+    assert [(name, kind, notnull, key) for _, name, kind, notnull, _, key in columns] == [
+        ("realm_id", "TEXT", 1, 1),
+        ("version", "INTEGER", 1, 0),
+        ("access_token", "TEXT", 1, 0),
+        ("refresh_token", "TEXT", 1, 0),
+        ("access_token_expires_at", "VARCHAR(40)", 1, 0),
+        ("refresh_token_expires_at", "VARCHAR(40)", 1, 0),
+        ("refresh_token_hard_expires_at", "VARCHAR(40)", 0, 0),
+        ("token_type", "TEXT", 1, 0),
+        ("scope", "TEXT", 0, 0),
+        ("token_realm_id", "TEXT", 0, 0),
+        ("reauthorization_required_at", "VARCHAR(40)", 0, 0),
+        ("revoked_at", "VARCHAR(40)", 0, 0),
+    ]
+
+
+async def test_instants_are_stored_in_utc_whatever_the_local_zone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a host whose local zone is not UTC, instants are still stored as UTC text."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        engine = sqlite_engine(tmp_path / "tokens.sqlite3")
+        async with disposing(engine):
+            await SqlTokenStore(engine).save("r1", _tokens("a"), expected_version=None)
+            async with engine.connect() as connection:
+                stored = (
+                    await connection.execute(
+                        sa.text("SELECT refresh_token_expires_at FROM qbo_tokens")
+                    )
+                ).scalar_one()
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert stored == "2026-04-11T00:00:00.000000+00:00"
+
+
+async def test_a_tokens_table_without_a_version_record_is_adopted(tmp_path: Path) -> None:
+    """A database holding `qbo_tokens` at version 1 but no schema-version record (written
+    before versions were recorded) is taken over on first use: its tokens stay, the marks
+    are added, and the table keeps its name."""
+    engine = sqlite_engine(tmp_path / "unversioned.sqlite3")
+    async with disposing(engine):
+        async with engine.begin() as connection:
+            await connection.execute(
+                sa.text(
+                    "CREATE TABLE qbo_tokens (realm_id TEXT PRIMARY KEY, version INTEGER NOT"
+                    " NULL, access_token TEXT NOT NULL, refresh_token TEXT NOT NULL,"
+                    " access_token_expires_at VARCHAR(40) NOT NULL, refresh_token_expires_at"
+                    " VARCHAR(40) NOT NULL, refresh_token_hard_expires_at VARCHAR(40),"
+                    " token_type TEXT NOT NULL, scope TEXT, token_realm_id TEXT)"
+                )
+            )
+            await connection.execute(
+                sa.text(
+                    "INSERT INTO qbo_tokens VALUES ('r1', 2, 'acc', 'ref',"
+                    " '2026-01-01T00:00:00.000000+00:00', '2026-04-01T00:00:00.000000+00:00',"
+                    " NULL, 'bearer', NULL, 'r1')"
+                )
+            )
+        loaded = await SqlTokenStore(engine).load("r1")
+        async with engine.connect() as connection:
+            tables = (
+                (await connection.execute(sa.text("SELECT name FROM sqlite_master")))
+                .scalars()
+                .all()
+            )
+    assert loaded is not None
+    assert (loaded.version, loaded.tokens.access_token) == (2, "acc")
+    assert loaded.tokens.revoked_at is None
+    assert "qbo_tokens" in tables

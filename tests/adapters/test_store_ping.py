@@ -175,3 +175,24 @@ async def test_file_lock_ping_of_a_file_is_store_unavailable(tmp_path: Path) -> 
     blocker.write_text("")
     with pytest.raises(StoreUnavailableError):
         await FileLock(blocker, FakeClock()).ping()
+
+
+SQL_STORE_NAMES: dict[str, tuple[SqlAdapter, str]] = {
+    "token_store": (SqlTokenStore, "token store"),
+    "state_store": (lambda engine: SqlStateStore(engine, FakeClock()), "state store"),
+}
+
+
+@pytest.mark.parametrize(("make", "what"), SQL_STORE_NAMES.values(), ids=SQL_STORE_NAMES.keys())
+async def test_a_failed_sql_ping_names_the_database_and_the_store(
+    make: SqlAdapter, what: str, tmp_path: Path
+) -> None:
+    """The ping's `StoreUnavailableError` says which database and which store failed."""
+    engine = sqlite_engine(tmp_path / "missing" / "qbo.sqlite3")
+    async with disposing(engine):
+        with pytest.raises(StoreUnavailableError) as caught:
+            await make(engine).ping()
+    for thread in threading.enumerate():  # aiosqlite's worker: see the test above
+        if thread.name.endswith("(_connection_worker_thread)"):
+            await asyncio.to_thread(thread.join, 5)
+    assert caught.value.message == f"the sqlite {what} failed or is unreachable: OperationalError"
