@@ -218,3 +218,19 @@ async def test_two_stores_hand_out_different_slot_tokens() -> None:
     assert first is not None
     assert second is not None
     assert first.token != second.token
+
+
+async def test_a_grant_whose_window_end_rounds_to_now_is_granted_and_counted() -> None:
+    """A 0.0 answer is always a grant that counts. Where float rounding puts the end of
+    the oldest grant's window exactly at now (0.262674 + 0.691264 == 0.953938, though
+    0.262674 > 0.953938 - 0.691264), the new grant fits and is recorded: the next call a
+    microsecond later, with the old grant gone from the window, still finds it full."""
+    clock = SteppedClock()
+    store = MemoryQuotaStore(clock)
+    limits = [RateLimit(limit=1, period=0.691264)]
+    clock.seconds = 0.262674
+    assert await store.try_acquire("realm", limits) == 0.0
+    clock.seconds = 0.953938
+    assert await store.try_acquire("realm", limits) == 0.0
+    clock.seconds = 0.953939
+    assert await store.try_acquire("realm", limits) == pytest.approx(0.691263)

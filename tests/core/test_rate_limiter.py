@@ -802,6 +802,65 @@ async def test_a_released_slot_wakes_a_batch_permit_waiting_for_one() -> None:
     await holder
 
 
+# -- no spinning ----------------------------------------------------------------------------
+
+
+class _CountedSlots(MemoryQuotaStore):
+    """A memory store that counts the slots asked for and refuses to answer past `most`,
+    so that a limiter asking in a loop fails its permit instead of hanging the test."""
+
+    def __init__(self, clock: FakeClock, most: int = 100) -> None:
+        super().__init__(clock)
+        self.most = most
+        self.asked = 0
+
+    async def lease_slot(self, key: str, *, capacity: int, lease: float) -> SlotLease | None:
+        self.asked += 1
+        if self.asked > self.most:
+            raise AssertionError(f"asked for a slot {self.asked} times: the limiter spins")
+        return await super().lease_slot(key, capacity=capacity, lease=lease)
+
+
+async def test_a_permit_for_a_free_realm_goes_without_waiting() -> None:
+    """With a slot free and room in the windows, a permit is granted at once: no time
+    passes, and it asks the store for a slot once."""
+    world = World()
+    store = _CountedSlots(world.clock)
+    permit = asyncio.ensure_future(grant_times(world, _limiter_on(world, store), 1))
+    try:
+        await world.clock.sleep(1.0)
+        assert permit.done()
+        assert permit.result() == [0.0]
+    finally:
+        permit.cancel()
+    assert store.asked == 1
+
+
+async def test_a_permit_refused_by_the_windows_sleeps_out_the_wait() -> None:
+    """A permit the windows refuse gives its slot back and sleeps the wait they named,
+    then asks once more: not once per poll, nor in a loop while its own release is fresh."""
+    world = World(requests_per_second=1, requests_per_minute=60)
+    store = _CountedSlots(world.clock)
+    limiter = _limiter_on(world, store, window_margin=0.0)
+    assert await grant_times(world, limiter, 2) == pytest.approx([0.0, 1.0], abs=EPSILON)
+    assert store.asked == 4  # the first; the second's try, its try as the queue's head, after
+
+
+async def test_a_permit_waiting_for_a_slot_asks_once_per_poll() -> None:
+    """While every slot is held, the head of the queue asks the store once per poll
+    interval (0.05 s) or release, sleeping in between, never in a busy loop."""
+    world = World(max_concurrent_requests=1)
+    store = _CountedSlots(world.clock)
+    limiter = _limiter_on(world, store)
+    holder = asyncio.ensure_future(grant_times(world, limiter, 1, hold=0.2))
+    await world.clock.sleep(0.01)
+    assert await grant_times(world, limiter, 1) == pytest.approx([0.2], abs=EPSILON)
+    await holder
+    # the holder's; the waiter's try, and its try at the head of the queue; its polls at
+    # 0.06, 0.11 and 0.16 s; the one the release at 0.2 s wakes
+    assert store.asked == 7
+
+
 # -- events ---------------------------------------------------------------------------------
 
 
