@@ -50,7 +50,9 @@ The margin covers requests that reach QBO out of step with their grants; it cann
 a grant that is old before the request leaves. The store records the grant when it
 answers; if its answer reaches this permit more than half the margin after it was asked
 for (a busy event loop resumed the permit late, a slow round trip to Redis), the request
-would go out that much after its recorded grant. Such a grant is spent once more, at
+would go out that much after its recorded grant (the threshold is never under
+`MIN_LATE_GRANT`, 5 ms, so that a margin of 0 does not make every grant late). Such a
+grant is spent once more, at
 once (`rate.late_grant` reports it): the request then goes out right after a grant
 recorded for it, and the earlier grant stays recorded, wasting one unit of budget, never
 overrunning it. If the second grant is refused, the permit waits as for any refusal; if
@@ -96,6 +98,11 @@ SLOT_LEASE_MARGIN = 30.0
 
 #: Seconds added to the length of each window (see "Windows a little longer than QBO's").
 DEFAULT_WINDOW_MARGIN = 0.1
+
+#: A grant is late (spent again) only past half the margin and never under this many
+#: seconds: with a margin of 0, any real round trip would otherwise count as late and
+#: every grant be spent twice.
+MIN_LATE_GRANT = 0.005
 
 
 class _Queue:
@@ -174,7 +181,7 @@ class RateLimiter:
             raise ValueError(f"window_margin must be finite seconds >= 0, got {window_margin!r}")
         second, minute = 1.0 + window_margin, 60.0 + window_margin
         self._store = quota_store
-        self._late_after = window_margin / 2
+        self._late_after = max(window_margin / 2, MIN_LATE_GRANT)
         self._clock = clock
         self._events = events
         self._lease = lease

@@ -690,6 +690,22 @@ async def test_a_grant_back_within_half_the_margin_is_spent_once() -> None:
     assert world.sink.of_kind(events.RATE_LATE_GRANT) == []
 
 
+async def test_with_no_margin_a_grant_is_late_only_past_five_milliseconds() -> None:
+    """A margin of 0 would make any real round trip late, and every grant spent twice:
+    the threshold is never under 5 ms (a grant back after 4 ms stands; after 6 ms it is
+    spent again)."""
+    world = World()
+    store = _SlowAnswers(world.clock, [0.004, 0.006, 0.0])
+    limiter = _limiter_on(world, store, window_margin=0.0)
+    async with limiter.permit(REALM):
+        pass
+    assert len(store.recorded) == 1
+    async with limiter.permit(REALM):
+        pass
+    assert len(store.recorded) == 3
+    assert len(world.sink.of_kind(events.RATE_LATE_GRANT)) == 1
+
+
 async def test_a_late_grant_whose_second_spend_is_refused_waits_for_the_windows() -> None:
     """The window full after the late grant: the second spend is refused, the slot is
     given back, and the permit waits for the window like any refused one; the windows
