@@ -411,8 +411,8 @@ def _add_user_commands(commands: Any) -> None:
     demo.add_argument(
         "--size",
         choices=("small", "medium", "large"),
-        default="small",
-        help="company size: small ~300 (default), medium ~5,000, large ~100,000 objects",
+        default="medium",
+        help="company size: small ~300, medium ~5,000 (default), large ~100,000 objects",
     )
     demo.add_argument(
         "--realms",
