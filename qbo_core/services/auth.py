@@ -349,10 +349,9 @@ class QBOAuthService:
         return await asyncio.shield(task)
 
     def _forget(self, realm_id: str, task: asyncio.Task[str]) -> None:
+        # The task's exception needs no retrieving here: `asyncio.shield` retrieves it.
         if self._refreshing.get(realm_id) is task:
             del self._refreshing[realm_id]
-        if not task.cancelled():
-            task.exception()  # retrieved: every waiter got it already
 
     def _fresh(self, tokens: TokenSet) -> bool:
         return not tokens.access_token_expires_within(self._clock.now(), self._margin)
@@ -375,7 +374,7 @@ class QBOAuthService:
         tokens = current.tokens
         now = self._clock.now()
         if tokens.refresh_token_expired(now):
-            await self._mark_dead(realm_id, current, reason="refresh token expired")
+            await self._mark_dead(realm_id, current)
             raise self._reauthorize(realm_id, "the refresh token has expired")
         try:
             request = oauth.build_refresh(
@@ -404,7 +403,7 @@ class QBOAuthService:
                 reason="invalid_grant",
                 version=current.version,
             )
-            await self._mark_dead(realm_id, current, reason="invalid_grant")
+            await self._mark_dead(realm_id, current)
             raise self._reauthorize(
                 realm_id, "Intuit refused the refresh token (invalid_grant)"
             ) from exc
@@ -457,7 +456,7 @@ class QBOAuthService:
                     raise
                 expected = latest.version
 
-    async def _mark_dead(self, realm_id: str, current: VersionedTokenSet, *, reason: str) -> None:
+    async def _mark_dead(self, realm_id: str, current: VersionedTokenSet) -> None:
         """Record that the stored tokens need the user (CAS); keep them, never delete."""
         marked = _evolve(current.tokens, reauthorization_required_at=self._clock.now())
         with contextlib.suppress(ConflictError):  # someone stored newer tokens: they count
