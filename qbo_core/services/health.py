@@ -547,10 +547,10 @@ class QBOHealthMonitor:
                 checked_at=now,
                 adapters=adapters,
             )
-        self._businesses[realm] = business_id
         status, failure = await self._status(realm)
         stats = self._recorder.snapshot(realm)
-        alerts = self._update_alerts(realm, status, stats, business_id)
+        self._businesses[realm] = business_id  # after the await: the events name this business
+        alerts = self._update_alerts(realm, status, stats)
         if failure is not None:
             reasons.append((HealthState.UNHEALTHY, f"token store unreachable: {failure}"))
         reasons.extend(self._judge(status, stats, now))
@@ -613,7 +613,7 @@ class QBOHealthMonitor:
         active ones, by name. Adapters are not pinged; never raises for a failing store."""
         status, _ = await self._status(realm_id)
         stats = self._recorder.snapshot(realm_id)
-        return self._update_alerts(realm_id, status, stats, self._businesses.get(realm_id))
+        return self._update_alerts(realm_id, status, stats)
 
     # ----------------------------------------------------------------- refresher
 
@@ -688,7 +688,7 @@ class QBOHealthMonitor:
     async def _ping_all(self) -> dict[str, AdapterHealth]:
         names = sorted(self._probes)
         answers = await asyncio.gather(*(self._ping(name, self._probes[name]) for name in names))
-        return dict(zip(names, answers, strict=True))
+        return {adapter.name: adapter for adapter in answers}
 
     async def _ping(self, name: str, probe: Pingable) -> AdapterHealth:
         started = self._clock.monotonic()
@@ -845,7 +845,6 @@ class QBOHealthMonitor:
         realm_id: str,
         status: ConnectionStatus | None,
         stats: RealmStats,
-        business_id: str | None,
     ) -> tuple[HealthAlert, ...]:
         """Raise the alerts that started, clear those that ended (no await: atomic)."""
         now = self._clock.now()
@@ -858,34 +857,30 @@ class QBOHealthMonitor:
                     name=name, severity=severity, realm_id=realm_id, message=message, since=now
                 )
                 active[name] = alert
-                self._emit_alert(events.ALERT_RAISED, alert, business_id)
+                self._emit_alert(events.ALERT_RAISED, alert)
             elif condition is None and current is not None:
                 del active[name]
-                self._emit_alert(events.ALERT_CLEARED, current, business_id)
+                self._emit_alert(events.ALERT_CLEARED, current)
         return self.active_alerts(realm_id)
 
-    def _emit_alert(self, kind: str, alert: HealthAlert, business_id: str | None) -> None:
+    def _emit_alert(self, kind: str, alert: HealthAlert) -> None:
         self._emit(
             kind,
             alert.realm_id,
-            business_id=business_id,
             alert=alert.name,
             severity=alert.severity.value,
             message=alert.message,
         )
 
-    def _emit(
-        self, kind: str, realm_id: str, *, business_id: str | None = None, **attributes: object
-    ) -> None:
+    def _emit(self, kind: str, realm_id: str, **attributes: object) -> None:
+        """Emit an event for the realm, naming the business last checked for it."""
         with contextlib.suppress(Exception):  # a sink must not raise; if it does, go on
             self._events.emit(
                 QBOEvent(
                     kind=kind,
                     at=self._clock.now(),
                     realm_id=realm_id,
-                    business_id=(
-                        business_id if business_id is not None else self._businesses.get(realm_id)
-                    ),
+                    business_id=self._businesses.get(realm_id),
                     attributes=attributes,
                 )
             )
