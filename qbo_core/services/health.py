@@ -433,7 +433,12 @@ def _describe(error: BaseException) -> str:
 
 def _days(delta: timedelta) -> str:
     days = delta.total_seconds() / 86_400
-    return "less than a day" if days < 1 else f"{math.floor(days)} days"
+    return "less than a day" if days < 1 else _count(math.floor(days), "day")
+
+
+def _count(number: float, unit: str) -> str:
+    """`1 day`, `2 days`, `1.5 days`."""
+    return f"{number:g} {unit}" if number == 1 else f"{number:g} {unit}s"
 
 
 class QBOHealthMonitor:
@@ -915,7 +920,7 @@ def _severity_first(reason: tuple[HealthState, str]) -> int:
 def _span(delta: timedelta) -> str:
     seconds = delta.total_seconds()
     if seconds >= 86_400 and seconds % 86_400 == 0:
-        return f"{seconds / 86_400:g} days"
+        return _count(seconds / 86_400, "day")
     if seconds >= 60 and seconds % 60 == 0:
         return f"{seconds / 60:g} min"
     return f"{seconds:g} s"

@@ -595,7 +595,7 @@ async def test_no_success_counts_only_once_the_time_is_exceeded(world: HealthWor
         (timedelta(seconds=90), "90 s"),
         (timedelta(minutes=10), "10 min"),
         (timedelta(hours=25), "1500 min"),
-        (DAY, "1 days"),
+        (DAY, "1 day"),
         (2 * DAY, "2 days"),
     ],
 )
@@ -664,8 +664,8 @@ async def test_hard_expiry_alerts_say_when_and_what_to_do(world: HealthWorld) ->
     ("hard_in", "text"),
     [
         (timedelta(hours=23), "less than a day"),
-        (DAY, "1 days"),
-        (timedelta(hours=47), "1 days"),
+        (DAY, "1 day"),
+        (timedelta(hours=47), "1 day"),
         (2 * DAY, "2 days"),
     ],
 )
