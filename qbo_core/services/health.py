@@ -321,20 +321,17 @@ class HealthRecorder:
         kind = _classify(attributes.get("status"), attributes.get("error"))
         if kind is None:
             return
+        # Read all of the event before keeping any of it: one it cannot read is dropped whole.
+        latency = _latency(attributes.get("duration_ms"))
+        failure = _name(attributes.get("error")) or f"HTTP {attributes['status']}"
         realm = self._realm(event.realm_id)
         bucket = self._current(realm)
         bucket.requests += 1
-        duration = attributes.get("duration_ms")
-        if (
-            isinstance(duration, int | float)
-            and not isinstance(duration, bool)
-            and math.isfinite(duration)
-            and duration >= 0
-        ):
+        if latency is not None:
             if len(bucket.latencies) < self._max_samples:
-                bucket.latencies.append(float(duration))
+                bucket.latencies.append(latency)
             else:
-                bucket.latencies[bucket.sampled % self._max_samples] = float(duration)
+                bucket.latencies[bucket.sampled % self._max_samples] = latency
             bucket.sampled += 1
         if kind in (_Kind.SUCCESS, _Kind.CLIENT_ERROR):
             realm.last_success_at = event.at
@@ -342,7 +339,7 @@ class HealthRecorder:
             bucket.client_errors += kind is _Kind.CLIENT_ERROR
             return
         realm.last_failure_at = event.at
-        realm.last_failure_error = _name(attributes.get("error")) or f"HTTP {attributes['status']}"
+        realm.last_failure_error = failure
         if kind is _Kind.THROTTLE:
             bucket.throttles += 1
         elif kind is _Kind.AUTH:
@@ -420,6 +417,15 @@ class HealthRecorder:
 
 def _name(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _latency(value: object) -> float | None:
+    """A duration in milliseconds as a sample, or `None` when it is not one (negative, not
+    finite, not a number); `OverflowError` for an integer too large for a float."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    milliseconds = float(value)
+    return milliseconds if math.isfinite(milliseconds) and milliseconds >= 0 else None
 
 
 # --------------------------------------------------------------------- the monitor

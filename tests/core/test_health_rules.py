@@ -1007,3 +1007,16 @@ async def test_two_businesses_checked_at_once_keep_their_own_names_apart(
     [raised] = world.alerts(events.ALERT_RAISED)
     assert names(first.alerts) == names(second.alerts) == ["error_rate"]
     assert raised.business_id == "biz-a"
+
+
+def test_an_event_the_recorder_cannot_read_is_dropped_whole(world: HealthWorld) -> None:
+    """An `http.request` with neither status nor error, or a duration too large for a
+    float: each counted in `dropped` and nothing of it kept (no request, no realm)."""
+    world.recorder.emit(QBOEvent(kind=events.HTTP_REQUEST, at=world.clock.now(), realm_id="7"))
+    exchange(world, 200, duration_ms=10**400)
+
+    assert world.recorder.dropped == 2
+    assert world.recorder.realm_ids() == ()
+    assert world.recorder.snapshot(world.realm) == RealmStats(
+        realm_id=world.realm, window_seconds=900.0
+    )
