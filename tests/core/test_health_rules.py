@@ -829,6 +829,29 @@ async def test_a_failed_or_silent_ping_is_down_with_why(world: HealthWorld) -> N
     }
 
 
+async def test_a_ping_is_given_two_seconds_by_default(
+    world: HealthWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The documented default `ping_timeout` (2 s) bounds each ping, and a ping past it is
+    down saying so (`asyncio.wait_for` stands in for the two real seconds: it times out
+    at once, recording the bound it was given)."""
+    bounds: list[float | None] = []
+
+    async def times_out_at_once(ping: Any, **options: Any) -> None:
+        ping.close()
+        bounds.append(options["timeout"])
+        raise TimeoutError
+
+    monkeypatch.setattr(asyncio, "wait_for", times_out_at_once)
+
+    answer = await world.monitor(probes={"hang": HangingPing()}).get_business_health_details("b")
+
+    assert bounds == [2.0]
+    assert answer.adapters == {
+        "hang": AdapterHealth(name="hang", up=False, error="no answer within 2 s")
+    }
+
+
 # --------------------------------------------------------------------- alert events
 
 
