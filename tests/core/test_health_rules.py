@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from qbo_adapters.memory import MemoryTokenStore
 from qbo_core import events
 from qbo_core.dtos import (
     AdapterHealth,
@@ -23,6 +24,7 @@ from qbo_core.dtos import (
     RealmStats,
     RefreshOutcome,
     TokenSet,
+    VersionedTokenSet,
 )
 from qbo_core.services.health import HealthRecorder, HealthThresholds, QBOHealthMonitor
 from qbo_core.services.raw_client import QBORawClient
@@ -118,6 +120,14 @@ class SlowPing:
 
     async def ping(self) -> None:
         self.world.clock.advance(0.0123456)
+
+
+class YieldingTokenStore(MemoryTokenStore):
+    """A memory token store whose reads let other tasks run first (as a real one does)."""
+
+    async def load(self, realm_id: str) -> VersionedTokenSet | None:
+        await asyncio.sleep(0)
+        return await super().load(realm_id)
 
 
 class BrokenSink:
@@ -1016,8 +1026,11 @@ async def test_a_failed_idle_refresh_keeps_the_expiry_it_saw(world: HealthWorld)
 async def test_two_businesses_checked_at_once_keep_their_own_names_apart(
     world: HealthWorld,
 ) -> None:
-    """Two checks of one realm for different businesses run concurrently: the alert raised
-    by the first names the first business (the one whose check raised it)."""
+    """Two checks of one realm for different businesses, both waiting on the token store at
+    once: the alert raised by the first names the first business (the one whose check
+    raised it), not the one that started last."""
+    world.tokens = YieldingTokenStore()
+    world.auth = world.auth_service()
     await store(world)
     traffic(world, errors=5)
     monitor = world.monitor(probes={})
