@@ -321,20 +321,17 @@ class HealthRecorder:
         kind = _classify(attributes.get("status"), attributes.get("error"))
         if kind is None:
             return
+        # Read all of the event before keeping any of it: one it cannot read is dropped whole.
+        latency = _latency(attributes.get("duration_ms"))
+        failure = _name(attributes.get("error")) or f"HTTP {attributes['status']}"
         realm = self._realm(event.realm_id)
         bucket = self._current(realm)
         bucket.requests += 1
-        duration = attributes.get("duration_ms")
-        if (
-            isinstance(duration, int | float)
-            and not isinstance(duration, bool)
-            and math.isfinite(duration)
-            and duration >= 0
-        ):
+        if latency is not None:
             if len(bucket.latencies) < self._max_samples:
-                bucket.latencies.append(float(duration))
+                bucket.latencies.append(latency)
             else:
-                bucket.latencies[bucket.sampled % self._max_samples] = float(duration)
+                bucket.latencies[bucket.sampled % self._max_samples] = latency
             bucket.sampled += 1
         if kind in (_Kind.SUCCESS, _Kind.CLIENT_ERROR):
             realm.last_success_at = event.at
@@ -342,7 +339,7 @@ class HealthRecorder:
             bucket.client_errors += kind is _Kind.CLIENT_ERROR
             return
         realm.last_failure_at = event.at
-        realm.last_failure_error = _name(attributes.get("error")) or f"HTTP {attributes['status']}"
+        realm.last_failure_error = failure
         if kind is _Kind.THROTTLE:
             bucket.throttles += 1
         elif kind is _Kind.AUTH:
@@ -422,6 +419,15 @@ def _name(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _latency(value: object) -> float | None:
+    """A duration in milliseconds as a sample, or `None` when it is not one (negative, not
+    finite, not a number); `OverflowError` for an integer too large for a float."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    milliseconds = float(value)
+    return milliseconds if math.isfinite(milliseconds) and milliseconds >= 0 else None
+
+
 # --------------------------------------------------------------------- the monitor
 
 
@@ -433,7 +439,12 @@ def _describe(error: BaseException) -> str:
 
 def _days(delta: timedelta) -> str:
     days = delta.total_seconds() / 86_400
-    return "less than a day" if days < 1 else f"{math.floor(days)} days"
+    return "less than a day" if days < 1 else _count(math.floor(days), "day")
+
+
+def _count(number: float, unit: str) -> str:
+    """`1 day`, `2 days`, `1.5 days`."""
+    return f"{number:g} {unit}" if number == 1 else f"{number:g} {unit}s"
 
 
 class QBOHealthMonitor:
@@ -547,10 +558,10 @@ class QBOHealthMonitor:
                 checked_at=now,
                 adapters=adapters,
             )
-        self._businesses[realm] = business_id
         status, failure = await self._status(realm)
         stats = self._recorder.snapshot(realm)
-        alerts = self._update_alerts(realm, status, stats, business_id)
+        self._businesses[realm] = business_id  # after the await: the events name this business
+        alerts = self._update_alerts(realm, status, stats)
         if failure is not None:
             reasons.append((HealthState.UNHEALTHY, f"token store unreachable: {failure}"))
         reasons.extend(self._judge(status, stats, now))
@@ -613,7 +624,7 @@ class QBOHealthMonitor:
         active ones, by name. Adapters are not pinged; never raises for a failing store."""
         status, _ = await self._status(realm_id)
         stats = self._recorder.snapshot(realm_id)
-        return self._update_alerts(realm_id, status, stats, self._businesses.get(realm_id))
+        return self._update_alerts(realm_id, status, stats)
 
     # ----------------------------------------------------------------- refresher
 
@@ -688,7 +699,7 @@ class QBOHealthMonitor:
     async def _ping_all(self) -> dict[str, AdapterHealth]:
         names = sorted(self._probes)
         answers = await asyncio.gather(*(self._ping(name, self._probes[name]) for name in names))
-        return dict(zip(names, answers, strict=True))
+        return {adapter.name: adapter for adapter in answers}
 
     async def _ping(self, name: str, probe: Pingable) -> AdapterHealth:
         started = self._clock.monotonic()
@@ -845,7 +856,6 @@ class QBOHealthMonitor:
         realm_id: str,
         status: ConnectionStatus | None,
         stats: RealmStats,
-        business_id: str | None,
     ) -> tuple[HealthAlert, ...]:
         """Raise the alerts that started, clear those that ended (no await: atomic)."""
         now = self._clock.now()
@@ -858,34 +868,30 @@ class QBOHealthMonitor:
                     name=name, severity=severity, realm_id=realm_id, message=message, since=now
                 )
                 active[name] = alert
-                self._emit_alert(events.ALERT_RAISED, alert, business_id)
+                self._emit_alert(events.ALERT_RAISED, alert)
             elif condition is None and current is not None:
                 del active[name]
-                self._emit_alert(events.ALERT_CLEARED, current, business_id)
+                self._emit_alert(events.ALERT_CLEARED, current)
         return self.active_alerts(realm_id)
 
-    def _emit_alert(self, kind: str, alert: HealthAlert, business_id: str | None) -> None:
+    def _emit_alert(self, kind: str, alert: HealthAlert) -> None:
         self._emit(
             kind,
             alert.realm_id,
-            business_id=business_id,
             alert=alert.name,
             severity=alert.severity.value,
             message=alert.message,
         )
 
-    def _emit(
-        self, kind: str, realm_id: str, *, business_id: str | None = None, **attributes: object
-    ) -> None:
+    def _emit(self, kind: str, realm_id: str, **attributes: object) -> None:
+        """Emit an event for the realm, naming the business last checked for it."""
         with contextlib.suppress(Exception):  # a sink must not raise; if it does, go on
             self._events.emit(
                 QBOEvent(
                     kind=kind,
                     at=self._clock.now(),
                     realm_id=realm_id,
-                    business_id=(
-                        business_id if business_id is not None else self._businesses.get(realm_id)
-                    ),
+                    business_id=self._businesses.get(realm_id),
                     attributes=attributes,
                 )
             )
@@ -920,7 +926,7 @@ def _severity_first(reason: tuple[HealthState, str]) -> int:
 def _span(delta: timedelta) -> str:
     seconds = delta.total_seconds()
     if seconds >= 86_400 and seconds % 86_400 == 0:
-        return f"{seconds / 86_400:g} days"
+        return _count(seconds / 86_400, "day")
     if seconds >= 60 and seconds % 60 == 0:
         return f"{seconds / 60:g} min"
     return f"{seconds:g} s"
