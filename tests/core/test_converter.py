@@ -286,6 +286,14 @@ def test_collections_are_read_item_by_item(
     assert type(read) is type(expected)
 
 
+def test_a_homogeneous_tuple_checks_every_item(codec: Codec) -> None:
+    """Each item of a `tuple[int, ...]` is read as an int, and a bad one is reported at its
+    index."""
+    with pytest.raises(DecodeError) as caught:
+        codec.structure([1, "2"], tuple[int, ...])
+    assert str(caught.value) == ("cannot read tuple[int, ...]: expected an integer, got str @ $[1]")
+
+
 def test_a_fixed_length_tuple_checks_each_position(codec: Codec) -> None:
     """A `tuple[int, str]` reads position 0 as an int and position 1 as a string."""
     with pytest.raises(DecodeError) as caught:
