@@ -20,7 +20,6 @@ settings loader's job (`qbo_container.settings`); this module only validates typ
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any, Literal, TypeAlias
 from urllib.parse import urlsplit
 
@@ -74,8 +73,6 @@ _REVOCATION = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
 #: `as_settings()` (what `qbo settings` prints) and in every error message.
 SECRET_SETTINGS: frozenset[str] = frozenset({"client_secret", "webhook_verifier_token"})
 
-Validator: TypeAlias = Callable[[Any, "attrs.Attribute[Any]", Any], None]
-
 
 # --------------------------------------------------------------------- validators
 
@@ -91,36 +88,52 @@ def _fail(attribute: attrs.Attribute[Any], problem: str, value: object) -> Confi
     return ConfigurationError(f"{name} {problem}, got {shown}", field=name)
 
 
-def _whole(minimum: int) -> Validator:
-    def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+# The validators that take a parameter are small classes rather than closures made by a
+# factory: their checks are then methods, run when a value is checked rather than built
+# once at import, which is also what mutation testing can see (docs/testing.md).
+
+
+@attrs.frozen
+class _Whole:
+    """A whole number (never a bool) of at least `minimum`."""
+
+    minimum: int
+
+    def __call__(self, _: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if isinstance(value, bool) or not isinstance(value, int):
             raise _fail(attribute, "must be a whole number", value)
-        if value < minimum:
-            raise _fail(attribute, f"must be at least {minimum}", value)
-
-    return check
+        if value < self.minimum:
+            raise _fail(attribute, f"must be at least {self.minimum}", value)
 
 
-def _at_most(maximum: int) -> Validator:
-    def check(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value > maximum:
-            raise _fail(attribute, f"must be at most {maximum}", value)
+@attrs.frozen
+class _AtMost:
+    """A number no larger than `maximum` (after `_Whole` has checked it is one)."""
 
-    return check
+    maximum: int
+
+    def __call__(self, _: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value > self.maximum:
+            raise _fail(attribute, f"must be at most {self.maximum}", value)
 
 
-def _seconds(*, allow_zero: bool = False, maximum: float = math.inf) -> Validator:
-    def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+@attrs.frozen(kw_only=True)
+class _Seconds:
+    """A finite number of seconds, positive (or zero, with `allow_zero`), up to `maximum`."""
+
+    allow_zero: bool = False
+    maximum: float = math.inf
+
+    def __call__(self, _: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _fail(attribute, "must be a number of seconds", value)
         if not math.isfinite(value):
             raise _fail(attribute, "must be finite", value)
-        if value < 0 or (value == 0 and not allow_zero):
-            raise _fail(attribute, "must be zero or more" if allow_zero else "must be > 0", value)
-        if value > maximum:
-            raise _fail(attribute, f"must be at most {maximum:g} seconds", value)
-
-    return check
+        if value < 0 or (value == 0 and not self.allow_zero):
+            problem = "must be zero or more" if self.allow_zero else "must be > 0"
+            raise _fail(attribute, problem, value)
+        if value > self.maximum:
+            raise _fail(attribute, f"must be at most {self.maximum:g} seconds", value)
 
 
 def _flag(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -128,9 +141,15 @@ def _flag(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
         raise _fail(attribute, "must be true or false", value)
 
 
-def _text(*, optional: bool) -> Validator:
-    def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if value is None and optional:
+@attrs.frozen(kw_only=True)
+class _Text:
+    """A string with something besides spaces and no control characters (`None` too, when
+    `optional`)."""
+
+    optional: bool
+
+    def __call__(self, _: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is None and self.optional:
             return
         if not isinstance(value, str):
             raise _fail(attribute, "must be a string", value)
@@ -139,12 +158,15 @@ def _text(*, optional: bool) -> Validator:
         if any(ord(char) < 32 or ord(char) == 127 for char in value):
             raise _fail(attribute, "must not contain control characters", value)
 
-    return check
 
+@attrs.frozen(kw_only=True)
+class _Url:
+    """An absolute http(s) URL without whitespace (`None` too, when `optional`)."""
 
-def _url(*, optional: bool) -> Validator:
-    def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if value is None and optional:
+    optional: bool
+
+    def __call__(self, _: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is None and self.optional:
             return
         if not isinstance(value, str):
             raise _fail(attribute, "must be a URL string", value)
@@ -153,8 +175,6 @@ def _url(*, optional: bool) -> Validator:
             raise _fail(attribute, "must be an absolute http(s) URL", value)
         if any(char.isspace() for char in value):
             raise _fail(attribute, "must not contain whitespace", value)
-
-    return check
 
 
 def _environment(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -238,64 +258,64 @@ class QBOConfig:
     parses nothing larger (`ResponseTooLargeError`).
     """
 
-    client_id: str | None = attrs.field(default=None, validator=_text(optional=True))
-    client_secret: str | None = attrs.field(default=None, validator=_text(optional=True))
+    client_id: str | None = attrs.field(default=None, validator=_Text(optional=True))
+    client_secret: str | None = attrs.field(default=None, validator=_Text(optional=True))
     environment: Environment = attrs.field(default="sandbox", validator=_environment)
-    redirect_uri: str | None = attrs.field(default=None, validator=_url(optional=True))
+    redirect_uri: str | None = attrs.field(default=None, validator=_Url(optional=True))
     scopes: tuple[str, ...] = attrs.field(default=DEFAULT_SCOPES, validator=_scopes)
-    minor_version: int = attrs.field(default=MIN_MINOR_VERSION, validator=_whole(MIN_MINOR_VERSION))
-    user_agent: str = attrs.field(default=DEFAULT_USER_AGENT, validator=_text(optional=False))
-    webhook_verifier_token: str | None = attrs.field(default=None, validator=_text(optional=True))
+    minor_version: int = attrs.field(default=MIN_MINOR_VERSION, validator=_Whole(MIN_MINOR_VERSION))
+    user_agent: str = attrs.field(default=DEFAULT_USER_AGENT, validator=_Text(optional=False))
+    webhook_verifier_token: str | None = attrs.field(default=None, validator=_Text(optional=True))
 
     _api_base_url: str | None = attrs.field(
         default=None,
         alias="api_base_url",
         converter=_no_trailing_slash,
-        validator=_url(optional=True),
+        validator=_Url(optional=True),
     )
     _authorization_endpoint: str | None = attrs.field(
-        default=None, alias="authorization_endpoint", validator=_url(optional=True)
+        default=None, alias="authorization_endpoint", validator=_Url(optional=True)
     )
     _token_endpoint: str | None = attrs.field(
-        default=None, alias="token_endpoint", validator=_url(optional=True)
+        default=None, alias="token_endpoint", validator=_Url(optional=True)
     )
     _revocation_endpoint: str | None = attrs.field(
-        default=None, alias="revocation_endpoint", validator=_url(optional=True)
+        default=None, alias="revocation_endpoint", validator=_Url(optional=True)
     )
     _userinfo_endpoint: str | None = attrs.field(
-        default=None, alias="userinfo_endpoint", validator=_url(optional=True)
+        default=None, alias="userinfo_endpoint", validator=_Url(optional=True)
     )
     _discovery_url: str | None = attrs.field(
-        default=None, alias="discovery_url", validator=_url(optional=True)
+        default=None, alias="discovery_url", validator=_Url(optional=True)
     )
 
-    requests_per_minute: int = attrs.field(default=500, validator=_whole(1))
-    requests_per_second: int = attrs.field(default=10, validator=_whole(1))
-    max_concurrent_requests: int = attrs.field(default=10, validator=_whole(1))
-    rate_window_margin: float = attrs.field(default=0.1, validator=_seconds(allow_zero=True))
-    batch_max_items: int = attrs.field(default=30, validator=_whole(1))
-    batch_requests_per_minute: int = attrs.field(default=40, validator=_whole(1))
-    batch_requests_per_minute_realm: int = attrs.field(default=120, validator=_whole(1))
-    max_query_results: int = attrs.field(default=1000, validator=_whole(1))
-    default_query_page_size: int = attrs.field(default=1000, validator=_whole(1))
-    cdc_window_days: int = attrs.field(default=30, validator=_whole(1))
-    cdc_max_objects: int = attrs.field(default=1000, validator=_whole(1))
+    requests_per_minute: int = attrs.field(default=500, validator=_Whole(1))
+    requests_per_second: int = attrs.field(default=10, validator=_Whole(1))
+    max_concurrent_requests: int = attrs.field(default=10, validator=_Whole(1))
+    rate_window_margin: float = attrs.field(default=0.1, validator=_Seconds(allow_zero=True))
+    batch_max_items: int = attrs.field(default=30, validator=_Whole(1))
+    batch_requests_per_minute: int = attrs.field(default=40, validator=_Whole(1))
+    batch_requests_per_minute_realm: int = attrs.field(default=120, validator=_Whole(1))
+    max_query_results: int = attrs.field(default=1000, validator=_Whole(1))
+    default_query_page_size: int = attrs.field(default=1000, validator=_Whole(1))
+    cdc_window_days: int = attrs.field(default=30, validator=_Whole(1))
+    cdc_max_objects: int = attrs.field(default=1000, validator=_Whole(1))
 
-    access_token_lifetime: int = attrs.field(default=3600, validator=_whole(1))
-    refresh_token_lifetime: int = attrs.field(default=8_726_400, validator=_whole(1))
-    refresh_margin: float = attrs.field(default=300.0, validator=_seconds(allow_zero=True))
+    access_token_lifetime: int = attrs.field(default=3600, validator=_Whole(1))
+    refresh_token_lifetime: int = attrs.field(default=8_726_400, validator=_Whole(1))
+    refresh_margin: float = attrs.field(default=300.0, validator=_Seconds(allow_zero=True))
     request_hard_expiry: bool = attrs.field(default=True, validator=_flag)
 
     connect_timeout: float = attrs.field(
-        default=10.0, validator=_seconds(maximum=MAX_TOTAL_TIMEOUT)
+        default=10.0, validator=_Seconds(maximum=MAX_TOTAL_TIMEOUT)
     )
-    read_timeout: float = attrs.field(default=60.0, validator=_seconds(maximum=MAX_TOTAL_TIMEOUT))
+    read_timeout: float = attrs.field(default=60.0, validator=_Seconds(maximum=MAX_TOTAL_TIMEOUT))
     total_timeout: float = attrs.field(
-        default=MAX_TOTAL_TIMEOUT, validator=_seconds(maximum=MAX_TOTAL_TIMEOUT)
+        default=MAX_TOTAL_TIMEOUT, validator=_Seconds(maximum=MAX_TOTAL_TIMEOUT)
     )
     max_response_bytes: int = attrs.field(
         default=MAX_RESPONSE_BYTES,
-        validator=[_whole(1), _at_most(MAX_RESPONSE_BYTES)],
+        validator=[_Whole(1), _AtMost(MAX_RESPONSE_BYTES)],
     )
 
     def __attrs_post_init__(self) -> None:

@@ -289,6 +289,6 @@ def _format_problem(exc: BaseException, _: object) -> str:
 
 
 def _type_name(cls: object) -> str:
-    if typing.get_origin(cls) is None and isinstance(cls, type):
-        return cls.__name__
-    return repr(cls)
+    # A class by its name; a generic alias (`list[str]`, not a class since Python 3.11) as
+    # it reads.
+    return cls.__name__ if isinstance(cls, type) else repr(cls)

@@ -216,7 +216,7 @@ class QBOError(Exception):
 
 def _restore(cls: type[QBOError], state: dict[str, object]) -> QBOError:
     error = cls.__new__(cls)
-    Exception.__init__(error, state.get("message", ""))
+    Exception.__init__(error, state["message"])  # every QBOError.__init__ sets it
     error.__dict__.update(state)
     return error
 

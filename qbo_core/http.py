@@ -86,10 +86,6 @@ class Headers:
         return f"Headers({{{shown}}})"
 
 
-def _to_headers(value: HeaderInput) -> Headers:
-    return value if isinstance(value, Headers) else Headers(value)
-
-
 def _upper(value: str) -> str:
     return value.upper()
 
@@ -111,7 +107,7 @@ class HttpRequest:
 
     method: str = attrs.field(converter=_upper)
     url: str
-    headers: Headers = attrs.field(factory=Headers, converter=_to_headers)
+    headers: Headers = attrs.field(factory=Headers, converter=Headers)
     body: bytes = b""
     timeout: float | None = attrs.field(default=None, validator=_check_timeout)
 
@@ -124,7 +120,7 @@ class HttpResponse:
     """One HTTP response as received: status, headers and the raw body bytes."""
 
     status: int
-    headers: Headers = attrs.field(factory=Headers, converter=_to_headers)
+    headers: Headers = attrs.field(factory=Headers, converter=Headers)
     body: bytes = b""
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import pytest
@@ -33,6 +33,7 @@ from qbo_core.entities import (
     SalesItemLineDetail,
     SubTotalLine,
     Vendor,
+    entity_name,
     entity_type_of,
 )
 from qbo_core.errors import DecodeError
@@ -287,6 +288,53 @@ def test_entity_type_of_names_typed_and_raw_entities() -> None:
     assert entity_type_of(JournalEntry()) == "JournalEntry"
     assert entity_type_of(CompanyInfo()) == "CompanyInfo"
     assert entity_type_of(RawEntity(entity_type="Estimate", data={})) == "Estimate"
+
+
+def test_entity_name_takes_a_name_or_a_typed_class() -> None:
+    """A call names its entity by a string, passed through as it is, or by a typed class."""
+    assert entity_name("Estimate") == "Estimate"
+    assert entity_name("invoice") == "invoice"
+    assert entity_name(Invoice) == "Invoice"
+    assert entity_name(CompanyInfo) == "CompanyInfo"
+
+
+TYPED_NAMES = (
+    "Account, Bill, BillPayment, CompanyInfo, Customer, Employee, Invoice, Item, "
+    "JournalEntry, Payment, SalesReceipt, Vendor"
+)
+
+
+@pytest.mark.parametrize(
+    ("kind", "shown"),
+    [
+        (RawEntity, "RawEntity"),
+        (EntityBase, "EntityBase"),
+        (Ref, "Ref"),
+        (Invoice(), "Invoice"),
+        (5, "int"),
+    ],
+)
+def test_entity_name_refuses_anything_but_a_name_or_a_typed_class(kind: object, shown: str) -> None:
+    """A class that is not one of the typed entity classes (or anything that is not a class
+    or a string) is a TypeError naming it and listing the classes that are accepted."""
+    with pytest.raises(TypeError) as caught:
+        entity_name(kind)  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        f"{shown} is not a typed QBO entity class; name the entity as a string "
+        f"or pass one of {TYPED_NAMES}"
+    )
+
+
+def test_entity_name_refuses_a_class_that_only_claims_a_typed_name() -> None:
+    """A class whose ENTITY_TYPE is a typed entity's name, but which is not that typed
+    class, is refused: answers are decoded into the typed classes only."""
+
+    @attrs.frozen(kw_only=True, repr=False)
+    class Special(EntityBase):
+        ENTITY_TYPE: ClassVar[str] = "Vendor"
+
+    with pytest.raises(TypeError, match=r"^Special is not a typed QBO entity class"):
+        entity_name(Special)
 
 
 # --------------------------------------------------------------------- raw entities
@@ -555,6 +603,13 @@ def test_repr_is_short() -> None:
     assert repr(Ref(value="4", name="Design")) == "Ref(value='4', name='Design')"
     assert repr(Vendor()) == "Vendor()"
     assert repr(RawLine(data={"DetailType": "X"})) == "RawLine(detail_type='X')"
+
+
+def test_repr_leaves_out_the_kept_unknown_keys() -> None:
+    """What `extra` keeps (unknown keys, nulls) never shows in a repr, which lists the
+    modelled fields only."""
+    assert repr(Ref(value="4", extra={"Note": "kept"})) == "Ref(value='4')"
+    assert repr(MetaData(extra={"Other": 1})) == "MetaData()"
 
 
 # --------------------------------------------------------------------- the converter

@@ -288,3 +288,74 @@ def test_operation_and_attempts_are_named_in_the_text_and_survive_pickling() -> 
     assert "realm=123" in text
     copy = pickle.loads(pickle.dumps(error))
     assert (copy.operation, copy.attempts) == ("create Invoice", 4)
+
+
+def test_an_error_args_are_its_redacted_message_before_and_after_pickling() -> None:
+    """`args` (what tracebacks and loggers fall back on) holds the redacted message, and an
+    error rebuilt from a pickle has the same `args`."""
+    import pickle
+
+    error = errors.ConfigurationError("bad Bearer abcdefghijklmnop", field="client_id")
+    assert error.args == ("bad Bearer <redacted>",)
+    copy = pickle.loads(pickle.dumps(error))
+    assert copy.args == ("bad Bearer <redacted>",)
+
+
+def test_str_joins_several_codes_with_commas() -> None:
+    """Every QBO code shows in str(), comma-separated, in the order QBO sent them."""
+    error = errors.ValidationError("two faults", codes=["6240", "2010"])
+    assert str(error) == "two faults [code=6240,2010]"
+
+
+def test_str_shows_a_detail_only_when_it_adds_to_the_message() -> None:
+    """A detail equal to the message is not repeated; an empty detail is left out."""
+    assert str(QBOError("Stale Object", detail="Stale Object")) == "Stale Object"
+    assert str(QBOError("Stale Object", detail="")) == "Stale Object"
+
+
+def test_str_names_operation_and_attempts_first() -> None:
+    """An annotated error's context reads operation, attempts, then QBO's answer."""
+    error = errors.ServerError("fail", status=503, operation="read Customer", attempts=3)
+    assert str(error) == "fail [operation=read Customer attempts=3 status=503]"
+
+
+def test_errors_with_their_own_data_keep_the_common_context_too() -> None:
+    """Every error with extra keywords still takes status, codes, realm and the rest."""
+    samples: list[QBOError] = [
+        ConfigurationError("bad", field="client_id", realm_id="9130", status=400),
+        LockTimeoutError("busy", name="refresh:9130", waited=1.0, realm_id="9130", status=400),
+        errors.StoreUnavailableError("down", backend="redis", realm_id="9130", status=400),
+        errors.WebhookPayloadError("bad body", reason="not JSON", realm_id="9130", status=400),
+        errors.ResponseTooLargeError("big", max_bytes=10, realm_id="9130", status=400),
+        ConflictError("lost", expected=1, actual=2, realm_id="9130", status=400),
+        DecodeError("odd", body_excerpt="<", realm_id="9130", status=400),
+    ]
+    for error in samples:
+        assert (error.realm_id, error.status) == ("9130", 400), type(error).__name__
+        assert str(error).endswith("[status=400 realm=9130]"), type(error).__name__
+
+
+def test_a_webhook_payload_error_says_why_in_reason() -> None:
+    """A refused webhook body keeps its message and a short `reason`, and is a DecodeError
+    that is not retried."""
+    error = errors.WebhookPayloadError("webhook body is not a notification", reason="not JSON")
+    assert error.message == "webhook body is not a notification"
+    assert error.reason == "not JSON"
+    assert isinstance(error, DecodeError)
+    assert error.retryable is False
+
+
+def test_a_response_too_large_error_keeps_its_limit_and_excerpt() -> None:
+    """The size limit that was passed and the redacted start of the body are kept."""
+    error = errors.ResponseTooLargeError(
+        "body over 10 bytes", max_bytes=10, body_excerpt='{"access_token":"abcdefgh"', status=200
+    )
+    assert error.max_bytes == 10
+    assert error.body_excerpt == '{"access_token":"<redacted>"'
+    assert error.status == 200
+
+
+def test_a_decode_error_without_an_excerpt_has_none() -> None:
+    """No body excerpt given means `body_excerpt` is None, not an empty or made-up text."""
+    assert DecodeError("not JSON").body_excerpt is None
+    assert QBOError("x").detail is None

@@ -196,3 +196,17 @@ def test_requests_and_responses_are_values() -> None:
     assert first == HttpRequest(method="GET", url="https://x.test/", headers=[("A", "1")])
     assert HttpResponse(status=200, body=b"x") == HttpResponse(status=200, body=b"x")
     assert HttpResponse(status=200, body=b"x") != HttpResponse(status=200, body=b"y")
+
+
+def test_headers_repr_lists_every_field_in_order() -> None:
+    """The repr shows each field as `'Name': 'value'`, in order, credentials as <redacted>."""
+    headers = Headers([("Accept", "application/json"), ("Authorization", "Bearer abc")])
+    assert repr(headers) == "Headers({'Accept': 'application/json', 'Authorization': <redacted>})"
+    assert repr(Headers()) == "Headers({})"
+
+
+def test_a_request_built_from_headers_keeps_them() -> None:
+    """A Headers value passed to a request or response is kept equal, repeats and order too."""
+    headers = Headers([("Accept", "a"), ("accept", "b"), ("X-Other", "o")])
+    assert HttpRequest(method="GET", url="https://x.test/", headers=headers).headers == headers
+    assert HttpResponse(status=200, headers=headers).headers.get_all("ACCEPT") == ["a", "b"]
