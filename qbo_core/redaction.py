@@ -19,6 +19,11 @@ _SECRET_KEY = re.compile(
     re.IGNORECASE,
 )
 
+# Names that describe a credential rather than hold it: when it expires, what kind it is.
+# `access_token_expires_at` is a time, `token_type` is "bearer"; their values still pass
+# through `redact` like any other text.
+_ABOUT_SECRET = re.compile(r"(_expires_(at|in)|_type)$", re.IGNORECASE)
+
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Authorization: Bearer abc / Basic abc
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/]{8,}=*"), rf"\1 {REDACTED}"),
@@ -73,8 +78,11 @@ def redact_truncated(text: str, limit: int) -> str:
 
 
 def is_secret_key(key: str) -> bool:
-    """Whether a field or header name usually holds a credential."""
-    return bool(_SECRET_KEY.search(key))
+    """Whether a field or header name usually holds a credential.
+
+    A name that only describes one (`refresh_token_expires_at`, `token_type`) does not.
+    """
+    return bool(_SECRET_KEY.search(key)) and not _ABOUT_SECRET.search(key)
 
 
 def redact_mapping(values: Mapping[str, object]) -> dict[str, object]:

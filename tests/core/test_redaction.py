@@ -233,6 +233,30 @@ def test_ordinary_keys_are_not_secret(key: str) -> None:
     assert not is_secret_key(key)
 
 
+@pytest.mark.parametrize(
+    "key",
+    [
+        "access_token_expires_at",
+        "refresh_token_expires_at",
+        "x_refresh_token_expires_in",
+        "token_type",
+        "Token_Type",
+    ],
+)
+def test_names_that_describe_a_credential_are_not_secret(key: str) -> None:
+    """A credential's expiry or kind is not itself a secret: `token.refreshed` events
+    carry the new expiries, which a sink must show."""
+    assert not is_secret_key(key)
+
+
+def test_a_credential_kept_under_a_describing_name_is_still_redacted() -> None:
+    """The value under a describing name still goes through `redact`."""
+    clean = redact_mapping(
+        {"token_type": "Bearer eyJhbGciOiJkaXIiLCJlbmMiOiJBMTI4In0..abcd.efgh.ijkl"}
+    )
+    assert clean == {"token_type": f"Bearer {REDACTED}"}
+
+
 def test_redact_mapping_masks_secret_keys_and_redacts_nested_text() -> None:
     """Secret-named values are masked, strings elsewhere are redacted, other values kept."""
     source = {
@@ -272,3 +296,15 @@ def test_a_token_straddling_the_cut_is_masked_not_halved(token: str, before: int
     assert clean.startswith(("x " * before + REDACTED)[:100])
     for start in range(len(token) - 8):
         assert token[start : start + 8] not in clean
+
+
+def test_a_refresh_events_expiries_survive_scrubbing() -> None:
+    """What the auth service emits on `token.refreshed` keeps its expiries through
+    `redact_mapping`, as every event sink scrubs it (docs/operations.md promises them)."""
+    attributes = {
+        "grant": "refresh_token",
+        "rotated": True,
+        "access_token_expires_at": "2026-12-07T21:00:00+00:00",
+        "refresh_token_expires_at": "2027-03-17T20:00:00+00:00",
+    }
+    assert redact_mapping(attributes) == attributes
