@@ -204,7 +204,9 @@ async def test_the_event_times_the_call_and_names_realm_tid_and_moment() -> None
 def test_events_without_a_clock_are_refused() -> None:
     """An event sink needs a clock to time the calls: a `ValueError` that says so."""
     transport = FakeTransport(lambda _: HttpResponse(status=200))
-    with pytest.raises(ValueError, match="^QBORawClient needs a clock to time the events it emits$"):
+    with pytest.raises(
+        ValueError, match=r"^QBORawClient needs a clock to time the events it emits$"
+    ):
         QBORawClient(transport, QBOConfig(), events=RecordingEventSink())
 
 
@@ -320,6 +322,18 @@ async def test_preferences_are_a_raw_entity_named_preferences(world: Recorded) -
     assert preferences.entity_type == "Preferences"
 
 
+async def test_an_answer_of_the_wrong_shape_names_the_entity_expected() -> None:
+    """A 200 whose body is not the expected envelope is a `DecodeError` naming the entity
+    the call expected: `Preferences`, or the `Attachable` that `delete_attachment` deletes."""
+    client = QBORawClient(
+        FakeTransport(lambda _: HttpResponse(status=200, body=b"{}")), QBOConfig()
+    )
+    with pytest.raises(DecodeError, match="expected a Preferences envelope"):
+        await client.preferences(AUTH)
+    with pytest.raises(DecodeError, match="expected a deleted Attachable"):
+        await client.delete_attachment(AUTH, "7", "0")
+
+
 async def test_a_typed_query_answered_with_other_rows_is_a_decode_error() -> None:
     """A query built from `Customer` decodes its rows as Customers: rows of another
     entity are a `DecodeError`, not a page of the wrong class."""
@@ -387,9 +401,7 @@ async def test_a_body_over_the_configured_cap_is_refused_unparsed() -> None:
 async def test_a_transport_error_gets_the_realm_and_keeps_its_status_and_tid() -> None:
     """An error the transport raised (a body it refused, a failed connection) is given
     the call's realm; its status and tid, when it has them, go into the event."""
-    refused = ResponseTooLargeError(
-        "too big", max_bytes=10, status=200, intuit_tid="tid-transport"
-    )
+    refused = ResponseTooLargeError("too big", max_bytes=10, status=200, intuit_tid="tid-transport")
     events = RecordingEventSink()
 
     def failing(request: HttpRequest) -> HttpResponse:
@@ -478,15 +490,16 @@ async def test_statements_of_the_wrong_kind_are_refused_with_what_to_do() -> Non
     client = QBORawClient(transport, QBOConfig())
     with pytest.raises(
         ValueError,
-        match=re.escape("a SELECT COUNT(*) statement answers with a number: use count()"),
+        match="^"
+        + re.escape("a SELECT COUNT(*) statement answers with a number: use count()")
+        + "$",
     ):
         await client.query(AUTH, "SELECT COUNT(*) FROM Customer")
     with pytest.raises(
         ValueError,
-        match=re.escape("count() takes a SELECT COUNT(*) statement (Query.count(...))"),
+        match="^" + re.escape("count() takes a SELECT COUNT(*) statement (Query.count(...))") + "$",
     ):
         await client.count(AUTH, Query.select(Customer))
-    with pytest.raises(TypeError, match="^a query is a str or a Query, got int$"):
+    with pytest.raises(TypeError, match=r"^a query is a str or a Query, got int$"):
         await client.query(AUTH, 42)  # type: ignore[call-overload]
     assert transport.requests == []
-
