@@ -225,8 +225,8 @@ def _text(holder: dict[str, Any], key: str, where: str) -> str:
 def _time(text: str, where: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
-        if moment.tzinfo is None or moment.utcoffset() is None:
-            raise ValueError("no offset")
-        return moment.astimezone(UTC)
+        if moment.utcoffset() is not None:  # None for a naive time
+            return moment.astimezone(UTC)
     except (ValueError, OverflowError):
-        raise _error(f"{where} is not an ISO 8601 time with an offset") from None
+        pass
+    raise _error(f"{where} is not an ISO 8601 time with an offset")

@@ -103,7 +103,7 @@ class AiohttpTransport:
                 received = Headers(
                     (k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers
                 )
-                body = await self._read_capped(request, response, received)
+                body = await self._read_capped(f"{request.method} {url.path}", response, received)
                 return HttpResponse(status=response.status, headers=received, body=body)
         except QBOError:
             raise
@@ -135,35 +135,36 @@ class AiohttpTransport:
             raise
 
     async def _read_capped(
-        self, request: HttpRequest, response: aiohttp.ClientResponse, headers: Headers
+        self, where: str, response: aiohttp.ClientResponse, headers: Headers
     ) -> bytes:
-        """The (decompressed) body, or `ResponseTooLargeError` once it passes the cap."""
+        """The (decompressed) body, or `ResponseTooLargeError` once it passes the cap.
+        `where` names the request in the error (`GET /v3/company/1/query`)."""
         declared = response.content_length
-        encoded = (headers.get("content-encoding") or "identity").strip().lower() != "identity"
+        encoding = (headers.get("content-encoding") or "").strip().lower()
+        encoded = encoding not in ("", "identity")
         if declared is not None and declared > self._max_bytes and not encoded:
             response.close()
-            raise self._too_large(request, response, headers, f"declares {declared} bytes", b"")
+            raise self._too_large(where, response, headers, f"declares {declared} bytes", b"")
         body = bytearray()
         async for chunk in response.content.iter_chunked(_CHUNK_BYTES):
             body += chunk
             if len(body) > self._max_bytes:
                 response.close()  # stop reading: drop the connection rather than drain it
                 raise self._too_large(
-                    request, response, headers, f"passed {self._max_bytes} bytes", body
+                    where, response, headers, f"passed {self._max_bytes} bytes", body
                 )
         return bytes(body)
 
     def _too_large(
         self,
-        request: HttpRequest,
+        where: str,
         response: aiohttp.ClientResponse,
         headers: Headers,
         what: str,
         start: bytearray | bytes,
     ) -> ResponseTooLargeError:
-        path = URL(request.url, encoded=True).path
         return ResponseTooLargeError(
-            f"{request.method} {path}: the {response.status} answer's body {what}, over the "
+            f"{where}: the {response.status} answer's body {what}, over the "
             f"{self._max_bytes}-byte limit; reading stopped",
             max_bytes=self._max_bytes,
             body_excerpt=bytes(start[:EXCERPT_BYTES]).decode("utf-8", "replace"),

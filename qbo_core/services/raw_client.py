@@ -110,9 +110,7 @@ class QBORawClient:
             status, tid = response.status, intuit_tid(response)
             # The transport caps the body as it streams; whatever the transport, nothing
             # over the configured limit is parsed.
-            too_large = oversized_error(
-                response, max_bytes=self._config.max_response_bytes, realm_id=auth.realm_id
-            )
+            too_large = oversized_error(response, max_bytes=self._config.max_response_bytes)
             if too_large is not None:
                 raise too_large
             return decoder(response)
@@ -121,6 +119,8 @@ class QBORawClient:
             # An answer the transport refused (too large) still had a status and a tid.
             status = status if status is not None else error.status
             tid = tid or error.intuit_tid
+            # The one place a raised error is given its realm: decoders are not told it
+            # (only batch and upload, whose item errors are answers, not raised).
             if error.realm_id is None:
                 error.realm_id = auth.realm_id
             raise
@@ -148,7 +148,7 @@ class QBORawClient:
         attributes: dict[str, object] = {
             "operation": operation,
             "method": request.method,
-            "path": request.url.split("?", 1)[0].removeprefix(self._config.api_base_url),
+            "path": request.url.partition("?")[0].removeprefix(self._config.api_base_url),
             "status": status,
             "intuit_tid": tid,
             "error": failure,
@@ -172,7 +172,7 @@ class QBORawClient:
         return await self._call(
             auth,
             request,
-            lambda r: decode.decode_entity_response(r, kind, realm_id=auth.realm_id),
+            lambda r: decode.decode_entity_response(r, kind),
             operation,
         )
 
@@ -183,7 +183,7 @@ class QBORawClient:
         return await self._call(
             auth,
             request,
-            lambda r: decode.decode_entity_response(r, kind, realm_id=auth.realm_id),
+            lambda r: decode.decode_entity_response(r, kind),
             operation,
         )
 
@@ -195,7 +195,7 @@ class QBORawClient:
         return await self._call(
             auth,
             request,
-            lambda r: decode.decode_entity_response_as(r, cls, entity_type, realm_id=auth.realm_id),
+            lambda r: decode.decode_entity_response_as(r, cls, entity_type),
             operation,
         )
 
@@ -219,12 +219,9 @@ class QBORawClient:
         `SmartSyncService`, which caches the body as it came instead of encoding the
         entity again; the request, its event and its errors are those of `read`."""
         request = build.build_read(self._config, auth, entity_name(entity_type), entity_id)
-        realm_id = auth.realm_id
 
         def decoder(response: HttpResponse) -> tuple[QBOEntity, str, bytes]:
-            entity, key = decode.decode_entity_response_keyed(
-                response, entity_type, realm_id=realm_id
-            )
+            entity, key = decode.decode_entity_response_keyed(response, entity_type)
             return entity, key, response.body
 
         return await self._call(auth, request, decoder, "read")
@@ -306,7 +303,7 @@ class QBORawClient:
         return await self._call(
             auth,
             request,
-            lambda r: decode.decode_deleted(r, name, realm_id=auth.realm_id),
+            lambda r: decode.decode_deleted(r, name),
             "delete",
         )
 
@@ -365,17 +362,13 @@ class QBORawClient:
         class (`Query.select(Customer)`) gives a page of that class."""
         text, cls = _statement(statement, counting=False)
         request = build.build_query(self._config, auth, text)
-        return await self._call(
-            auth, request, lambda r: decode.decode_query(r, cls, realm_id=auth.realm_id), "query"
-        )
+        return await self._call(auth, request, lambda r: decode.decode_query(r, cls), "query")
 
     async def count(self, auth: RealmAuth, statement: str | Query[QBOEntity]) -> int:
         """The `totalCount` of a `SELECT COUNT(*) ...` statement (a string or a `Query`)."""
         text, _ = _statement(statement, counting=True)
         request = build.build_query(self._config, auth, text)
-        return await self._call(
-            auth, request, lambda r: decode.decode_count(r, realm_id=auth.realm_id), "count"
-        )
+        return await self._call(auth, request, decode.decode_count, "count")
 
     async def cdc(
         self,
@@ -391,9 +384,7 @@ class QBORawClient:
         names = [entity_name(kind) for kind in entity_types]
         request = build.build_cdc(self._config, auth, names, changed_since)
         cap = self._config.cdc_max_objects
-        return await self._call(
-            auth, request, lambda r: decode.decode_cdc(r, realm_id=auth.realm_id, cap=cap), "cdc"
-        )
+        return await self._call(auth, request, lambda r: decode.decode_cdc(r, cap=cap), "cdc")
 
     async def batch(
         self, auth: RealmAuth, items: Sequence[BatchItem], *, request_id: str | None = None
@@ -416,9 +407,7 @@ class QBORawClient:
         return await self._call(
             auth,
             request,
-            lambda r: decode.decode_entity_response_as(
-                r, RawEntity, "Preferences", realm_id=auth.realm_id
-            ),
+            lambda r: decode.decode_entity_response_as(r, RawEntity, "Preferences"),
             "preferences",
         )
 
@@ -427,9 +416,7 @@ class QBORawClient:
     ) -> Report:
         """A report such as `ProfitAndLoss` with parameters like `start_date`, `end_date`."""
         request = build.build_report(self._config, auth, name, params)
-        return await self._call(
-            auth, request, lambda r: decode.decode_report(r, realm_id=auth.realm_id), "report"
-        )
+        return await self._call(auth, request, decode.decode_report, "report")
 
     async def upload(
         self,
@@ -451,7 +438,7 @@ class QBORawClient:
         return await self._call(
             auth,
             request,
-            lambda r: decode.decode_download_url(r, realm_id=auth.realm_id),
+            decode.decode_download_url,
             "download_url",
         )
 
@@ -465,9 +452,7 @@ class QBORawClient:
     ) -> bytes:
         """The PDF of an invoice, estimate, sales receipt or credit memo (a class or a name)."""
         request = build.build_pdf(self._config, auth, entity_name(entity_type), entity_id)
-        return await self._call(
-            auth, request, lambda r: decode.decode_pdf(r, realm_id=auth.realm_id), "pdf"
-        )
+        return await self._call(auth, request, decode.decode_pdf, "pdf")
 
 
 _COUNT = re.compile(r"\s*select\s+count\s*\(\s*\*\s*\)", re.IGNORECASE)

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
+import json
+import random
 import socket
 from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from qbo_adapters.aiohttp.transport import AiohttpTransport
 from qbo_core.errors import (
+    ConnectError,
     ConnectionLostError,
     ConnectTimeoutError,
     ReadTimeoutError,
@@ -19,6 +25,7 @@ from qbo_core.errors import (
     ResponseTooLargeError,
 )
 from qbo_core.http import HttpRequest
+from qbo_core.wire.faults import EXCERPT_BYTES
 
 
 @pytest.fixture
@@ -156,3 +163,239 @@ async def test_a_body_at_or_under_the_cap_is_returned_whole(
         transport = AiohttpTransport(session, max_response_bytes=1000)
         response = await transport.send(HttpRequest(method="GET", url=f"http://127.0.0.1:{port}/x"))
     assert response.body == b"a" * size
+
+
+# --------------------------------------------------------------------- an answering server
+
+
+QUERY_URL_PATH = (
+    "/v3/company/1/query?query=select%20%2A%20from%20Customer%20where%20Name%20%3D%20%27a%2Bb%27"
+    "&minorversion=75"
+)
+
+
+async def _echo(request: web.Request) -> web.Response:
+    """What arrived: method, path and query as sent, the headers that matter, the body."""
+    answer = {
+        "method": request.method,
+        "target": request.raw_path,
+        "accept": request.headers.get("Accept"),
+        "user_agent": request.headers.get("User-Agent"),
+        "requestid": request.headers.get("Request-Id"),
+        "length": request.headers.get("Content-Length"),
+        "body": (await request.read()).decode("latin-1"),
+    }
+    response = web.json_response(answer, status=201, headers={"intuit_tid": "tid-echo"})
+    response.headers.add("X-Multi", "a")
+    response.headers.add("X-Multi", "b")
+    return response
+
+
+async def _redirect(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/echo")
+
+
+async def _trickle(request: web.Request) -> web.StreamResponse:
+    """A byte every 50 ms, each well within any read timeout, for 3 seconds."""
+    response = web.StreamResponse()
+    await response.prepare(request)
+    for _ in range(60):
+        await response.write(b" ")
+        await asyncio.sleep(0.05)
+    return response
+
+
+async def _streamed(request: web.Request) -> web.StreamResponse:
+    """5,000 bytes, chunked (no Content-Length), starting with bytes that are not UTF-8."""
+    response = web.StreamResponse(headers={"intuit-tid": "tid-stream"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    await response.write(b"\xff\xfe" + b"s" * 998)
+    for _ in range(4):
+        await response.write(b"s" * 1000)
+    return response
+
+
+async def _large(request: web.Request) -> web.Response:
+    return web.Response(body=bytes(range(256)) * 400)  # 102,400 bytes: several chunks
+
+
+async def _gzipped(request: web.Request) -> web.Response:
+    """1,000 incompressible bytes, gzipped: the declared (compressed) length is larger."""
+    body = gzip.compress(random.Random(7).randbytes(1000))
+    return web.Response(body=body, headers={"Content-Encoding": "gzip"})
+
+
+async def _identity(request: web.Request) -> web.Response:
+    return web.Response(body=b"i" * 1001, headers={"Content-Encoding": "identity"})
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[TestServer]:
+    app = web.Application()
+    app.router.add_route("*", "/v3/company/1/query", _echo)
+    app.router.add_route("*", "/echo", _echo)
+    app.router.add_get("/redirect", _redirect)
+    app.router.add_get("/trickle", _trickle)
+    app.router.add_get("/streamed", _streamed)
+    app.router.add_get("/large", _large)
+    app.router.add_get("/gzipped", _gzipped)
+    app.router.add_get("/identity", _identity)
+    running = TestServer(app)
+    await running.start_server()
+    yield running
+    await running.close()
+
+
+def _url(server: TestServer, path: str) -> str:
+    return str(server.make_url("/")).rstrip("/") + path
+
+
+async def test_a_request_is_sent_as_built_and_its_answer_returned_whole(
+    server: TestServer, session: aiohttp.ClientSession
+) -> None:
+    """Method, percent-encoded path and query, headers and body arrive exactly as the
+    core built them; the answer's status, every header (repeats too) and body come back."""
+    request = HttpRequest(
+        method="POST",
+        url=_url(server, QUERY_URL_PATH),
+        headers=[("Accept", "application/json"), ("User-Agent", "qbo-test"), ("Request-Id", "r1")],
+        body=b'{"x": 1}',
+    )
+    response = await AiohttpTransport(session).send(request)
+    assert response.status == 201
+    assert response.headers.get("intuit_tid") == "tid-echo"
+    assert response.headers.get_all("X-Multi") == ["a", "b"]
+    assert json.loads(response.body) == {
+        "method": "POST",
+        "target": QUERY_URL_PATH,
+        "accept": "application/json",
+        "user_agent": "qbo-test",
+        "requestid": "r1",
+        "length": "8",
+        "body": '{"x": 1}',
+    }
+
+
+async def test_a_request_without_a_body_sends_none(
+    server: TestServer, session: aiohttp.ClientSession
+) -> None:
+    """An empty body is no body at all: no Content-Length goes out with a GET."""
+    response = await AiohttpTransport(session).send(
+        HttpRequest(method="GET", url=_url(server, "/echo"))
+    )
+    assert json.loads(response.body)["length"] is None
+
+
+async def test_a_redirect_is_returned_not_followed(
+    server: TestServer, session: aiohttp.ClientSession
+) -> None:
+    """A 302 comes back as the 302, with its Location: the core decides what it means."""
+    response = await AiohttpTransport(session).send(
+        HttpRequest(method="GET", url=_url(server, "/redirect"))
+    )
+    assert response.status == 302
+    assert response.headers.get("Location") == "/echo"
+
+
+async def test_an_answer_slower_than_the_request_timeout_is_a_read_timeout(
+    server: TestServer, session: aiohttp.ClientSession
+) -> None:
+    """Bytes that keep coming, each in time, but no complete answer within the request's
+    timeout: ReadTimeoutError, saying how long it waited."""
+    transport = AiohttpTransport(session)
+    with pytest.raises(ReadTimeoutError, match=r"^GET /trickle: no complete answer within 0\.3 s$"):
+        await transport.send(HttpRequest(method="GET", url=_url(server, "/trickle"), timeout=0.3))
+
+
+async def test_a_streamed_body_over_the_cap_stops_there_with_what_was_read(
+    server: TestServer, session: aiohttp.ClientSession
+) -> None:
+    """A body with no declared length is read until it passes the cap: the error keeps
+    the status, the tid (either spelling of the header) and an excerpt of its start."""
+    transport = AiohttpTransport(session, max_response_bytes=1000)
+    with pytest.raises(ResponseTooLargeError) as caught:
+        await transport.send(HttpRequest(method="GET", url=_url(server, "/streamed")))
+    error = caught.value
+    assert (error.status, error.intuit_tid, error.max_bytes) == (200, "tid-stream", 1000)
+    assert error.message == (
+        "GET /streamed: the 200 answer's body passed 1000 bytes, over the 1000-byte limit;"
+        " reading stopped"
+    )
+    assert error.body_excerpt == "\ufffd\ufffd" + "s" * (EXCERPT_BYTES - 2)
+
+
+async def test_a_body_of_many_chunks_is_returned_whole(
+    server: TestServer, session: aiohttp.ClientSession
+) -> None:
+    """A body larger than one read chunk comes back complete and in order."""
+    response = await AiohttpTransport(session).send(
+        HttpRequest(method="GET", url=_url(server, "/large"))
+    )
+    assert response.body == bytes(range(256)) * 400
+
+
+async def test_a_compressed_length_over_the_cap_is_no_reason_to_refuse(
+    server: TestServer, session: aiohttp.ClientSession
+) -> None:
+    """The cap counts decompressed bytes: a gzipped answer whose declared (compressed)
+    length is over the cap, but which expands to no more than it, is returned."""
+    transport = AiohttpTransport(session, max_response_bytes=1000)
+    response = await transport.send(HttpRequest(method="GET", url=_url(server, "/gzipped")))
+    assert response.body == random.Random(7).randbytes(1000)
+
+
+async def test_an_identity_encoded_length_over_the_cap_is_refused_unread(
+    server: TestServer, session: aiohttp.ClientSession
+) -> None:
+    """`Content-Encoding: identity` is no encoding: a declared length over the cap is
+    refused on the headers, and the message says what was declared."""
+    transport = AiohttpTransport(session, max_response_bytes=1000)
+    with pytest.raises(ResponseTooLargeError) as caught:
+        await transport.send(HttpRequest(method="GET", url=_url(server, "/identity")))
+    assert caught.value.message.startswith("GET /identity: the 200 answer's body declares 1001")
+    assert caught.value.body_excerpt == ""
+
+
+async def test_failures_before_sending_name_what_failed(session: aiohttp.ClientSession) -> None:
+    """An unparsable URL, a URL aiohttp cannot use and a closed port are ConnectErrors
+    (never sent) whose message says which."""
+    transport = AiohttpTransport(session)
+    with pytest.raises(ConnectError, match=r"^invalid URL for GET request$"):
+        await transport.send(HttpRequest(method="GET", url="http://[::1"))
+    with pytest.raises(ConnectError, match=r"^invalid URL for POST request$"):
+        await transport.send(HttpRequest(method="POST", url="not-a-url"))
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    with pytest.raises(ConnectError, match=rf"^cannot connect to 127\.0\.0\.1:{port}: "):
+        await transport.send(HttpRequest(method="GET", url=f"http://127.0.0.1:{port}/x"))
+
+
+async def test_a_broken_answer_names_its_failure_class(session: aiohttp.ClientSession) -> None:
+    """Bytes that are not HTTP end as ConnectionLostError naming the request and the
+    failure's class."""
+    server, port = await _raw_server(b"this is not HTTP\r\n\r\n")
+    async with server:
+        with pytest.raises(
+            ConnectionLostError, match=r"^GET /x: ClientResponseError after connecting$"
+        ):
+            await AiohttpTransport(session).send(
+                HttpRequest(method="GET", url=f"http://127.0.0.1:{port}/x")
+            )
+
+
+def test_the_default_timeouts_and_cap_are_shown() -> None:
+    """10 s to connect, 60 s between bytes, 120 s in all, 200 MiB: as `repr` shows them."""
+    transport = AiohttpTransport(object())  # type: ignore[arg-type]
+    assert repr(transport) == (
+        "AiohttpTransport(connect=10s, read=60s, total=120s, max_response_bytes=209715200)"
+    )
+    assert "max_response_bytes=1)" in repr(AiohttpTransport(object(), max_response_bytes=1))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["connect_timeout", "read_timeout", "total_timeout"])
+def test_a_refused_timeout_is_named_with_the_range(name: str) -> None:
+    with pytest.raises(ValueError, match=rf"^{name} must be in \(0, 120\] seconds$"):
+        AiohttpTransport(object(), **{name: 0})  # type: ignore[arg-type]

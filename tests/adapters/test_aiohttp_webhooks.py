@@ -8,17 +8,19 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestServer, make_mocked_request
 
 from qbo_adapters.aiohttp.webhooks import WebhookHandler, webhook_handler
 from qbo_adapters.memory import FakeClock, MemoryStateStore, MemoryTokenStore, RecordingEventSink
 from qbo_core import events as kinds
 from qbo_core.dtos import TokenSet, WebhookEvent
 from qbo_core.services.webhooks import WebhookReceiver
+from qbo_core.webhooks import parse_webhook
 from tests.core.test_webhooks import VECTOR_BODY, VECTOR_SIGNATURE, VECTOR_TOKEN, sign
 
 REALM = "1269959970"
@@ -283,3 +285,143 @@ async def test_webhook_handler_registers_a_cleanup_that_awaits_callbacks() -> No
     release.set()
     await closing
     assert len(delivered) == 1
+
+
+# --------------------------------------------------------------------- the handler alone
+
+
+class PacedBody:
+    """A request body handed out in the pieces given (the last may be cut to what is
+    asked), or failing with `error`; it counts the bytes handed out."""
+
+    def __init__(self, pieces: list[bytes], error: Exception | None = None) -> None:
+        self.pieces = list(pieces)
+        self.error = error
+        self.handed_out = 0
+
+    async def read(self, n: int = -1) -> bytes:
+        if self.error is not None:
+            raise self.error
+        if not self.pieces:
+            return b""
+        piece = self.pieces.pop(0)
+        if len(piece) > n:
+            piece, rest = piece[:n], piece[n:]
+            self.pieces.insert(0, rest)
+        self.handed_out += len(piece)
+        return piece
+
+
+def receiver_for(*, max_body_bytes: int = 1_048_576, is_connected: Any = None) -> WebhookReceiver:
+    clock = FakeClock()
+
+    async def always(realm_id: str) -> bool:
+        return True
+
+    return WebhookReceiver(
+        verifier_token=VECTOR_TOKEN,
+        state_store=MemoryStateStore(clock),
+        is_connected=is_connected if is_connected is not None else always,
+        events=RecordingEventSink(),
+        clock=clock,
+        max_body_bytes=max_body_bytes,
+    )
+
+
+def delivery(body: PacedBody, *, length: int | None = None) -> web.Request:
+    headers = {"intuit-signature": VECTOR_SIGNATURE}
+    if length is not None:
+        headers["Content-Length"] = str(length)
+    return make_mocked_request("POST", PATH, headers=headers, payload=body)  # type: ignore[arg-type]
+
+
+async def ignore(events: tuple[WebhookEvent, ...]) -> None:
+    return None
+
+
+async def test_a_body_arriving_in_pieces_is_judged_whole() -> None:
+    """A body read in several pieces is judged as the bytes sent, in order: accepted."""
+    handler = WebhookHandler(receiver_for(), ignore)
+    body = PacedBody([VECTOR_BODY[:7], VECTOR_BODY[7:90], VECTOR_BODY[90:]])
+    answer = await handler.handle(delivery(body))
+    assert answer.status == 200
+    await handler.close()
+
+
+async def test_a_streamed_body_is_read_no_further_than_one_byte_past_the_limit() -> None:
+    """However the body arrives, at most `max_body_bytes + 1` bytes are read: then 413."""
+    limit = 100
+    handler = WebhookHandler(receiver_for(max_body_bytes=limit), ignore)
+    body = PacedBody([b"x" * 3, b"x" * 1000, b"x" * 1000])
+    answer = await handler.handle(delivery(body))
+    assert answer.status == 413
+    assert body.handed_out == limit + 1
+
+
+async def test_a_declared_length_at_the_limit_is_read_and_judged() -> None:
+    """A Content-Length equal to the limit is no reason to refuse: the body is judged."""
+    handler = WebhookHandler(receiver_for(max_body_bytes=len(VECTOR_BODY)), ignore)
+    body = PacedBody([VECTOR_BODY])
+    answer = await handler.handle(delivery(body, length=len(VECTOR_BODY)))
+    assert answer.status == 200
+    assert body.handed_out == len(VECTOR_BODY)
+    over = PacedBody([VECTOR_BODY])
+    refused = await handler.handle(delivery(over, length=len(VECTOR_BODY) + 1))
+    assert (refused.status, over.handed_out) == (413, 0)
+    await handler.close()
+
+
+async def test_a_body_that_cannot_be_read_is_400_and_logged_by_class(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A body whose reading fails (a cut connection, broken chunking) is answered 400,
+    and the failure is logged by its class alone."""
+    handler = WebhookHandler(receiver_for(), ignore)
+    body = PacedBody([], error=ConnectionResetError("peer said secret things"))
+    with caplog.at_level(logging.WARNING, logger="qbo_adapters.aiohttp.webhooks"):
+        answer = await handler.handle(delivery(body))
+    assert answer.status == 400
+    (record,) = caplog.records
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == "webhook body could not be read: ConnectionResetError"
+
+
+async def test_a_delivery_that_cannot_be_judged_is_500_and_logged_by_class(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The receiver fails (the host's realm check raised): 500, so Intuit retries, and
+    the failure is logged by its class alone."""
+
+    async def broken(realm_id: str) -> bool:
+        raise RuntimeError("host database says secret things")
+
+    handler = WebhookHandler(receiver_for(is_connected=broken), ignore)
+    with caplog.at_level(logging.ERROR, logger="qbo_adapters.aiohttp.webhooks"):
+        answer = await handler.handle(delivery(PacedBody([VECTOR_BODY])))
+    assert answer.status == 500
+    (record,) = caplog.records
+    assert record.levelno == logging.ERROR
+    assert record.getMessage() == "webhook delivery could not be judged: RuntimeError"
+
+
+async def test_a_failing_callback_is_logged_with_the_event_ids_on_the_given_logger(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A host's own logger gets the callback's failure: its class and the ids of the
+    events it was given, comma-separated."""
+
+    async def failing(events: tuple[WebhookEvent, ...]) -> None:
+        raise RuntimeError("callback says secret things")
+
+    logger = logging.getLogger("host.webhooks")
+    handler = WebhookHandler(receiver_for(), failing, logger=logger)
+    with caplog.at_level(logging.ERROR, logger="host.webhooks"):
+        assert (await handler.handle(delivery(PacedBody([VECTOR_BODY])))).status == 200
+        await handler.close()
+    (record,) = caplog.records
+    assert record.name == "host.webhooks"
+    vendor, customer = parse_webhook(VECTOR_BODY)
+    assert record.getMessage() == (
+        f"webhook callback failed with RuntimeError for events "
+        f"{vendor.event_id}, {customer.event_id}"
+    )

@@ -7,6 +7,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+import attrs
 import pytest
 
 from qbo_adapters.memory import FakeClock, MemoryStateStore, MemoryTokenStore, RecordingEventSink
@@ -15,6 +16,7 @@ from qbo_core.dtos import TokenSet, WebhookEvent, WebhookFormat
 from qbo_core.entities import Customer
 from qbo_core.errors import QBOError, StoreUnavailableError
 from qbo_core.query import Query
+from qbo_core.services import QBORawClient
 from qbo_core.services.webhooks import (
     DEFAULT_DEDUPE_TTL,
     WebhookReceipt,
@@ -431,3 +433,204 @@ def test_webhook_event_times_are_aware() -> None:
             occurred_at=datetime(2025, 1, 1),
             format=WebhookFormat.LEGACY,
         )
+
+
+# --------------------------------------------------------------------- receiver details
+
+
+async def test_an_accepted_event_is_reported_with_its_identity_and_the_time(
+    receiving: Receiving,
+) -> None:
+    """`webhook.received` names the event (id, entity, operation, format) and its realm,
+    stamped with the receiver's clock."""
+    receipt = await receiving.receiver.receive(VECTOR_BODY, VECTOR_SIGNATURE)
+    vendor = receipt.accepted[0]
+    first = receiving.events.of_kind(kinds.WEBHOOK_RECEIVED)[0]
+    assert (first.realm_id, first.at) == (REALM, receiving.clock.now())
+    assert dict(first.attributes) == {
+        "event_id": vendor.event_id,
+        "entity_type": "Vendor",
+        "entity_id": "40",
+        "operation": "Update",
+        "format": "legacy",
+    }
+
+
+def _three_events() -> bytes:
+    return json.dumps(
+        {
+            "eventNotifications": [
+                {
+                    "realmId": REALM,
+                    "dataChangeEvent": {
+                        "entities": [
+                            {
+                                "name": "Customer",
+                                "id": entity_id,
+                                "operation": "Update",
+                                "lastUpdated": "2025-01-01T00:00:00Z",
+                            }
+                            for entity_id in ("1", "2", "3")
+                        ]
+                    },
+                }
+            ]
+        }
+    ).encode()
+
+
+class FlakyTakeStore(FailingStore):
+    """A failing store whose first `take` fails too (the others succeed)."""
+
+    def __init__(self, clock: FakeClock, good: int) -> None:
+        super().__init__(clock, good)
+        self.failed_takes = 0
+
+    async def take(self, key: str) -> bytes | None:
+        if self.failed_takes == 0:
+            self.failed_takes += 1
+            raise StoreUnavailableError("down", backend="memory")
+        return await super().take(key)
+
+
+async def test_releasing_goes_on_past_a_claim_that_cannot_be_released() -> None:
+    """Two claims made, the third fails: releasing the first fails as well, and the
+    second is still released, so Intuit's retry is accepted for all but the first."""
+    clock = FakeClock(auto_advance=False)
+    store = FlakyTakeStore(clock, good=2)
+    world = Receiving(state_store=store)
+    await world.connect()
+    body = _three_events()
+    receipt = await world.receiver.receive(body, sign(body, TOKEN))
+    assert receipt.status == 503
+    store.good = 10
+    again = await world.receiver.receive(body, sign(body, TOKEN))
+    assert [event.entity_id for event in again.accepted] == ["2", "3"]
+    assert world.reasons(again) == ["duplicate"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"verifier_token": ""}, "^verifier_token must be a non-empty string$"),
+        ({"dedupe_ttl": 0}, "^dedupe_ttl must be positive and finite, got 0$"),
+        ({"max_body_bytes": 0}, "^max_body_bytes must be at least 1, got 0$"),
+        ({"max_body_bytes": 1.5}, r"^max_body_bytes must be an int, got 1\.5$"),
+    ],
+)
+def test_invalid_settings_say_what_is_wrong(options: dict[str, Any], message: str) -> None:
+    """Each refused setting is named, with the value given."""
+    clock = FakeClock()
+    values: dict[str, Any] = {
+        "verifier_token": TOKEN,
+        "state_store": MemoryStateStore(clock),
+        "is_connected": MemoryTokenStore(),
+        "events": RecordingEventSink(),
+        "clock": clock,
+    }
+    values.update(options)
+    with pytest.raises(ValueError, match=message):
+        WebhookReceiver(**values)
+
+
+async def test_the_smallest_settings_are_allowed() -> None:
+    """A fraction of a second of de-duplication and a one-byte body limit are valid."""
+    world = Receiving(dedupe_ttl=0.5, max_body_bytes=1)
+    assert (world.receiver.dedupe_ttl, world.receiver.max_body_bytes) == (0.5, 1)
+    assert (await world.receiver.receive(b"[", None)).status == 401
+    assert (await world.receiver.receive(b"[]", None)).status == 413
+
+
+# --------------------------------------------------------------------- reconcile details
+
+
+async def test_the_latest_event_of_an_entity_decides_whatever_the_order(
+    world: SyncWorld,
+) -> None:
+    """Events arrive out of order: the one with the latest time decides (a Delete after
+    an Update: no read); of two at the same time, the one that came last decides."""
+    sync = world.sync()
+    (customer,) = await customers(world, 1)
+    assert customer.id is not None
+    now = world.clock.now()
+    before = len(world.data_requests("/customer/"))
+    result = await reconcile(
+        [
+            event(world, customer.id, "Delete", occurred_at=now + timedelta(seconds=1)),
+            event(world, customer.id, "Update", occurred_at=now),
+        ],
+        lambda realm: sync,
+    )
+    assert (result.entities, result.deleted) == ((), (("Customer", customer.id),))
+    tied = await reconcile(
+        [event(world, customer.id, "Update"), event(world, customer.id, "Delete")],
+        lambda realm: sync,
+    )
+    assert (tied.entities, tied.deleted) == ((), (("Customer", customer.id),))
+    assert len(world.data_requests("/customer/")) == before
+
+
+async def test_deletions_alone_leave_the_cache_alone(world: SyncWorld) -> None:
+    """Only Delete events: nothing is read, so the realm's cache is not dropped and a
+    cached entity is still served without a request."""
+    sync = world.sync()
+    (customer,) = await customers(world, 1)
+    assert customer.id is not None
+    await sync.read(Customer, customer.id)
+    reads = len(world.data_requests("/customer/"))
+    await reconcile([event(world, "999999", "Delete")], lambda realm: sync)
+    await sync.read(Customer, customer.id)
+    assert len(world.data_requests("/customer/")) == reads
+
+
+async def test_cdc_is_used_only_past_the_threshold(world: SyncWorld) -> None:
+    """As many events as the threshold are read one by one; one more, and one CDC call
+    (even for a single event, with a threshold of 0)."""
+    sync = world.sync()
+    (customer,) = await customers(world, 1)
+    assert customer.id is not None
+    at_threshold = await reconcile([event(world, customer.id)], lambda realm: sync, cdc_threshold=1)
+    assert at_threshold.via_cdc == ()
+    assert world.data_requests("/cdc") == []
+    past = await reconcile([event(world, customer.id)], lambda realm: sync, cdc_threshold=0)
+    assert past.via_cdc == (world.realm,)
+    assert len(world.data_requests("/cdc")) == 1
+
+
+async def test_cdc_reconciliation_reports_merges_and_caps(world: SyncWorld) -> None:
+    """By CDC, a merge's deleted id is reported deleted, and a realm whose CDC answer hit
+    the object cap is named in `capped_realms`."""
+    capped_raw = QBORawClient(
+        world.transport,
+        attrs.evolve(world.config, cdc_max_objects=1),
+        events=world.events,
+        clock=world.clock,
+    )
+    sync = world.sync(raw_client=capped_raw)
+    (customer,) = await customers(world, 1)
+    assert customer.id is not None
+    await world.raw.sparse_update(
+        await world.raw_auth(), Customer, customer.id, customer.sync_token or "", {"Notes": "m"}
+    )
+    result = await reconcile(
+        [event(world, customer.id, "Merge", deleted_id="777777")],
+        lambda realm: sync,
+        cdc_threshold=0,
+    )
+    assert ("Customer", "777777") in result.deleted
+    assert result.capped_realms == (world.realm,)
+    uncapped = await reconcile(
+        [event(world, customer.id)], lambda realm: world.sync(), cdc_threshold=0
+    )
+    assert uncapped.capped_realms == ()
+
+
+async def test_a_cdc_that_fails_fails_every_event_of_its_realm(world: SyncWorld) -> None:
+    """The one CDC call of a realm fails: each of its events is in `failed`, with the error."""
+    other = world.emulator.realm_ids[1] if len(world.emulator.realm_ids) > 1 else "123"
+    broken = world.sync(realm_id=other)
+    events = [event(world, "1", realm_id=other), event(world, "2", realm_id=other)]
+    result = await reconcile(events, lambda realm: broken, cdc_threshold=1)
+    assert [failed for failed, _ in result.failed] == events
+    assert all(isinstance(error, QBOError) for _, error in result.failed)
+    assert result.failed[0][1] is result.failed[1][1]

@@ -118,6 +118,23 @@ def test_arbitrary_signatures_never_verify_and_never_raise(
     assert result is (bool(token) and signature == sign(body, token))
 
 
+@pytest.mark.parametrize(
+    ("body", "signature", "token"),
+    [
+        pytest.param(VECTOR_BODY, 12345, VECTOR_TOKEN, id="signature-not-str"),
+        pytest.param(VECTOR_BODY, VECTOR_SIGNATURE, 12345, id="token-not-str"),
+        pytest.param(VECTOR_BODY.decode(), VECTOR_SIGNATURE, VECTOR_TOKEN, id="body-not-bytes"),
+        pytest.param(VECTOR_BODY, sign(VECTOR_BODY, ""), "", id="signed-with-empty-token"),
+    ],
+)
+def test_arguments_of_the_wrong_kind_are_refused_without_raising(
+    body: Any, signature: Any, token: Any
+) -> None:
+    """A non-str signature or token, a body that is not bytes, or an empty verifier token
+    (even with the signature an empty key gives) is `False`, never an exception."""
+    assert verify_signature(body, signature, token) is False
+
+
 def test_the_comparison_is_hmac_compare_digest(monkeypatch: pytest.MonkeyPatch) -> None:
     """The signature is compared in constant time (`hmac.compare_digest`, on bytes), and
     the function's source compares nothing with `==`."""
@@ -151,6 +168,7 @@ def test_the_legacy_format_gives_one_event_per_entity() -> None:
         "Update",
     )
     assert vendor.occurred_at == datetime(2016, 10, 5, 3, 9, 4, tzinfo=UTC)
+    assert vendor.occurred_at.tzinfo is UTC
     assert vendor.format is WebhookFormat.LEGACY
     assert vendor.deleted_id is None
     assert (customer.entity_type, customer.entity_id, customer.operation) == (
@@ -169,6 +187,54 @@ def test_legacy_event_ids_are_stable_and_distinct() -> None:
     assert first[0].event_id != first[1].event_id
     later = parse_webhook(VECTOR_BODY.replace(b"03:09:04.000Z", b"03:09:05.000Z"))
     assert later[0].event_id != first[0].event_id
+
+
+def test_legacy_event_ids_are_the_sha256_of_the_change() -> None:
+    """A legacy event's id is `legacy:` and the SHA-256 of realm, entity, id, operation,
+    UTC time and deletedId joined by U+001F: the same in every release, so a redelivery
+    after an upgrade is still a duplicate of what the store remembers."""
+    vendor, customer = parse_webhook(VECTOR_BODY)
+    assert (
+        vendor.event_id
+        == "legacy:"
+        + hashlib.sha256(
+            "\x1f".join(
+                ("1269959970", "Vendor", "40", "Update", "2016-10-05T03:09:04+00:00", "")
+            ).encode()
+        ).hexdigest()
+    )
+    assert vendor.event_id == (
+        "legacy:e08c938dfadff43475d2189b21355b4556e5b07df0a00823fe0e503931d06e1d"
+    )
+    assert customer.event_id == (
+        "legacy:8b8ca8417d80e77404d222c48ac9ecebe131be5c40697fff57ad7096aa7e0685"
+    )
+    (merge,) = parse_webhook(
+        legacy(entity={**LEGACY_ENTITY, "id": "7", "operation": "Merge", "deletedId": "8"})
+    )
+    assert (
+        merge.event_id
+        == "legacy:"
+        + hashlib.sha256(
+            "\x1f".join(("1", "Customer", "7", "Merge", "2025-01-01T00:00:00+00:00", "8")).encode()
+        ).hexdigest()
+    )
+
+
+def test_a_lone_surrogate_in_a_field_still_gives_an_event() -> None:
+    """JSON may escape a lone surrogate (`\\ud800`): the field keeps it, and the event
+    id is still computed (the parser raises nothing but its typed error)."""
+    (event,) = parse_webhook(legacy(realm="\ud800"))
+    assert event.realm_id == "\ud800"
+    assert (
+        event.event_id
+        == "legacy:"
+        + hashlib.sha256(
+            "\x1f".join(
+                ("\ud800", "Customer", "1", "Create", "2025-01-01T00:00:00+00:00", "")
+            ).encode("utf-8", "surrogatepass")
+        ).hexdigest()
+    )
 
 
 def test_a_merge_keeps_the_deleted_id_and_notifications_span_realms() -> None:
@@ -210,6 +276,7 @@ def test_a_merge_keeps_the_deleted_id_and_notifications_span_realms() -> None:
     merge, void = parse_webhook(body)
     assert (merge.realm_id, merge.deleted_id, merge.operation) == ("1", "8", "Merge")
     assert merge.occurred_at == datetime(2025, 1, 1, 5, tzinfo=UTC)
+    assert merge.occurred_at.tzinfo is UTC
     assert (void.realm_id, void.entity_type, void.operation) == ("3", "Invoice", "Void")
 
 
@@ -243,6 +310,7 @@ def test_the_cloudevents_format_maps_back_to_qbo_names() -> None:
         ("qbo.widget.created.v1", "Widget", "Create"),
         ("qbo.customer.restored.v1", "Customer", "Restored"),
         ("qbo.Customer.Created.v1", "Customer", "Create"),
+        ("qbo.customer.created", "Customer", "Create"),
     ],
 )
 def test_cloudevents_types_give_qbo_casing(kind: str, entity_type: str, operation: str) -> None:
@@ -267,55 +335,142 @@ LEGACY_ENTITY = {
 }
 
 
+def without(entity: dict[str, str], key: str) -> dict[str, str]:
+    return {name: value for name, value in entity.items() if name != key}
+
+
 def legacy(entity: object = LEGACY_ENTITY, realm: object = "1") -> bytes:
     return body_of(
         {"eventNotifications": [{"realmId": realm, "dataChangeEvent": {"entities": [entity]}}]}
     )
 
 
-MALFORMED = {
-    "not-utf8": b"\xff\xfe{}",
-    "not-json": b"<html>",
-    "empty": b"",
-    "nan": b'[{"specversion": NaN}]',
-    "deep": b"[" * 100_000 + b"]" * 100_000,
-    "scalar": b"42",
-    "other-object": b'{"hello": "world"}',
-    "notifications-not-array": b'{"eventNotifications": {}}',
-    "notification-not-object": b'{"eventNotifications": [1]}',
-    "no-realm": legacy(realm=None),
-    "numeric-realm": legacy(realm=1269959970),
-    "empty-realm": legacy(realm=""),
-    "no-change-event": b'{"eventNotifications": [{"realmId": "1"}]}',
-    "entities-not-array": b'{"eventNotifications": [{"realmId": "1", "dataChangeEvent": {}}]}',
-    "entity-not-object": legacy(entity="Customer"),
-    "numeric-id": legacy(entity={**LEGACY_ENTITY, "id": 1}),
-    "no-name": legacy(entity={k: v for k, v in LEGACY_ENTITY.items() if k != "name"}),
-    "naive-time": legacy(entity={**LEGACY_ENTITY, "lastUpdated": "2025-01-01T00:00:00"}),
-    "bad-time": legacy(entity={**LEGACY_ENTITY, "lastUpdated": "yesterday"}),
-    "overflowing-time": legacy(
-        entity={**LEGACY_ENTITY, "lastUpdated": "0001-01-01T00:00:00+01:00"}
+ENTITY_0 = "eventNotifications[0].dataChangeEvent.entities[0]"
+NOT_A_TIME = "is not an ISO 8601 time with an offset"
+NOT_TEXT = "is not a non-empty string"
+NOT_A_TYPE = "[0].type is not qbo.<entity>.<verb>.v1"
+NEITHER = "neither an eventNotifications object nor a CloudEvents array"
+
+#: Each malformed body, and the reason its error gives: where it is wrong, and how.
+MALFORMED: dict[str, tuple[bytes, str]] = {
+    "not-utf8": (b"\xff\xfe{}", "the body is not UTF-8"),
+    "not-json": (b"<html>", "the body is not JSON"),
+    "empty": (b"", "the body is not JSON"),
+    "nan": (b'[{"specversion": NaN}]', "the body is not JSON"),
+    "deep": (b"[" * 100_000 + b"]" * 100_000, "the body is not JSON"),
+    "scalar": (b"42", NEITHER),
+    "other-object": (b'{"hello": "world"}', NEITHER),
+    "notifications-not-array": (
+        b'{"eventNotifications": {}}',
+        "eventNotifications is not an array",
     ),
-    "numeric-deleted-id": legacy(entity={**LEGACY_ENTITY, "deletedId": 5}),
-    "cloud-not-object": b"[1]",
-    "cloud-no-id": body_of([cloud(id=None)]),
-    "cloud-no-specversion": body_of([cloud(specversion=None)]),
-    "cloud-numeric-realm": body_of([cloud(intuitaccountid=310687)]),
-    "cloud-foreign-type": body_of([cloud(type="com.example.created")]),
-    "cloud-short-type": body_of([cloud(type="qbo.account")]),
-    "cloud-empty-entity": body_of([cloud(type="qbo..created.v1")]),
-    "cloud-bad-time": body_of([cloud(time="2025-13-01T00:00:00Z")]),
+    "notification-not-object": (
+        b'{"eventNotifications": [1]}',
+        "eventNotifications[0] is not an object",
+    ),
+    "no-realm": (legacy(realm=None), "eventNotifications[0].realmId is missing"),
+    "numeric-realm": (legacy(realm=1269959970), f"eventNotifications[0].realmId {NOT_TEXT}"),
+    "empty-realm": (legacy(realm=""), f"eventNotifications[0].realmId {NOT_TEXT}"),
+    "no-change-event": (
+        b'{"eventNotifications": [{"realmId": "1"}]}',
+        "eventNotifications[0].dataChangeEvent is not an object",
+    ),
+    "entities-not-array": (
+        b'{"eventNotifications": [{"realmId": "1", "dataChangeEvent": {}}]}',
+        "eventNotifications[0].dataChangeEvent.entities is not an array",
+    ),
+    "entity-not-object": (legacy(entity="Customer"), f"{ENTITY_0} is not an object"),
+    "numeric-id": (legacy(entity={**LEGACY_ENTITY, "id": 1}), f"{ENTITY_0}.id {NOT_TEXT}"),
+    "no-name": (legacy(entity=without(LEGACY_ENTITY, "name")), f"{ENTITY_0}.name is missing"),
+    "no-operation": (
+        legacy(entity=without(LEGACY_ENTITY, "operation")),
+        f"{ENTITY_0}.operation is missing",
+    ),
+    "no-last-updated": (
+        legacy(entity=without(LEGACY_ENTITY, "lastUpdated")),
+        f"{ENTITY_0}.lastUpdated is missing",
+    ),
+    "naive-time": (
+        legacy(entity={**LEGACY_ENTITY, "lastUpdated": "2025-01-01T00:00:00"}),
+        f"{ENTITY_0}.lastUpdated {NOT_A_TIME}",
+    ),
+    "bad-time": (
+        legacy(entity={**LEGACY_ENTITY, "lastUpdated": "yesterday"}),
+        f"{ENTITY_0}.lastUpdated {NOT_A_TIME}",
+    ),
+    "overflowing-time": (
+        legacy(entity={**LEGACY_ENTITY, "lastUpdated": "0001-01-01T00:00:00+01:00"}),
+        f"{ENTITY_0}.lastUpdated {NOT_A_TIME}",
+    ),
+    "numeric-deleted-id": (
+        legacy(entity={**LEGACY_ENTITY, "deletedId": 5}),
+        f"{ENTITY_0}.deletedId {NOT_TEXT}",
+    ),
+    "second-notification-no-realm": (
+        body_of(
+            {
+                "eventNotifications": [
+                    {"realmId": "1", "dataChangeEvent": {"entities": [LEGACY_ENTITY]}},
+                    {"dataChangeEvent": {"entities": []}},
+                ]
+            }
+        ),
+        "eventNotifications[1].realmId is missing",
+    ),
+    "second-entity-no-id": (
+        body_of(
+            {
+                "eventNotifications": [
+                    {
+                        "realmId": "1",
+                        "dataChangeEvent": {
+                            "entities": [LEGACY_ENTITY, without(LEGACY_ENTITY, "id")]
+                        },
+                    }
+                ]
+            }
+        ),
+        "eventNotifications[0].dataChangeEvent.entities[1].id is missing",
+    ),
+    "cloud-not-object": (b"[1]", "[0] is not an object"),
+    "cloud-no-id": (body_of([cloud(id=None)]), "[0].id is missing"),
+    "cloud-no-specversion": (body_of([cloud(specversion=None)]), "[0].specversion is missing"),
+    "cloud-no-type": (body_of([cloud(type=None)]), "[0].type is missing"),
+    "cloud-no-entity-id": (body_of([cloud(intuitentityid=None)]), "[0].intuitentityid is missing"),
+    "cloud-no-time": (body_of([cloud(time=None)]), "[0].time is missing"),
+    "cloud-numeric-realm": (
+        body_of([cloud(intuitaccountid=310687)]),
+        f"[0].intuitaccountid {NOT_TEXT}",
+    ),
+    "cloud-foreign-type": (body_of([cloud(type="com.example.created")]), NOT_A_TYPE),
+    "cloud-short-type": (body_of([cloud(type="qbo.account")]), NOT_A_TYPE),
+    "cloud-empty-entity": (body_of([cloud(type="qbo..created.v1")]), NOT_A_TYPE),
+    "cloud-empty-verb": (body_of([cloud(type="qbo.account..v1")]), NOT_A_TYPE),
+    "cloud-bad-time": (
+        body_of([cloud(time="2025-13-01T00:00:00Z")]),
+        f"[0].time {NOT_A_TIME}",
+    ),
+    "cloud-second-no-id": (body_of([CLOUD_EVENT, cloud(id=None)]), "[1].id is missing"),
 }
 
 
-@pytest.mark.parametrize("body", list(MALFORMED.values()), ids=list(MALFORMED))
-def test_malformed_bodies_raise_the_typed_error_with_a_reason(body: bytes) -> None:
-    """Every malformed body raises WebhookPayloadError (a DecodeError) with a reason."""
+@pytest.mark.parametrize(("body", "reason"), list(MALFORMED.values()), ids=list(MALFORMED))
+def test_malformed_bodies_raise_the_typed_error_with_a_reason(body: bytes, reason: str) -> None:
+    """Every malformed body raises WebhookPayloadError (a DecodeError) whose reason says
+    where the body is wrong and how, and whose message leads with it."""
     with pytest.raises(WebhookPayloadError) as caught:
         parse_webhook(body)
     assert isinstance(caught.value, DecodeError)
-    assert caught.value.reason
+    assert caught.value.reason == reason
+    assert caught.value.message == f"malformed webhook payload: {reason}"
     assert caught.value.body_excerpt is None
+
+
+def test_a_body_that_is_not_bytes_is_the_typed_error() -> None:
+    """Text (or anything else) where bytes belong is refused with the typed error too."""
+    with pytest.raises(WebhookPayloadError) as caught:
+        parse_webhook("[]")  # type: ignore[arg-type]
+    assert caught.value.reason == "the body is not bytes"
 
 
 def test_the_error_never_quotes_the_body() -> None:
