@@ -161,9 +161,11 @@ class _Text:
 
 @attrs.frozen(kw_only=True)
 class _Url:
-    """An absolute http(s) URL without whitespace (`None` too, when `optional`)."""
+    """An absolute http(s) URL without whitespace (`None` too, when `optional`); a `base`
+    URL, which paths are joined after, has no query or fragment either."""
 
     optional: bool
+    base: bool = False
 
     def __call__(self, _: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if value is None and self.optional:
@@ -175,6 +177,8 @@ class _Url:
             raise _fail(attribute, "must be an absolute http(s) URL", value)
         if any(char.isspace() for char in value):
             raise _fail(attribute, "must not contain whitespace", value)
+        if self.base and ("?" in value or "#" in value):
+            raise _fail(attribute, "must not have a query or fragment", value)
 
 
 def _environment(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -221,9 +225,9 @@ class QBOConfig:
     - `webhook_verifier_token`: the key Intuit signs webhook bodies with (secret).
 
     Endpoints (`None`: the environment's default; see the module docstring):
-    `api_base_url` (the data API host, no trailing slash), `authorization_endpoint`,
-    `token_endpoint`, `revocation_endpoint`, `userinfo_endpoint`, `discovery_url`
-    (the OpenID discovery document).
+    `api_base_url` (the data API host, no trailing slash, query or fragment),
+    `authorization_endpoint`, `token_endpoint`, `revocation_endpoint`,
+    `userinfo_endpoint`, `discovery_url` (the OpenID discovery document).
 
     Limits, per realm unless noted (Intuit's documented values are the defaults):
 
@@ -271,7 +275,7 @@ class QBOConfig:
         default=None,
         alias="api_base_url",
         converter=_no_trailing_slash,
-        validator=_Url(optional=True),
+        validator=_Url(optional=True, base=True),
     )
     _authorization_endpoint: str | None = attrs.field(
         default=None, alias="authorization_endpoint", validator=_Url(optional=True)

@@ -176,6 +176,16 @@ INVALID = [
     ),
     ("api_base_url", "https://", "must be an absolute http(s) URL, got 'https:'"),
     (
+        "api_base_url",
+        "https://host/v3?x=1",
+        "must not have a query or fragment, got 'https://host/v3?x=1'",
+    ),
+    (
+        "api_base_url",
+        "https://host#top",
+        "must not have a query or fragment, got 'https://host#top'",
+    ),
+    (
         "authorization_endpoint",
         "/connect/oauth2",
         "must be an absolute http(s) URL, got '/connect/oauth2'",
@@ -443,3 +453,10 @@ def test_secret_settings_are_exactly_the_secret_fields() -> None:
     """The one list of secrets names real settings: the client secret and the webhook verifier."""
     assert {field.alias for field in attrs.fields(QBOConfig)} >= SECRET_SETTINGS
     assert {"client_secret", "webhook_verifier_token"} == SECRET_SETTINGS
+
+
+def test_only_the_api_base_url_refuses_a_query() -> None:
+    """Paths are joined after `api_base_url`, so a query or fragment there would end up in
+    the middle of every request's URL; an endpoint is used whole and may carry one."""
+    config = QBOConfig(discovery_url="https://host/.well-known/openid?x=1#a")
+    assert config.discovery_url == "https://host/.well-known/openid?x=1#a"
