@@ -187,7 +187,8 @@ async def test_bad_arguments_are_refused(
     world: SyncWorld, kwargs: dict[str, object], words: str
 ) -> None:
     """Bad arguments raise before anything is sent."""
-    entities = kwargs.pop("entities")
+    options = dict(kwargs)  # the parameter is shared by every run of the test: no pop
+    entities = options.pop("entities")
     with pytest.raises((ValueError, TypeError), match=words):
-        await changes_since(world.client, entities, None, **kwargs)  # type: ignore[arg-type]
+        await changes_since(world.client, entities, None, **options)  # type: ignore[arg-type]
     assert world.client.statements == []
