@@ -10,7 +10,9 @@ CDC call. It is a `ChangeCaller`:
   `Active` is active),
   `ORDERBY MetaData.LastUpdatedTime, Id` or `ORDERBY Id`, `STARTPOSITION` and `MAXRESULTS` (100 when
   absent). A name list's inactive entities are left out unless the query names `Active`,
-  as QBO does. Anything else is an `AssertionError`: the fake does not guess.
+  as QBO does; `Id IN (...)` finds entities by Id, and only such a query finds the
+  `hidden` ones; `SELECT COUNT(*)` answers `total_count`. Anything else is an
+  `AssertionError`: the fake does not guess.
 - `cdc` answers, per type asked, its entities then its tombstones changed at or after
   `changed_since`, at most `cap` objects in all, `capped` when `cap` were listed (as QBO
   and `decode_cdc` do).
@@ -65,6 +67,8 @@ def _active(entity: QBOEntity) -> bool:
 def _holds(condition: Condition, entity: QBOEntity) -> bool:
     if condition.field == "Active" and condition.operator in (Operator.IN, Operator.EQ):
         return _active(entity) in condition.values
+    if condition.field == "Id" and condition.operator is Operator.IN:
+        return entity.id in condition.values
     assert condition.field == UPDATED, f"FakeQBO cannot evaluate {condition}"
     when, (value,) = updated_time(entity), condition.values
     assert isinstance(value, datetime)
@@ -93,6 +97,8 @@ class FakeQBO:
         self.cap = cap
         self.entities: list[QBOEntity] = []
         self.tombstones: list[DeletedEntity] = []
+        #: (type, Id) a query leaves out unless it asks `Id IN (...)` (a paging slip).
+        self.hidden: set[tuple[str, str | None]] = set()
         #: Every statement queried, and every CDC call as (types, changed_since).
         self.statements: list[str] = []
         self.cdc_calls: list[tuple[tuple[str, ...], datetime | date]] = []
@@ -111,13 +117,24 @@ class FakeQBO:
         assert isinstance(statement, Query), "incremental sync sends Query objects"
         self.statements.append(str(statement))
         names_active = any(c.field == "Active" for c in statement.conditions)
+        by_id = any(c.field == "Id" for c in statement.conditions)
         rows = [
             entity
             for entity in self.entities
             if entity_type_of(entity) == statement.entity
             and all(_holds(condition, entity) for condition in statement.conditions)
             and (names_active or statement.entity not in NAME_LISTS or _active(entity))
+            and (by_id or (statement.entity, entity.id) not in self.hidden)
         ]
+        if statement.count_only:
+            return QueryPage(
+                entity_type=statement.entity,
+                items=(),
+                start_position=None,
+                max_results=0,
+                total_count=len(rows),
+                time=self._answered(),
+            )
         keys = [(k.field, k.descending) for k in statement.order]
         if keys == [(UPDATED, False), ("Id", False)]:
             rows.sort(key=lambda e: (updated_time(e) or _EARLIEST, int(e.id or 0)))
