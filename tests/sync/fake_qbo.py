@@ -8,7 +8,7 @@ CDC call. It is a `ChangeCaller`:
 - `query` evaluates what incremental sync writes: `MetaData.LastUpdatedTime` compared
   with `>=`, `<`, `<=` or `>`, `Active IN (...)` or `Active = ...` (an entity without
   `Active` is active),
-  `ORDERBY MetaData.LastUpdatedTime, Id` or `ORDERBY Id`, `STARTPOSITION` and `MAXRESULTS` (100 when
+  `ORDERBY MetaData.LastUpdatedTime, Id` or `ORDERBY Id [DESC]`, `STARTPOSITION` and `MAXRESULTS` (100 when
   absent). A name list's inactive entities are left out unless the query names `Active`,
   as QBO does; `Id IN (...)` finds entities by Id, and only such a query finds the
   `hidden` ones; `SELECT COUNT(*)` answers `total_count`. Anything else is an
@@ -138,8 +138,8 @@ class FakeQBO:
         keys = [(k.field, k.descending) for k in statement.order]
         if keys == [(UPDATED, False), ("Id", False)]:
             rows.sort(key=lambda e: (updated_time(e) or _EARLIEST, int(e.id or 0)))
-        elif keys == [("Id", False)]:
-            rows.sort(key=lambda e: int(e.id or 0))
+        elif keys in ([("Id", False)], [("Id", True)]):
+            rows.sort(key=lambda e: int(e.id or 0), reverse=keys[0][1])
         else:
             assert not keys, f"FakeQBO cannot order by {statement.order}"
         start = (statement.start or 1) - 1

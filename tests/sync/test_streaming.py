@@ -121,6 +121,17 @@ async def test_the_default_page_is_qbos_cap_of_1000_rows() -> None:
     ]
 
 
+async def test_a_query_with_its_own_order_is_sent_without_orderby_id() -> None:
+    """A query that names its order is paged in that order alone: no Id is added."""
+    qbo = _customers(3)
+    query = Query.select(Customer).order_by("Id", descending=True)
+    assert [c.id async for c in query_all(qbo, query, page_size=2)] == ["3", "2", "1"]
+    assert qbo.statements == [
+        "SELECT * FROM Customer ORDERBY Id DESC STARTPOSITION 1 MAXRESULTS 2",
+        "SELECT * FROM Customer ORDERBY Id DESC STARTPOSITION 3 MAXRESULTS 2",
+    ]
+
+
 @pytest.mark.parametrize("size", [1, 1000])
 async def test_page_sizes_at_the_ends_of_the_range_are_taken(size: int) -> None:
     """1 and 1000 are both valid page sizes."""
