@@ -7,12 +7,11 @@ CDC call. It is a `ChangeCaller`:
 
 - `query` evaluates what incremental sync writes: `MetaData.LastUpdatedTime` compared
   with `>=`, `<`, `<=` or `>`, `Active IN (...)` or `Active = ...` (an entity without
-  `Active` is active),
-  `ORDERBY MetaData.LastUpdatedTime, Id` or `ORDERBY Id [DESC]`, `STARTPOSITION` and `MAXRESULTS` (100 when
-  absent). A name list's inactive entities are left out unless the query names `Active`,
-  as QBO does; `Id IN (...)` finds entities by Id, and only such a query finds the
-  `hidden` ones; `SELECT COUNT(*)` answers `total_count`. Anything else is an
-  `AssertionError`: the fake does not guess.
+  `Active` is active), `ORDERBY MetaData.LastUpdatedTime, Id` or `ORDERBY Id [DESC]`,
+  `STARTPOSITION` and `MAXRESULTS` (100 when absent). A name list's inactive entities
+  are left out unless the query names `Active`, as QBO does; `Id IN (...)` finds
+  entities by Id, and only such a query finds the `hidden` ones; `SELECT COUNT(*)`
+  answers `total_count`. Anything else is an `AssertionError`: the fake does not guess.
 - `cdc` answers, per type asked, its entities then its tombstones changed at or after
   `changed_since`, at most `cap` objects in all, `capped` when `cap` were listed (as QBO
   and `decode_cdc` do).
