@@ -139,6 +139,13 @@ async def test_the_batch_size_defaults_to_the_configured_cap() -> None:
         await write_batch(caller, [_named("a")], size=3, config=QBOConfig(batch_max_items=2))
 
 
+async def test_a_size_of_one_sends_one_item_a_request() -> None:
+    """size=1 is the smallest batch."""
+    caller = _Scripted()
+    await write_batch(caller, [_named("a"), _named("b")], size=1)
+    assert caller.batches == [["a"], ["b"]]
+
+
 async def test_nothing_to_write_sends_nothing() -> None:
     """No items: no request, no results."""
     caller = _Scripted()
