@@ -90,7 +90,10 @@ class MemoryStateStore:
         self._entries[key] = entry
         heapq.heappush(self._expiries, (entry.expires_at, entry.serial, key))
         while len(self._entries) > self._max_entries:
-            self._drop_soonest()
+            # the value nearest its expiry, or a slot left by a taken or replaced one
+            # (every live value has a slot, so the heap holds one while this loops)
+            _, serial, key = heapq.heappop(self._expiries)
+            self._forget(key, serial)
         if len(self._expiries) > 2 * len(self._entries) + 64:
             self._rebuild_heap()
 
@@ -100,20 +103,11 @@ class MemoryStateStore:
             _, serial, key = heapq.heappop(self._expiries)
             self._forget(key, serial)
 
-    def _drop_soonest(self) -> None:
-        """Drop the live value nearest to its expiry."""
-        while self._expiries:
-            _, serial, key = heapq.heappop(self._expiries)
-            if self._forget(key, serial):
-                return
-
-    def _forget(self, key: str, serial: int) -> bool:
-        """Remove `key` if it still holds the entry `serial`; whether it did."""
+    def _forget(self, key: str, serial: int) -> None:
+        """Remove `key` if it still holds the entry `serial` (not taken or replaced since)."""
         entry = self._entries.get(key)
-        if entry is None or entry.serial != serial:
-            return False  # taken or replaced since
-        del self._entries[key]
-        return True
+        if entry is not None and entry.serial == serial:
+            del self._entries[key]
 
     def _rebuild_heap(self) -> None:
         """Keep the heap in proportion to the live entries (taken ones leave slots behind)."""

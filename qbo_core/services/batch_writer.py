@@ -76,11 +76,11 @@ def _with_bids(items: Iterable[BatchItem]) -> list[BatchItem]:
         if item.bid:
             named.append(item)
             continue
+        # "<position>" or "<position>-<n>": never another item's, so only given bIds clash
         bid, suffix = str(position), 0
         while bid in seen:
             suffix += 1
             bid = f"{position}-{suffix}"
-        seen.add(bid)
         named.append(attrs.evolve(item, bid=bid))
     return named
 

@@ -270,16 +270,14 @@ async def _read_by_query(
     lower: datetime | None,
     upper: datetime | None,
     page_size: int,
-    *,
-    set_since: bool,
-) -> None:
-    first = True
+) -> datetime | None:
+    """Collect every live `into.name` of [lower, upper): QBO's time on the first page."""
+    times: list[datetime | None] = []
     async for page in _scan(caller, into.name, lower, upper, page_size, every(into.name)):
-        if first and set_since and page.time is not None:
-            into.since = page.time
-        first = False
+        times.append(page.time)
         for item in page.items:
             into.upsert(item)
+    return times[0]  # _scan yields at least one page
 
 
 async def _split(
@@ -308,10 +306,10 @@ async def _split(
                 high, found = middle, (middle, answer)
     if found is None:
         # Even the newest slice is over the cap: the whole window by query.
-        await _read_by_query(caller, into, lower, None, page_size, set_since=True)
+        into.since = await _read_by_query(caller, into, lower, None, page_size)
         return
     cut, newest = found
-    await _read_by_query(caller, into, lower, cut, page_size, set_since=False)
+    await _read_by_query(caller, into, lower, cut, page_size)
     into.take(newest)
     into.since = newest.time
 
@@ -357,7 +355,7 @@ async def changes_since(
     known = [name for name in names if name in positions]
 
     for name in fresh:
-        await _read_by_query(caller, collected[name], None, None, size, set_since=True)
+        collected[name].since = await _read_by_query(caller, collected[name], None, None, size)
 
     if known:
         probe = await caller.query(Query.select(known[0]).max_results(1))
@@ -373,7 +371,7 @@ async def changes_since(
                 into = collected[name]
                 into.deletions_unknown = True
                 lower = positions[name].since - overlap
-                await _read_by_query(caller, into, lower, None, size, set_since=True)
+                into.since = await _read_by_query(caller, into, lower, None, size)
         if inside:
             await _by_cdc(caller, inside, collected, positions, overlap, size, max_bisections)
 

@@ -238,11 +238,8 @@ class MirrorSync:
 
     async def _full(self, stored: MirrorProgress | None, *, resumed: bool) -> SyncReport:
         realm = self.realm_id
-        progress = (
-            attrs.evolve(stored, current=None, current_time=None)
-            if stored is not None
-            else MirrorProgress(full=True)
-        )
+        # `current` and `current_time` are set afresh before each type's first apply.
+        progress = stored if stored is not None else MirrorProgress(full=True)
         upserted: dict[str, int] = {}
         deleted: dict[str, int] = {}
         for name in self._names:
@@ -250,7 +247,7 @@ class MirrorSync:
                 continue
             total = await self._sync.count(_selecting(Query.count(name), name))
             self._tell(name, 0, total, "full")
-            progress = attrs.evolve(progress, current=name, current_time=None)
+            progress = attrs.evolve(progress, current=name)
             seen: set[str] = set()
             earliest: datetime | None = None
             done = 0

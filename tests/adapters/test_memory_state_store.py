@@ -91,3 +91,32 @@ async def test_repr_counts_entries_and_shows_no_value() -> None:
     store = MemoryStateStore(FakeClock(), max_entries=10)
     await store.put("state", b"secret-verifier", ttl=60)
     assert repr(store) == "MemoryStateStore(entries=1, max_entries=10)"
+
+
+def test_the_default_bound_is_100_000_values() -> None:
+    """Without max_entries, a store holds at most 100,000 live values."""
+    assert repr(MemoryStateStore(FakeClock())) == "MemoryStateStore(entries=0, max_entries=100000)"
+
+
+async def test_a_bound_of_one_holds_the_latest_value() -> None:
+    """max_entries=1 is allowed: each put replaces the one value held."""
+    store = MemoryStateStore(FakeClock(), max_entries=1)
+    await store.put("a", b"1", ttl=60)
+    await store.put("b", b"2", ttl=60)
+    assert len(store) == 1
+    assert await store.take("a") is None
+    assert await store.take("b") == b"2"
+
+
+async def test_the_heap_is_rebuilt_once_it_outgrows_twice_the_values_plus_64() -> None:
+    """Taken values leave heap slots behind: the heap is rebuilt (an O(n) step, so not on
+    every put) exactly when it holds more than 2n + 64 slots for n values."""
+    store = MemoryStateStore(FakeClock())
+    await store.put("kept", b"v", ttl=3_600)
+    sizes = []
+    for index in range(200):
+        await store.put(f"taken-{index}", b"v", ttl=3_600)
+        sizes.append(len(store._expiries))  # two values held here
+        assert await store.take(f"taken-{index}") == b"v"
+    assert max(sizes) == 2 * 2 + 64
+    assert min(sizes) == 2  # just rebuilt: one slot per value

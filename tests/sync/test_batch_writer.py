@@ -3,10 +3,14 @@ input order, item faults kept per item, bIds generated or refused when duplicate
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 import pytest
 
+from qbo_core.config import QBOConfig
 from qbo_core.entities import Customer
-from qbo_core.errors import ObjectNotFoundError, QBOError, StaleObjectError
+from qbo_core.errors import DecodeError, ObjectNotFoundError, QBOError, StaleObjectError
 from qbo_core.results import BatchItem, BatchItemResult
 from qbo_core.services import BatchWriteError, write_batch
 from tests.sync.world import SyncWorld
@@ -71,15 +75,16 @@ async def test_size_outside_the_batch_cap_is_refused(world: SyncWorld, size: int
 
 
 class _FailingSecond:
-    """A caller whose second batch request fails as a whole."""
+    """A caller whose second batch request fails as a whole (with `error`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, error: QBOError | None = None) -> None:
         self.calls = 0
+        self.error = error or QBOError("upstream down", status=503)
 
     async def batch(self, items: object) -> tuple[BatchItemResult, ...]:
         self.calls += 1
         if self.calls == 2:
-            raise QBOError("upstream down", status=503)
+            raise self.error
         return tuple(BatchItemResult(bid=item.bid) for item in items)  # type: ignore[attr-defined]
 
 
@@ -91,3 +96,116 @@ async def test_a_failed_request_keeps_what_earlier_batches_wrote() -> None:
     assert [r.bid for r in caught.value.written] == [str(i) for i in range(30)]
     assert caught.value.status == 503
     assert isinstance(caught.value.__cause__, QBOError)
+
+
+# --------------------------------------------------------------------------------------
+# Against a scripted caller: exact batches, answers out of order, refusals' messages.
+
+
+class _Scripted:
+    """Answers each batch with one result per item, in reverse order (QBO's order is not
+    the request's), minus `drop` and plus `extra` bIds; records the bIds of each batch."""
+
+    def __init__(self, *, drop: str = "", extra: str = "") -> None:
+        self.batches: list[list[str]] = []
+        self.drop = drop
+        self.extra = extra
+
+    async def batch(self, items: Sequence[BatchItem]) -> tuple[BatchItemResult, ...]:
+        self.batches.append([item.bid for item in items])
+        answered = [BatchItemResult(bid=item.bid) for item in items if item.bid != self.drop]
+        if self.extra:
+            answered.append(BatchItemResult(bid=self.extra))
+        return tuple(reversed(answered))
+
+
+async def test_results_come_in_input_order_whatever_order_qbo_answers_in() -> None:
+    """Batches of `size` in input order; each batch's results reordered to its items."""
+    caller = _Scripted()
+    results = await write_batch(caller, [_named(str(i)) for i in range(7)], size=3)
+    assert caller.batches == [["0", "1", "2"], ["3", "4", "5"], ["6"]]
+    assert [r.bid for r in results] == [str(i) for i in range(7)]
+
+
+async def test_the_batch_size_defaults_to_the_configured_cap() -> None:
+    """Without `size`, batches hold `config.batch_max_items` items (30 by default), and a
+    size above the configured cap is refused naming it."""
+    caller = _Scripted()
+    await write_batch(
+        caller, [_named(str(i)) for i in range(5)], config=QBOConfig(batch_max_items=2)
+    )
+    assert caller.batches == [["0", "1"], ["2", "3"], ["4"]]
+    with pytest.raises(ValueError, match=r"^size must be 1\.\.2 \(QBO's batch cap\), got 3$"):
+        await write_batch(caller, [_named("a")], size=3, config=QBOConfig(batch_max_items=2))
+
+
+async def test_a_size_of_one_sends_one_item_a_request() -> None:
+    """size=1 is the smallest batch."""
+    caller = _Scripted()
+    await write_batch(caller, [_named("a"), _named("b")], size=1)
+    assert caller.batches == [["a"], ["b"]]
+
+
+async def test_nothing_to_write_sends_nothing() -> None:
+    """No items: no request, no results."""
+    caller = _Scripted()
+    assert await write_batch(caller, []) == []
+    assert caller.batches == []
+
+
+@pytest.mark.parametrize("size", [True, 2.0, "3"])
+async def test_a_size_that_is_not_a_whole_number_is_refused(size: object) -> None:
+    """`size` must be an int (not a bool): the message shows what was given."""
+    message = f"size must be 1..30 (QBO's batch cap), got {size!r}"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        await write_batch(_Scripted(), [_named("a")], size=size)  # type: ignore[arg-type]
+
+
+async def test_generated_bids_skip_every_suffix_already_given() -> None:
+    """An empty bid whose position and first suffixes are taken gets the next suffix."""
+    results = await write_batch(_Scripted(), [_named("0"), _named("0-1"), _named(""), _named("")])
+    assert [r.bid for r in results] == ["0", "0-1", "2", "3"]
+    results = await write_batch(_Scripted(), [_named(""), _named("0"), _named("0-1")])
+    assert [r.bid for r in results] == ["0-2", "0", "0-1"]
+
+
+@pytest.mark.parametrize(
+    ("caller", "message"),
+    [
+        (_Scripted(drop="1"), "missing bIds ['1'], unknown bIds []"),
+        (_Scripted(extra="zz"), "missing bIds [], unknown bIds ['zz']"),
+    ],
+)
+async def test_an_answer_that_does_not_match_its_request_is_a_decode_error(
+    caller: _Scripted, message: str
+) -> None:
+    """A bId QBO did not answer, or one it made up, raises DecodeError naming them."""
+    with pytest.raises(DecodeError) as raised:
+        await write_batch(caller, [_named("0"), _named("1")])
+    assert str(raised.value) == f"QBO's batch answer does not match its request: {message}"
+
+
+async def test_a_failed_request_says_which_items_and_keeps_the_causes_details() -> None:
+    """BatchWriteError names the failed batch's items and carries the cause's status,
+    codes, intuit_tid, realm and retry hint."""
+    cause = QBOError(
+        "throttled",
+        status=429,
+        codes=["003001"],
+        intuit_tid="tid-1",
+        realm_id="42",
+        retry_after=7.5,
+    )
+    caller = _FailingSecond(cause)
+    with pytest.raises(BatchWriteError) as raised:
+        await write_batch(caller, [_named(str(i)) for i in range(45)])
+    error = raised.value
+    assert error.message == "batch of items 31..45 of 45 failed: throttled"
+    assert (error.status, error.codes, error.intuit_tid, error.realm_id, error.retry_after) == (
+        429,
+        ("003001",),
+        "tid-1",
+        "42",
+        7.5,
+    )
+    assert error.__cause__ is cause

@@ -6,16 +6,37 @@ end. "Equal" is `entity_checksum` computed on both sides (`compare_summaries`)."
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
+import attrs
 import pytest
 
 from qbo_adapters.memory.mirror import MemoryMirror
 from qbo_adapters.sql.mirror import SqlMirror
-from qbo_core.dtos import EntitySummary, SyncProgress
-from qbo_core.entities import Customer, Invoice, Vendor
+from qbo_core.dtos import (
+    EntitySummary,
+    MirrorProgress,
+    SyncCursor,
+    SyncPosition,
+    SyncProgress,
+    SyncReport,
+)
+from qbo_core.entities import (
+    Customer,
+    EntityBase,
+    Invoice,
+    MetaData,
+    QBOEntity,
+    Vendor,
+    entity_type_of,
+)
 from qbo_core.ports.mirror import Mirror
 from qbo_core.query import Query
+from qbo_core.results import ChangeBatch, DeletedEntity
+from qbo_core.services.incremental import changes_since
 from qbo_core.services.mirror_sync import (
     DEFAULT_MIRROR_ENTITIES,
     NOT_MIRRORED,
@@ -33,6 +54,10 @@ from tests.adapters.sql_databases import (
     sqlite_file,
 )
 from tests.core.sync_world import SyncWorld
+from tests.sync.fake_qbo import FakeQBO
+
+if TYPE_CHECKING:
+    from qbo_core.services.smart_sync import SmartSyncService
 
 #: A smaller set of types keeps the tests quick; it holds name lists (with an inactive
 #: Employee in the seeded data) and transactions.
@@ -361,3 +386,278 @@ async def test_a_cancelled_run_into_sqlite_resumes_to_the_same_copy() -> None:
             report = await MirrorSync(world.sync(), mirror, entities=ENTITIES, page_size=7).run()
             assert report.resumed
             await assert_mirrors(world, mirror, ENTITIES)
+
+
+# --------------------------------------------------------------------------------------
+# Against FakeQBO (tests/sync/fake_qbo.py): every apply, statement and progress event.
+
+T0 = datetime(2031, 6, 1, 12, 0, tzinfo=UTC)
+REALM = "4620816365000000001"
+EVERY = "Active IN (true, false)"
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def fake_customer(entity_id: str, seconds: float, token: str = "0", **fields: Any) -> Customer:
+    meta = MetaData(last_updated_time=at(seconds))
+    return Customer(
+        id=entity_id, sync_token=token, display_name=f"C{entity_id}", meta=meta, **fields
+    )
+
+
+def fake_invoice(entity_id: str, seconds: float) -> Invoice:
+    return Invoice(id=entity_id, sync_token="0", meta=MetaData(last_updated_time=at(seconds)))
+
+
+class _FakeSync:
+    """What `MirrorSync` uses of a `SmartSyncService`, over a `FakeQBO`."""
+
+    realm_id = REALM
+
+    def __init__(self, qbo: FakeQBO) -> None:
+        self.qbo = qbo
+
+    async def query(self, statement: Any) -> Any:
+        return await self.qbo.query(statement)
+
+    async def count(self, statement: Any) -> int:
+        return (await self.qbo.query(statement)).total_count or 0
+
+    async def changes_since(
+        self, entities: Sequence[str | type[EntityBase]], cursor: SyncCursor | None
+    ) -> ChangeBatch:
+        return await changes_since(self.qbo, entities, cursor)
+
+
+Applied = tuple[list[tuple[str, str | None]], list[tuple[str, str]], MirrorProgress | None]
+
+
+class _Recording(MemoryMirror):
+    """A `MemoryMirror` that records every apply: upserted keys, deletions, progress."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.applies: list[Applied] = []
+
+    async def apply(
+        self,
+        realm_id: str,
+        *,
+        upserts: Sequence[QBOEntity] = (),
+        deletions: Sequence[tuple[str, str]] = (),
+        progress: MirrorProgress | None = None,
+    ) -> None:
+        keys = [(entity_type_of(entity), entity.id) for entity in upserts]
+        self.applies.append((keys, list(deletions), progress))
+        await super().apply(realm_id, upserts=upserts, deletions=deletions, progress=progress)
+
+
+def fake_mirror_sync(qbo: FakeQBO, mirror: Mirror, **options: Any) -> MirrorSync:
+    return MirrorSync(cast("SmartSyncService", _FakeSync(qbo)), mirror, **options)
+
+
+async def _fully_synced() -> tuple[FakeQBO, _Recording, MirrorSync, list[SyncProgress], SyncReport]:
+    """A full sync of Customer and Invoice in pages of 2, on a QBO clock moving a second
+    an answer, into a mirror that held a customer QBO lacks (9) and one a paging slip
+    hides from the pages (7)."""
+    qbo = FakeQBO(at(1000), tick=timedelta(seconds=1))
+    qbo.entities = [
+        fake_customer("1", 10),
+        fake_customer("2", 20),
+        fake_customer("3", 30, active=False),
+        fake_customer("7", 5, "4"),
+        fake_invoice("1", 15),
+    ]
+    qbo.hidden = {("Customer", "7")}
+    mirror = _Recording()
+    await mirror.apply(REALM, upserts=[fake_customer("9", 1), fake_customer("7", 5, "3")])
+    mirror.applies.clear()
+    events: list[SyncProgress] = []
+    sync = fake_mirror_sync(
+        qbo, mirror, entities=("Customer", Invoice), page_size=2, on_progress=events.append
+    )
+    report = await sync.run()
+    return qbo, mirror, sync, events, report
+
+
+async def test_a_full_sync_applies_page_by_page_with_its_progress() -> None:
+    """Each type: a count, key-paged pages each applied with the progress (the type under
+    way, the earliest QBO time of its pages), the mirror's rows the pages did not show
+    asked by Id (found: refreshed; not found: deleted) in the apply that marks the type
+    complete; then the cursor from each type's earliest time."""
+    qbo, mirror, _, events, report = await _fully_synced()
+    order = "ORDERBY MetaData.LastUpdatedTime ASC, Id ASC"
+    assert qbo.statements == [
+        f"SELECT COUNT(*) FROM Customer WHERE {EVERY}",
+        f"SELECT * FROM Customer WHERE {EVERY} {order} STARTPOSITION 1 MAXRESULTS 2",
+        f"SELECT * FROM Customer WHERE {EVERY} AND MetaData.LastUpdatedTime >= "
+        f"'{at(20).isoformat()}' {order} STARTPOSITION 2 MAXRESULTS 2",
+        f"SELECT * FROM Customer WHERE Id IN ('7', '9') AND {EVERY} ORDERBY Id ASC"
+        " STARTPOSITION 1 MAXRESULTS 2",
+        "SELECT COUNT(*) FROM Invoice",
+        f"SELECT * FROM Invoice {order} STARTPOSITION 1 MAXRESULTS 2",
+    ]
+    customers = MirrorProgress(full=True, completed={"Customer": at(1001)})
+    assert mirror.applies == [
+        (
+            [("Customer", "1"), ("Customer", "2")],
+            [],
+            MirrorProgress(full=True, current="Customer", current_time=at(1001)),
+        ),
+        (
+            [("Customer", "3")],
+            [],
+            MirrorProgress(full=True, current="Customer", current_time=at(1001)),
+        ),
+        ([("Customer", "7")], [("Customer", "9")], customers),
+        (
+            [("Invoice", "1")],
+            [],
+            attrs.evolve(customers, current="Invoice", current_time=at(1005)),
+        ),
+        ([], [], MirrorProgress(full=True, completed={"Customer": at(1001), "Invoice": at(1005)})),
+        (
+            [],
+            [],
+            MirrorProgress(
+                cursor=SyncCursor(
+                    positions={
+                        "Customer": SyncPosition(since=at(1001)),
+                        "Invoice": SyncPosition(since=at(1005)),
+                    }
+                )
+            ),
+        ),
+    ]
+    assert await mirror.get(REALM, "Customer", "7") == fake_customer("7", 5, "4")
+    assert [(e.realm_id, e.entity_type, e.done, e.total, e.phase) for e in events] == [
+        (REALM, "Customer", 0, 3, "full"),
+        (REALM, "Customer", 2, 3, "full"),
+        (REALM, "Customer", 3, 3, "full"),
+        (REALM, "Invoice", 0, 1, "full"),
+        (REALM, "Invoice", 1, 1, "full"),
+    ]
+    assert report == SyncReport(
+        mode="full", upserted={"Customer": 4, "Invoice": 1}, deleted={"Customer": 1}
+    )
+
+
+async def test_an_incremental_sync_applies_the_batch_with_its_cursor_in_one_apply() -> None:
+    """After a full sync: one `changes_since`, applied with the new cursor in one apply;
+    one progress event per type (done = total = its changes); counts per type."""
+    qbo, mirror, sync, events, _ = await _fully_synced()
+    mirror.applies.clear()
+    events.clear()
+    qbo.now = at(2000)
+    qbo.entities += [fake_customer("2", 1900, "1"), fake_customer("4", 1950)]
+    qbo.tombstones = [DeletedEntity(entity_type="Invoice", id="1", last_updated=at(1960))]
+    report = await sync.run()
+    assert report == SyncReport(
+        mode="incremental", upserted={"Customer": 2}, deleted={"Invoice": 1}
+    )
+    cursor = SyncCursor(
+        positions={
+            "Customer": SyncPosition(since=at(2001), delivered=("2:1", "4:0")),
+            "Invoice": SyncPosition(since=at(2001), delivered=("1:deleted",)),
+        }
+    )
+    assert mirror.applies == [
+        ([("Customer", "2"), ("Customer", "4")], [("Invoice", "1")], MirrorProgress(cursor=cursor))
+    ]
+    assert [(e.realm_id, e.entity_type, e.done, e.total, e.phase) for e in events] == [
+        (REALM, "Customer", 2, 2, "incremental"),
+        (REALM, "Invoice", 1, 1, "incremental"),
+    ]
+
+
+async def test_types_past_the_cdc_window_are_reconciled_by_their_ids() -> None:
+    """A cursor past CDC's window: the ids of each type are listed (`SELECT Id`, paged);
+    the mirror's ids QBO did not list and the batch did not deliver are asked by Id:
+    found ones are refreshed, the others deleted."""
+    qbo, mirror, sync, _, _ = await _fully_synced()
+    qbo.now = at(40 * 86_400)
+    qbo.entities = [e for e in qbo.entities if (entity_type_of(e), e.id) != ("Customer", "1")]
+    qbo.entities.append(fake_invoice("7", 40 * 86_400 - 100))
+    qbo.statements.clear()
+    mirror.applies.clear()
+    report = await sync.run()
+    assert report == SyncReport(
+        mode="incremental",
+        upserted={"Customer": 1, "Invoice": 1},
+        deleted={"Customer": 1},
+        reconciled=("Customer", "Invoice"),
+    )
+    ids = [s for s in qbo.statements if s.startswith("SELECT Id") or "Id IN" in s]
+    assert ids == [
+        f"SELECT Id FROM Customer WHERE {EVERY} ORDERBY Id ASC STARTPOSITION 1 MAXRESULTS 2",
+        f"SELECT Id FROM Customer WHERE {EVERY} ORDERBY Id ASC STARTPOSITION 3 MAXRESULTS 2",
+        f"SELECT * FROM Customer WHERE Id IN ('1', '7') AND {EVERY} ORDERBY Id ASC"
+        " STARTPOSITION 1 MAXRESULTS 2",
+        "SELECT Id FROM Invoice ORDERBY Id ASC STARTPOSITION 1 MAXRESULTS 2",
+        "SELECT Id FROM Invoice ORDERBY Id ASC STARTPOSITION 3 MAXRESULTS 2",
+    ]
+    ((upserts, deletions, _),) = mirror.applies
+    assert upserts == [("Invoice", "7"), ("Customer", "7")]
+    assert deletions == [("Customer", "1")]
+
+
+async def test_progress_with_neither_a_full_sync_nor_a_cursor_starts_a_full_sync() -> None:
+    """A mirror holding an empty progress (no full sync under way, no cursor) gets a
+    full sync, not resumed."""
+    qbo = FakeQBO(at(1000))
+    qbo.entities = [fake_customer("1", 10)]
+    mirror = MemoryMirror()
+    await mirror.apply(REALM, progress=MirrorProgress())
+    report = await fake_mirror_sync(qbo, mirror, entities=("Customer",)).run()
+    assert report == SyncReport(mode="full", upserted={"Customer": 1})
+
+
+async def test_a_full_sync_without_qbo_times_cannot_start_a_cursor() -> None:
+    """Pages without QBO's `time`: ValueError naming the type."""
+    qbo = FakeQBO(None)
+    qbo.entities = [fake_customer("1", 10)]
+    message = "QBO's answers for Customer carried no time to start a cursor from"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        await fake_mirror_sync(qbo, MemoryMirror(), entities=("Customer",)).run()
+
+
+async def test_verify_reads_with_the_page_size() -> None:
+    """`verify` pages by key with the sync's page size, and finds a copy that agrees."""
+    qbo, _, sync, _, _ = await _fully_synced()
+    qbo.statements.clear()
+    qbo.hidden = set()
+    assert await sync.verify() == []
+    assert all(s.endswith("MAXRESULTS 2") for s in qbo.statements)
+    assert len(qbo.statements) == 4
+
+
+@pytest.mark.parametrize(
+    ("entities", "error", "message"),
+    [
+        ("Customer", TypeError, "entities is a sequence of entity types, not one str"),
+        ((), ValueError, "MirrorSync needs at least one entity type"),
+        (
+            ("TaxCode", "Customer", "CompanyInfo"),
+            ValueError,
+            "CompanyInfo, TaxCode cannot be mirrored (a singleton, or not tracked by CDC): "
+            "see qbo_core.services.mirror_sync",
+        ),
+    ],
+)
+def test_refused_entity_lists_say_why(entities: Any, error: type[Exception], message: str) -> None:
+    """Each refusal's whole message."""
+    with pytest.raises(error, match=f"^{re.escape(message)}$"):
+        fake_mirror_sync(FakeQBO(T0), MemoryMirror(), entities=entities)
+
+
+def test_types_empty_on_both_sides_do_not_stop_the_comparison() -> None:
+    """A type holding nothing on either side is skipped, and the types after it are
+    still compared."""
+    empty = EntitySummary(count=0, checksum=entity_checksum([]))
+    a = EntitySummary(count=1, checksum="a" * 64)
+    b = EntitySummary(count=1, checksum="b" * 64)
+    assert compare_summaries({"Bill": empty, "Customer": a}, {"Customer": b}) == [
+        "Customer: 1 entities as expected, but their content differs"
+    ]
