@@ -901,8 +901,10 @@ def test_a_fresh_boundary_is_ours_with_32_hex_digits() -> None:
 @pytest.mark.parametrize("name", [7, "", None, b"a.txt"])
 def test_an_upload_file_name_must_be_text(name: object) -> None:
     """A FileName that is missing, empty or not a string is refused, naming the file."""
-    files = [({"FileName": "ok", "ContentType": "text/plain"}, b"x")]
-    files.append(({"FileName": name, "ContentType": "text/plain"}, b"y"))
+    files: list[tuple[dict[str, object], bytes]] = [
+        ({"FileName": "ok", "ContentType": "text/plain"}, b"x"),
+        ({"FileName": name, "ContentType": "text/plain"}, b"y"),
+    ]
     with pytest.raises(ValueError, match=r"^file 2: the Attachable metadata needs a FileName$"):
         build.build_upload(CONFIG, AUTH, files)
 
