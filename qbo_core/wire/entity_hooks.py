@@ -328,7 +328,7 @@ class _ObjectCodec:
                 except Exception as exc:  # every problem is reported with its path
                     errors.append(_at_key(exc, self.cls, key, field.hint))
         for field in self.fields:
-            if field.required and field.name not in values:
+            if field.required and data.get(field.key) is None:
                 errors.append(_at_key(KeyError(field.key), self.cls, field.key, field.hint))
         if errors:
             raise ClassValidationError(f"While structuring {self.cls.__name__}", errors, self.cls)

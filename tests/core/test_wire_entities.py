@@ -153,6 +153,8 @@ def test_each_attribute_has_its_qbo_key(cls: type, name: str, key: str) -> None:
         ),
         ({"ParentRef": "1"}, "expected an object, got a string @ $.ParentRef"),
         ({"ParentRef": {}}, "required field missing @ $.ParentRef.value"),
+        ({"ParentRef": {"value": None}}, "required field missing @ $.ParentRef.value"),
+        ({"ParentRef": {"value": 1}}, "expected a string, got a number @ $.ParentRef.value"),
     ],
 )
 def test_a_value_of_the_wrong_kind_is_refused_exactly(data: dict[str, Any], message: str) -> None:
