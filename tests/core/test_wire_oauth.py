@@ -291,9 +291,12 @@ def test_authorization_url_needs_a_client_id_and_a_redirect_uri() -> None:
     with pytest.raises(ConfigurationError) as caught:
         oauth.build_authorization_url(attrs.evolve(CONFIG, client_id=None), state="s" * 16)
     assert caught.value.field == "client_id"
-    with pytest.raises(ConfigurationError, match=r"^redirect_uri is not configured") as caught:
+    with pytest.raises(ConfigurationError) as caught:
         oauth.build_authorization_url(attrs.evolve(CONFIG, redirect_uri=None), state="s" * 16)
     assert caught.value.field == "redirect_uri"
+    assert caught.value.message == (
+        "redirect_uri is not configured; Intuit needs it to send the user back"
+    )
     with pytest.raises(ConfigurationError) as caught:
         oauth.build_code_exchange(attrs.evolve(CONFIG, redirect_uri=None), code="c")
     assert caught.value.field == "redirect_uri"
@@ -477,10 +480,13 @@ def test_a_429_is_throttling_with_a_sane_retry_after(
 ) -> None:
     """A 429 is a `ThrottledError`; a Retry-After of 0 to 86400 seconds is kept, else `None`."""
     headers = {} if retry_after is None else {"Retry-After": retry_after}
-    error = oauth.decode_oauth_error(answer(429, {"error": "slow_down"}, **headers))
+    error = oauth.decode_oauth_error(
+        answer(429, {"error": "slow_down"}, intuit_tid="t-429", **headers)
+    )
     assert type(error) is ThrottledError
     assert error.message == "Intuit's OAuth endpoint is throttling: wait and try again"
     assert (error.status, error.codes, error.retry_after) == (429, ("slow_down",), seconds)
+    assert error.intuit_tid == "t-429"
 
 
 @pytest.mark.parametrize("status", [500, 503, 599])
@@ -632,6 +638,16 @@ def test_a_malformed_token_response_names_the_field(fields: dict[str, Any], fiel
     assert caught.value.message == f"the token endpoint's answer has a missing or malformed {field}"
     assert (caught.value.status, caught.value.intuit_tid) == (200, "t-6")
     assert caught.value.__cause__ is None
+
+
+def test_a_lifetime_that_fails_to_parse_is_described_without_quoting_it() -> None:
+    """A lifetime whose digits Python will not read as an integer (a superscript two) is
+    malformed; the parser's message, which quotes the value, is not passed on."""
+    with pytest.raises(DecodeError) as caught:
+        oauth.decode_token_response(
+            answer(200, token_body(expires_in="\u00b2")), now=NOW, config=CONFIG
+        )
+    assert caught.value.message == "the token endpoint's answer has a missing or malformed a field"
 
 
 def test_a_lifetime_past_the_calendar_is_a_malformed_field() -> None:
