@@ -4,7 +4,8 @@ The capitalised data-service `Fault`, the gateway's lower-case `fault`, XML
 `IntuitResponse` faults (with and without namespaces), HTML and plain-text pages, empty
 and truncated bodies, and faults inside a 200: each becomes the most specific `QBOError`,
 carrying status, codes, `intuit_tid`, realm and `retry_after`. Well-formed JSON of the
-wrong shape becomes a `DecodeError` naming the path. (The exact-decimal JSON codec's tests are in `test_wire_jsonio.py`.)
+wrong shape becomes a `DecodeError` naming the path. (The exact-decimal JSON codec's
+tests are in `test_wire_jsonio.py`.)
 """
 
 from __future__ import annotations
