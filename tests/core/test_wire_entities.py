@@ -6,6 +6,7 @@ and the full message of each `DecodeError`: what was wrong, and the path where i
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -18,6 +19,7 @@ from qbo_core.converter import structure
 from qbo_core.entities import (
     EntityPart,
     Invoice,
+    Line,
     LinkedTxnLine,
     MetaData,
     RawEntity,
@@ -174,6 +176,10 @@ def test_each_attribute_has_its_qbo_key(
         (
             {"MetaData": {"CreateTime": "2020-01-01T00:00:00"}},
             "datetime '2020-01-01T00:00:00' has no UTC offset @ $.MetaData.CreateTime",
+        ),
+        (
+            {"MetaData": {"CreateTime": "2020-01-01T00:00:00." + "0" * 60}},
+            f"datetime '2020-01-01T00:00:00.{'0' * 20}' has no UTC offset @ $.MetaData.CreateTime",
         ),
         ({"ParentRef": "1"}, "expected an object, got a string @ $.ParentRef"),
         ({"ParentRef": {}}, "required field missing @ $.ParentRef.value"),
@@ -531,3 +537,98 @@ def test_every_entity_part_class_round_trips_its_extra(codec: cattrs.Converter) 
             data["DetailType"] = detail_type
         part = read(codec, data, cls)
         assert write(codec, part)["Unknown"] == [1], cls
+
+
+def _tree(exc: BaseException) -> object:
+    """An error and its notes (text, key or index, type), with the errors it groups."""
+    notes = [
+        (str(note), getattr(note, "name", getattr(note, "index", None)), note.type)
+        for note in getattr(exc, "__notes__", [])
+    ]
+    if isinstance(exc, cattrs.BaseValidationError):
+        return (type(exc), exc.message, exc.cl, notes, [_tree(inner) for inner in exc.exceptions])
+    return (type(exc), exc.args, notes)
+
+
+def test_wrong_shapes_raise_cattrs_validation_errors_with_keys_and_indexes(
+    codec: cattrs.Converter,
+) -> None:
+    """The converter raises cattrs' own error tree (what `DecodeError` keeps as its cause):
+    a class error per object, a list error per list, each problem noted with its JSON key
+    or index and the declared type there."""
+    hints = typing.get_type_hints(Invoice)
+    line_hints = typing.get_type_hints(SalesItemLine)
+    with pytest.raises(cattrs.ClassValidationError) as caught:
+        codec.structure(
+            {"Line": [{"DetailType": "SalesItemLineDetail", "LineNum": "1"}, 5], "DocNumber": 7},
+            Invoice,
+        )
+    line_error, number_error = caught.value.exceptions
+    assert _tree(caught.value) == (
+        cattrs.ClassValidationError,
+        "While structuring Invoice",
+        Invoice,
+        [],
+        [_tree(line_error), _tree(number_error)],
+    )
+    assert _tree(number_error) == (
+        TypeError,
+        ("expected a string, got a number",),
+        [("Structuring class Invoice @ attribute DocNumber", "DocNumber", hints["doc_number"])],
+    )
+    assert _tree(line_error) == (
+        cattrs.IterableValidationError,
+        "While structuring a list",
+        tuple,
+        [("Structuring class Invoice @ attribute Line", "Line", hints["line"])],
+        [
+            (
+                cattrs.ClassValidationError,
+                "While structuring SalesItemLine",
+                SalesItemLine,
+                [("Structuring @ index 0", 0, Line)],
+                [
+                    (
+                        TypeError,
+                        ("expected an integer, got a string",),
+                        [
+                            (
+                                "Structuring class SalesItemLine @ attribute LineNum",
+                                "LineNum",
+                                line_hints["line_num"],
+                            )
+                        ],
+                    )
+                ],
+            ),
+            (
+                TypeError,
+                ("expected an object, got a number",),
+                [("Structuring @ index 1", 1, Line)],
+            ),
+        ],
+    )
+
+
+def test_missing_keys_and_foreign_detail_types_are_noted_with_their_types(
+    codec: cattrs.Converter,
+) -> None:
+    """A missing required key is a `KeyError` of the key; a `DetailType` not the line's a
+    `ValueError`; each noted with its key and type (`str` for the detail type)."""
+    with pytest.raises(cattrs.ClassValidationError) as caught:
+        codec.structure({"DetailType": "X", "SalesItemLineDetail": {"ItemRef": {}}}, SalesItemLine)
+    detail_error, nested = caught.value.exceptions
+    assert _tree(detail_error) == (
+        ValueError,
+        ("expected 'SalesItemLineDetail', got 'X'",),
+        [("Structuring class SalesItemLine @ attribute DetailType", "DetailType", str)],
+    )
+    assert isinstance(nested, cattrs.ClassValidationError)
+    (ref_error,) = nested.exceptions
+    assert isinstance(ref_error, cattrs.ClassValidationError)
+    (missing,) = ref_error.exceptions
+    assert _tree(missing) == (
+        KeyError,
+        ("value",),
+        [("Structuring class Ref @ attribute value", "value", str)],
+    )
