@@ -425,23 +425,35 @@ def test_lines_are_read_by_detail_type(codec: cattrs.Converter) -> None:
                 {"Amount": 2, "LinkedTxn": []},
                 {"DetailType": "FutureLineDetail", "Amount": 3},
                 {"DetailType": 7, "Amount": 4},
+                {"DetailType": ["SubTotalLineDetail"], "Amount": 5},
             ]
         },
         Invoice,
     )
     assert invoice.line is not None
-    subtotal, linked, future, odd = invoice.line
+    subtotal, linked, future, odd, listed = invoice.line
     assert type(subtotal) is SubTotalLine
     assert type(linked) is LinkedTxnLine
     assert type(future) is RawLine
     assert dict(future.data) == {"DetailType": "FutureLineDetail", "Amount": 3}
     assert type(odd) is RawLine
+    assert type(listed) is RawLine
     assert write(codec, invoice)["Line"] == [
         {"DetailType": "SubTotalLineDetail", "Amount": Decimal(1)},
         {"Amount": Decimal(2), "LinkedTxn": []},
         {"DetailType": "FutureLineDetail", "Amount": 3},
         {"DetailType": 7, "Amount": 4},
+        {"DetailType": ["SubTotalLineDetail"], "Amount": 5},
     ]
+
+
+def test_a_raw_entity_is_written_as_its_plain_json(codec: cattrs.Converter) -> None:
+    """The converter writes a `RawEntity` as the JSON object it holds, in plain dicts and
+    lists (not as an attrs class)."""
+    raw = RawEntity(entity_type="Estimate", data={"Id": "3", "A": ({"b": 1},)})
+    written = codec.unstructure(raw)
+    assert written == {"Id": "3", "A": [{"b": 1}]}
+    assert type(written) is dict
 
 
 def test_a_raw_line_is_read_from_an_object_only(codec: cattrs.Converter) -> None:
