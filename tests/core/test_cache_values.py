@@ -289,3 +289,13 @@ def test_a_report_is_cached_as_qbo_sent_it() -> None:
     assert again.raw == body
     with pytest.raises(DecodeError):
         cache_values.load_report(b'{"Header": {}}')
+
+
+def test_a_cached_report_that_is_a_fault_is_a_decode_error() -> None:
+    """A cached report holding a QBO fault (another version's entry, a corrupted one) is
+    unreadable like any other: a `DecodeError`, never the fault's own error."""
+    raw = b'{"Fault":{"Error":[{"Message":"Not Found","code":"610"}],"type":"ValidationFault"}}'
+    with pytest.raises(DecodeError) as caught:
+        cache_values.load_report(raw)
+    assert type(caught.value) is DecodeError
+    assert caught.value.message == "a cached report is a QBO fault, not a report"
