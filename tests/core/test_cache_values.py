@@ -299,3 +299,30 @@ def test_a_cached_report_that_is_a_fault_is_a_decode_error() -> None:
         cache_values.load_report(raw)
     assert type(caught.value) is DecodeError
     assert caught.value.message == "a cached report is a QBO fault, not a report"
+
+
+def test_entries_decoded_each_time_are_read_as_the_class_asked_for() -> None:
+    """An entry too large to remember (or not `bytes`) is still read as the class asked for."""
+    raw = cache_values.dump_entity(_customer("x" * (cache_values._MEMO_MAX_BYTES + 1)))
+    assert type(cache_values.load_entity(raw, RawEntity)) is RawEntity
+    assert type(cache_values.load_entity(raw)) is Customer
+    small = bytearray(cache_values.dump_entity(_customer("Ada")))
+    assert type(cache_values.load_entity(small, RawEntity)) is RawEntity  # type: ignore[call-overload]
+
+
+def test_a_page_keeps_its_own_max_results_and_only_a_text_type() -> None:
+    """A page's `m` is its max results even when it holds fewer items; an empty page's type
+    that is not text reads as `None`."""
+    page = cache_values.load_page(b'{"t":"Customer","i":[{"Id":"1"}],"m":7}')
+    assert (page.max_results, len(page.items)) == (7, 1)
+    assert cache_values.load_page(b'{"t":5,"i":[]}').entity_type is None
+
+
+def test_a_cached_report_reads_as_a_fresh_200_answer_would() -> None:
+    """An unreadable cached report raises the same `DecodeError` as a 200 answer holding it."""
+    raw = b'{"Header": {}}'
+    with pytest.raises(DecodeError) as fresh:
+        decode_report(HttpResponse(status=200, body=raw))
+    with pytest.raises(DecodeError) as cached:
+        cache_values.load_report(raw)
+    assert (cached.value.message, cached.value.status) == (fresh.value.message, 200)
