@@ -96,5 +96,5 @@ def test_the_checksum_sum_wraps_at_2_to_the_256() -> None:
 
 def test_an_entity_without_an_id_has_no_checksum() -> None:
     """Summing an entity that has no `Id` raises `ValueError` saying so."""
-    with pytest.raises(ValueError, match="without an Id"):
+    with pytest.raises(ValueError, match=r"^an entity without an Id has no place in a checksum$"):
         entity_checksum([Customer(id="1", display_name="A"), Customer(display_name="B")])
