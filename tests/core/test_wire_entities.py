@@ -17,6 +17,7 @@ import pytest
 
 from qbo_core.converter import structure
 from qbo_core.entities import (
+    EntityBase,
     EntityPart,
     Invoice,
     Line,
@@ -495,6 +496,9 @@ def test_decode_entity_as_gives_exactly_the_class_asked_for() -> None:
     with pytest.raises(DecodeError) as caught:
         decode_entity_as(Customer, "Estimate", {"Id": "1"})
     assert caught.value.message == "cannot read Estimate as a Customer"
+    with pytest.raises(DecodeError) as caught:
+        decode_entity_as(EntityBase, "Customer", {"Id": "1"})  # type: ignore[type-var]
+    assert caught.value.message == "cannot read Customer as a EntityBase"
 
 
 def test_encode_entity_gives_a_fresh_plain_dict() -> None:
