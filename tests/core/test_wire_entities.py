@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import attrs
 import cattrs
 import pytest
 
@@ -32,6 +33,7 @@ from qbo_core.entities import (
 from qbo_core.entities.lines import DescriptionOnlyLine, SubTotalLine
 from qbo_core.entities.names import Customer, Vendor
 from qbo_core.errors import DecodeError
+from qbo_core.wire import entity_hooks
 from qbo_core.wire.entities import (
     decode_entity,
     decode_entity_as,
@@ -648,3 +650,25 @@ def test_missing_keys_and_foreign_detail_types_are_noted_with_their_types(
         ("value",),
         [("Structuring class Ref @ attribute value", "value", str)],
     )
+
+
+@attrs.frozen(kw_only=True)
+class _TwoKeys(EntityPart):
+    """A class bug: `a_b` and `a__b` both have the JSON key `AB`."""
+
+    a_b: str | None = None
+    a__b: str | None = None
+
+
+def test_class_bugs_are_refused_when_the_hooks_are_made(codec: cattrs.Converter) -> None:
+    """An attribute that is not `X | None`, a type no codec reads, or two attributes with
+    one JSON key stop the converter's set-up with a `TypeError` naming the problem."""
+    with pytest.raises(TypeError) as caught:
+        entity_hooks._field_codec(codec, int | str | None)
+    assert str(caught.value) == "entity attributes must be `X | None`, not int | str | None"
+    with pytest.raises(TypeError) as caught:
+        entity_hooks._field_codec(codec, float | None)
+    assert str(caught.value) == "no entity codec for <class 'float'>"
+    with pytest.raises(TypeError) as caught:
+        entity_hooks._ObjectCodec(codec, _TwoKeys)
+    assert str(caught.value) == "_TwoKeys maps two attributes to one JSON key"
