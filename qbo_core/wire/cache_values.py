@@ -33,8 +33,8 @@ from datetime import datetime
 from typing import Any, TypeVar, overload
 
 from qbo_core.entities import QBOEntity, TypedEntity, entity_type_of
-from qbo_core.errors import DecodeError
-from qbo_core.http import Headers, HttpResponse
+from qbo_core.errors import DecodeError, QBOError
+from qbo_core.http import HttpResponse
 from qbo_core.results import QueryPage, Report
 from qbo_core.wire.entities import decode_entity, decode_entity_as, encode_entity
 from qbo_core.wire.jsonio import dumps, loads
@@ -201,7 +201,10 @@ def dump_report(report: Report) -> bytes:
 
 
 def load_report(raw: bytes) -> Report:
-    response = HttpResponse(
-        status=200, headers=Headers([("Content-Type", "application/json")]), body=raw
-    )
-    return decode_report(response)
+    """The cached report, decoded as a fresh 200 answer holding `raw` would be."""
+    try:
+        return decode_report(HttpResponse(status=200, body=raw))
+    except DecodeError:
+        raise
+    except QBOError as exc:  # a fault where a report was: unreadable, like any other entry
+        raise DecodeError("a cached report is a QBO fault, not a report") from exc

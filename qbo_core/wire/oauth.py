@@ -381,7 +381,6 @@ def decode_token_response(
             refresh_token_hard_expires_at=(
                 None if hard_in is None else now + timedelta(seconds=hard_in)
             ),
-            token_type="bearer",  # noqa: S106 - the OAuth token type
             scope=scope if isinstance(scope, str) and scope else None,
             realm_id=realm_id,
         )
@@ -400,16 +399,18 @@ def decode_revoke(response: HttpResponse) -> None:
         raise decode_oauth_error(response)
 
 
-def _url(body: Mapping[str, Any], key: str, *, required: bool) -> str | None:
+def _url(body: Mapping[str, Any], key: str) -> str:
     value = body.get(key)
-    if value is None and not required:
-        return None
     if not isinstance(value, str):
         raise ValueError(key)
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
         raise ValueError(key)
     return value
+
+
+def _optional_url(body: Mapping[str, Any], key: str) -> str | None:
+    return None if body.get(key) is None else _url(body, key)
 
 
 def decode_discovery(response: HttpResponse) -> OAuthEndpoints:
@@ -426,12 +427,12 @@ def decode_discovery(response: HttpResponse) -> OAuthEndpoints:
         raise DecodeError("the discovery document is not a JSON object", status=200, intuit_tid=tid)
     try:
         return OAuthEndpoints(
-            authorization_endpoint=_url(body, "authorization_endpoint", required=True) or "",
-            token_endpoint=_url(body, "token_endpoint", required=True) or "",
-            revocation_endpoint=_url(body, "revocation_endpoint", required=True) or "",
-            userinfo_endpoint=_url(body, "userinfo_endpoint", required=False),
-            issuer=_url(body, "issuer", required=False),
-            jwks_uri=_url(body, "jwks_uri", required=False),
+            authorization_endpoint=_url(body, "authorization_endpoint"),
+            token_endpoint=_url(body, "token_endpoint"),
+            revocation_endpoint=_url(body, "revocation_endpoint"),
+            userinfo_endpoint=_optional_url(body, "userinfo_endpoint"),
+            issuer=_optional_url(body, "issuer"),
+            jwks_uri=_optional_url(body, "jwks_uri"),
         )
     except ValueError as exc:
         raise DecodeError(

@@ -4,26 +4,24 @@ The capitalised data-service `Fault`, the gateway's lower-case `fault`, XML
 `IntuitResponse` faults (with and without namespaces), HTML and plain-text pages, empty
 and truncated bodies, and faults inside a 200: each becomes the most specific `QBOError`,
 carrying status, codes, `intuit_tid`, realm and `retry_after`. Well-formed JSON of the
-wrong shape becomes a `DecodeError` naming the path. Also the exact-decimal JSON codec.
+wrong shape becomes a `DecodeError` naming the path. (The exact-decimal JSON codec's
+tests are in `test_wire_jsonio.py`.)
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from qbo_core import errors
 from qbo_core.entities import Customer, RawEntity
 from qbo_core.http import MAX_RESPONSE_BYTES, HttpResponse
 from qbo_core.results import DeletedEntity
 from qbo_core.wire import faults, responses
-from qbo_core.wire.jsonio import dumps, loads
+from qbo_core.wire.jsonio import loads
 
 TID = "1-5f733d9a-1d4e21aa217ba43177113df4"
 REALM = "4620816365037572746"
@@ -1025,122 +1023,6 @@ def test_deeply_nested_raw_entities_are_a_decode_error() -> None:
     loads(body)  # the JSON parser itself copes with this depth
     with pytest.raises(errors.DecodeError):
         responses.decode_entity_response(answer(200, body), "Estimate")
-
-
-# --------------------------------------------------------------------- exact-decimal JSON
-
-
-def test_decimals_keep_their_digits() -> None:
-    """`100.00` read and written stays `100.00`, not `100.0` or `100`."""
-    assert dumps(loads(b'{"a":100.00}')) == b'{"a":100.00}'
-    value = loads(b'{"a":100.00,"b":0.1,"c":5}')
-    assert value == {"a": Decimal("100.00"), "b": Decimal("0.1"), "c": 5}
-    assert str(value["a"]) == "100.00"
-    assert type(value["c"]) is int
-
-
-def test_exponents_round_trip_as_the_same_decimal() -> None:
-    """Numbers with exponents come back as the same Decimal (sign, digits and exponent)."""
-    text = b"[1e5,2.50E-3,-7E+400,1E-400,5.0E0]"
-    first = loads(text)
-    again = loads(dumps(first))
-    assert [d.as_tuple() for d in again] == [d.as_tuple() for d in first]
-    assert dumps(again) == dumps(first)
-    json.loads(dumps(first))  # the standard parser agrees it is JSON
-
-
-def test_negative_zero_keeps_its_sign() -> None:
-    """`-0.0` and `-0.00` stay negative zeros with their digits."""
-    assert dumps(loads(b"[-0.0,-0.00]")) == b"[-0.0,-0.00]"
-    assert dumps(Decimal("-0.000")) == b"-0.000"
-
-
-def test_long_decimals_are_not_rounded() -> None:
-    """A decimal longer than a float holds is written digit for digit."""
-    text = b"[123456789012345678901234567890.123456789012345678901]"
-    assert dumps(loads(text)) == text
-
-
-@pytest.mark.parametrize(
-    "value", [Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity"), Decimal("-Infinity")]
-)
-def test_non_finite_decimals_are_refused_when_writing(value: Decimal) -> None:
-    """NaN and infinities have no JSON form: writing one raises `ValueError`."""
-    with pytest.raises(ValueError, match="JSON number"):
-        dumps({"a": [value]})
-
-
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
-def test_non_finite_floats_are_refused_when_writing(value: float) -> None:
-    """A non-finite float is refused too, rather than written as the non-JSON `NaN`."""
-    with pytest.raises(ValueError):  # noqa: PT011 - the standard encoder's message varies
-        dumps({"a": value})
-
-
-@pytest.mark.parametrize("text", [b"NaN", b'{"a":NaN}', b"[Infinity]", b"-Infinity"])
-def test_non_finite_literals_are_refused_when_reading(text: bytes) -> None:
-    """`NaN` and `Infinity` are not JSON: reading them raises `ValueError`."""
-    with pytest.raises(ValueError):  # noqa: PT011 - the standard parser's message varies
-        loads(text)
-
-
-def test_strings_that_look_like_markers_stay_strings() -> None:
-    """Strings holding NULs, colons and digits are written as strings, never as numbers."""
-    value = {"k": "\x00deadbeefdeadbeef:1.5\x00", "d": Decimal("1.5"), "\x00": "\x00"}
-    text = dumps(value)
-    assert loads(text) == value
-    assert json.loads(text)["k"] == value["k"]
-
-
-def test_non_ascii_text_is_written_as_utf8() -> None:
-    """Non-ASCII text is written as UTF-8, not escaped."""
-    assert dumps({"name": "Amy\u2019s Caf\u00e9"}) == b'{"name":"Amy\xe2\x80\x99s Caf\xc3\xa9"}'
-
-
-def test_lone_surrogates_read_can_be_written_back() -> None:
-    """A string QBO sent as a lone surrogate escape (`\\ud800`) can be written back as JSON."""
-    value = loads(b'{"Name":"broken \\ud800 text"}')
-    assert loads(dumps(value)) == value
-
-
-def test_values_json_cannot_hold_are_refused() -> None:
-    """Non-JSON values raise `TypeError` naming the type."""
-    with pytest.raises(TypeError, match="set"):
-        dumps({"a": {1, 2}})
-
-
-def _canonical(value: Any) -> Any:
-    """`value` as its JSON text means it: integral decimals are integers, others keep digits."""
-    if isinstance(value, dict):
-        return {key: _canonical(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_canonical(item) for item in value]
-    if isinstance(value, Decimal):
-        exponent = value.as_tuple().exponent
-        return ("n", str(int(value))) if exponent == 0 else ("n", str(value))
-    if isinstance(value, int) and not isinstance(value, bool):
-        return ("n", str(value))
-    return (type(value).__name__, value)
-
-
-DECIMALS = st.decimals(allow_nan=False, allow_infinity=False)
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | DECIMALS | st.text(),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
-    ),
-    max_leaves=20,
-)
-
-
-@given(JSON_VALUES)
-def test_json_values_with_decimals_round_trip_exactly(value: Any) -> None:
-    """Any JSON value with Decimals is written as valid JSON and read back digit for digit."""
-    text = dumps(value)
-    json.loads(text)  # valid for the standard parser too
-    again = loads(text)
-    assert _canonical(again) == _canonical(value)
-    assert _canonical(loads(dumps(again))) == _canonical(value)
 
 
 # --------------------------------------------------------------------- what a fault holds

@@ -10,8 +10,9 @@ is addressed, and that the access token never shows in a repr.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from email.message import Message
 from email.parser import BytesParser
@@ -815,3 +816,199 @@ def test_tokens_that_could_break_the_authorization_header_are_refused(token: str
     """An access token with control characters, spaces or non-ASCII never reaches a header."""
     with pytest.raises(ValueError, match="access_token"):
         RealmAuth(realm_id="123", access_token=token)
+
+
+# --------------------------------------------------------------------- exact wire forms
+
+
+@pytest.mark.parametrize(
+    ("operation", "content_type", "accept"),
+    [
+        ("read", None, "application/json"),
+        ("create", "application/json", "application/json"),
+        ("query", "application/text", "application/json"),
+        ("pdf", None, "application/pdf"),
+        ("download_url", None, "text/plain"),
+        ("upload", "multipart/form-data; boundary=b-1", "application/json"),
+    ],
+)
+def test_headers_are_sent_exactly_in_this_form(
+    operation: str, content_type: str | None, accept: str
+) -> None:
+    """Authorization, Accept, User-Agent, then Content-Type on a body: names as spelt here."""
+    requests = {
+        **{name: request for name, (request, *_) in every_request().items()},
+        "upload": build.build_upload(
+            CONFIG, AUTH, [({"FileName": "a", "ContentType": "text/plain"}, b"x")], boundary="b-1"
+        ),
+    }
+    expected = [
+        ("Authorization", "Bearer tok"),
+        ("Accept", accept),
+        ("User-Agent", CONFIG.user_agent),
+    ]
+    if content_type is not None:
+        expected.append(("Content-Type", content_type))
+    assert list(requests[operation].headers) == expected
+
+
+def test_query_values_are_percent_encoded_with_20_for_a_space() -> None:
+    """Parameter values are percent-encoded (`%20` for a space, `%2C` and `%2F` too)."""
+    request = build.build_report(
+        CONFIG, AUTH, "ProfitAndLoss", {"summarize_column_by": "Total Only", "x": "a/b,c"}
+    )
+    assert request.url == (
+        "https://example.test/v3/company/123/reports/ProfitAndLoss"
+        "?summarize_column_by=Total%20Only&x=a%2Fb%2Cc&minorversion=75"
+    )
+
+
+def test_an_upload_body_is_exactly_this_multipart_form() -> None:
+    """Parts are separated by `--boundary` lines, each a Content-Disposition and Content-Type
+    header, an empty line and the content, with CRLF line ends; `--boundary--` and a CRLF
+    close it."""
+    request = build.build_upload(
+        CONFIG,
+        AUTH,
+        [({"FileName": "a.txt", "ContentType": "text/plain"}, b"hi")],
+        boundary="b-1",
+    )
+    assert request.body == (
+        b"--b-1\r\n"
+        b'Content-Disposition: form-data; name="file_metadata_01"; '
+        b'filename="attachment_01.json"\r\n'
+        b"Content-Type: application/json\r\n"
+        b"\r\n"
+        b'{"FileName":"a.txt","ContentType":"text/plain"}\r\n'
+        b"--b-1\r\n"
+        b'Content-Disposition: form-data; name="file_content_01"; filename="a.txt"\r\n'
+        b"Content-Type: text/plain\r\n"
+        b"\r\n"
+        b"hi\r\n"
+        b"--b-1--\r\n"
+    )
+
+
+def test_a_fresh_boundary_is_ours_with_32_hex_digits() -> None:
+    """An upload without a chosen boundary gets `qbo-infra-` and 32 random hex digits (42
+    characters, inside the 70 that RFC 2046 allows)."""
+    request = build.build_upload(CONFIG, AUTH, [({"FileName": "a", "ContentType": "t/p"}, b"x")])
+    content_type = request.headers.get("Content-Type")
+    assert content_type is not None
+    assert re.fullmatch(r"multipart/form-data; boundary=qbo-infra-[0-9a-f]{32}", content_type)
+
+
+@pytest.mark.parametrize("name", [7, "", None, b"a.txt"])
+def test_an_upload_file_name_must_be_text(name: object) -> None:
+    """A FileName that is missing, empty or not a string is refused, naming the file."""
+    files: list[tuple[dict[str, object], bytes]] = [
+        ({"FileName": "ok", "ContentType": "text/plain"}, b"x"),
+        ({"FileName": name, "ContentType": "text/plain"}, b"y"),
+    ]
+    with pytest.raises(ValueError, match=r"^file 2: the Attachable metadata needs a FileName$"):
+        build.build_upload(CONFIG, AUTH, files)
+
+
+@pytest.mark.parametrize("content_type", [None, "plain", 5])
+def test_an_upload_content_type_must_be_a_media_type(content_type: object) -> None:
+    """A ContentType that is missing, not text or without a `/` is refused, naming the file."""
+    files = [({"FileName": "a", "ContentType": content_type}, b"x")]
+    with pytest.raises(ValueError, match=r"^file 1: the Attachable metadata needs a ContentType$"):
+        build.build_upload(CONFIG, AUTH, files)
+
+
+def _refusal(attempt: Callable[[], object]) -> str:
+    with pytest.raises(ValueError) as caught:  # noqa: PT011 - the message is compared below
+        attempt()
+    return str(caught.value)
+
+
+def test_refusals_name_what_is_wrong_and_quote_it() -> None:
+    """Each refused identifier is named (`invalid id`, `invalid entity type`...) and quoted."""
+    item = BatchItem.select
+    expected: dict[str, Callable[[], object]] = {
+        "invalid id: '1/2'": lambda: build.build_read(CONFIG, AUTH, "Customer", "1/2"),
+        "invalid id: '1/3'": lambda: build.build_pdf(CONFIG, AUTH, "Invoice", "1/3"),
+        "invalid id: '1/4'": lambda: build.build_delete(CONFIG, AUTH, "Invoice", "1/4", "0"),
+        "invalid id: '1/5'": lambda: build.build_void(CONFIG, AUTH, "Invoice", "1/5", "0"),
+        "invalid id: '1/6'": lambda: build.build_sparse_update(
+            CONFIG, AUTH, "Customer", "1/6", "0", {}
+        ),
+        "invalid attachable id: '1/7'": lambda: build.build_download_url(CONFIG, AUTH, "1/7"),
+        "invalid entity type: 'a/b'": lambda: build.build_read(CONFIG, AUTH, "a/b", "1"),
+        "invalid entity type: 'c/d'": lambda: build.build_cdc(CONFIG, AUTH, ["c/d"], date.today()),
+        "invalid entity type: 'e/f'": lambda: build.build_batch(
+            CONFIG, AUTH, [BatchItem.delete("b1", "e/f", "1", "0")]
+        ),
+        "invalid report name: 'P&L'": lambda: build.build_report(CONFIG, AUTH, "P&L"),
+        "invalid report parameter name: 'A'": lambda: build.build_report(
+            CONFIG, AUTH, "ProfitAndLoss", {"A": 1}
+        ),
+        "invalid requestid (letters, digits and ._:- only): 'a b'": lambda: build.build_create(
+            CONFIG, AUTH, CUSTOMER, request_id="a b"
+        ),
+        "requestid is 51 characters; QBO allows at most 50": lambda: build.build_create(
+            CONFIG, AUTH, CUSTOMER, request_id="r" * 51
+        ),
+        "invalid bId (1-36 letters, digits or ._:-): 'a b'": lambda: build.build_batch(
+            CONFIG, AUTH, [item("a b", "SELECT 1")]
+        ),
+        "with a requestid, QBO allows bIds of at most 10 characters": lambda: build.build_batch(
+            CONFIG, AUTH, [item("b" * 11, "SELECT 1")], request_id="r"
+        ),
+        "duplicate bId 'b1'": lambda: build.build_batch(
+            CONFIG, AUTH, [item("b1", "SELECT 1"), item("b1", "SELECT 2")]
+        ),
+        "a batch needs at least one item": lambda: build.build_batch(CONFIG, AUTH, []),
+        "a batch holds at most 30 items; got 31 (split it)": lambda: build.build_batch(
+            CONFIG, AUTH, [item(f"b{i}", "SELECT 1") for i in range(31)]
+        ),
+        "batch item 'b1': a query item needs a statement": lambda: build.build_batch(
+            CONFIG, AUTH, [item("b1", "")]
+        ),
+        "batch item 'b2': delete needs an entity": lambda: build.build_batch(
+            CONFIG, AUTH, [BatchItem(bid="b2", operation="delete", entity_type="Invoice")]
+        ),
+        "batch item 'b3': update needs an entity": lambda: build.build_batch(
+            CONFIG, AUTH, [BatchItem(bid="b3", operation="update", payload={"Id": "1"})]
+        ),
+        "entity_types must be a non-empty sequence of entity names": lambda: build.build_cdc(
+            CONFIG, AUTH, [], date.today()
+        ),
+        "the query statement is empty": lambda: build.build_query(CONFIG, AUTH, " \n"),
+        "a full update needs the entity's Id and SyncToken": lambda: build.build_update(
+            CONFIG, AUTH, Customer(id="1")
+        ),
+        "changes must not set ['Id', 'sparse']; pass them as arguments": lambda: (
+            build.build_sparse_update(CONFIG, AUTH, "Customer", "1", "0", {"sparse": 1, "Id": 2})
+        ),
+        "an upload needs at least one file": lambda: build.build_upload(CONFIG, AUTH, []),
+        "the multipart boundary occurs in the file content; pick another": lambda: (
+            build.build_upload(
+                CONFIG, AUTH, [({"FileName": "a", "ContentType": "t/p"}, b"-b-")], boundary="b"
+            )
+        ),
+    }
+    assert {_refusal(attempt): message for message, attempt in expected.items()} == {
+        message: message for message in expected
+    }
+
+
+class _NoOffset(tzinfo):
+    """A time zone that does not know its offset: `utcoffset` is `None`."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> str | None:
+        return None
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+
+@pytest.mark.parametrize("when", [datetime(2025, 1, 2), datetime(2025, 1, 2, tzinfo=_NoOffset())])
+def test_cdc_refuses_a_time_without_an_offset(when: datetime) -> None:
+    """A naive time, or one whose time zone gives no offset, cannot say when: refused."""
+    with pytest.raises(ValueError, match=r"^changed_since must be timezone-aware$"):
+        build.build_cdc(CONFIG, AUTH, ["Customer"], when)
