@@ -174,8 +174,10 @@ _BATCH_BID_WITH_REQUEST_ID = 10
 # --------------------------------------------------------------------- the limiter seam
 
 
+# A Protocol declaration, left out of mutation like the ports: mutmut's trampolines would
+# add members to it, and then no limiter would be an instance of it (runtime_checkable).
 @runtime_checkable
-class Permits(Protocol):
+class Permits(Protocol):  # pragma: no mutate block
     """What the service needs from a rate limiter (the real one is `RateLimiter`).
 
     `permit` is entered around each attempt (token and HTTP call); it may wait (on the
