@@ -12,13 +12,22 @@ import itertools
 import random
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 
 from qbo_adapters.memory import FakeClock, MemoryCache
 from qbo_core import events
-from qbo_core.entities import CompanyInfo, Customer, Invoice
+from qbo_core.entities import (
+    CompanyInfo,
+    Customer,
+    Invoice,
+    Ref,
+    SalesItemLine,
+    SalesItemLineDetail,
+)
 from qbo_core.errors import (
     AccessTokenInvalidError,
     ConnectionLostError,
@@ -923,3 +932,157 @@ async def test_write_batch_through_the_service_uses_batch_permits(world: SyncWor
     assert [result.ok for result in results] == [True] * 35
     assert world.permits.batch_granted == 2
     assert len(world.data_requests("/batch")) == 2
+
+
+# --------------------------------------------------------------------- every write
+
+
+class _FirstFails:
+    """A door (`SyncWorld.through`) that answers the first data request to a path with
+    `path_part` with a 503 (QBO applied nothing) and lets the rest through, keeping every
+    data request it saw."""
+
+    def __init__(self, path_part: str, *, failures: int = 1) -> None:
+        self.path_part = path_part
+        self.failures = failures
+        self.seen: list[HttpRequest] = []
+
+    def __call__(self, request: HttpRequest) -> HttpResponse | None:
+        if "/v3/company/" not in request.url or self.path_part not in request.url:
+            return None
+        self.seen.append(request)
+        if len(self.seen) > self.failures:
+            return None
+        return HttpResponse(status=503, headers=Headers([("intuit_tid", "tid-503")]), body=b"")
+
+    def request_ids(self) -> list[str | None]:
+        found = [re.search(r"[?&]requestid=([^&]+)", request.url) for request in self.seen]
+        return [match[1] if match else None for match in found]
+
+
+async def _new_invoice(world: SyncWorld) -> Invoice:
+    """A fresh invoice of a fresh customer, made through the raw client."""
+    auth = await world.raw_auth()
+    item = (await world.raw.query(auth, Query.select("Item").max_results(1))).items[0]
+    customer = await world.raw.create(auth, Customer(display_name="Invoiced For Writes"))
+    return await world.raw.create(
+        auth,
+        Invoice(
+            customer_ref=Ref(value=str(customer.id)),
+            line=(
+                SalesItemLine(
+                    amount=Decimal("10.00"),
+                    detail=SalesItemLineDetail(item_ref=Ref(value=str(item.id))),
+                ),
+            ),
+        ),
+    )
+
+
+#: One call of each write of the service: (the operation it names, the path its requests
+#: go to, the call given the service, a customer and a fresh invoice, and a request id).
+WRITES: list[tuple[str, str, Callable[..., Awaitable[object]]]] = [
+    (
+        "create Customer",
+        "/customer",
+        lambda sync, customer, invoice, rid: sync.create(
+            Customer(display_name="Written Once Ltd"), request_id=rid
+        ),
+    ),
+    (
+        "update Customer",
+        "/customer",
+        lambda sync, customer, invoice, rid: sync.update(
+            attrs.evolve(customer, notes="full update"), request_id=rid
+        ),
+    ),
+    (
+        "sparse_update Customer",
+        "/customer",
+        lambda sync, customer, invoice, rid: sync.sparse_update(
+            Customer, customer.id, customer.sync_token, {"Notes": "sparse"}, request_id=rid
+        ),
+    ),
+    (
+        "delete Invoice",
+        "/invoice",
+        lambda sync, customer, invoice, rid: sync.delete(
+            Invoice, invoice.id, invoice.sync_token, request_id=rid
+        ),
+    ),
+    (
+        "void Invoice",
+        "/invoice",
+        lambda sync, customer, invoice, rid: sync.void(
+            Invoice, invoice.id, invoice.sync_token, request_id=rid
+        ),
+    ),
+    (
+        "upload",
+        "/upload",
+        lambda sync, customer, invoice, rid: sync.upload(
+            [({"FileName": "note.txt", "ContentType": "text/plain"}, b"hello")], request_id=rid
+        ),
+    ),
+    (
+        "batch",
+        "/batch",
+        lambda sync, customer, invoice, rid: sync.batch(
+            [BatchItem.create("b1", Customer(display_name="Batched Once Ltd"))], request_id=rid
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("operation", "path", "call"), WRITES, ids=[w[0] for w in WRITES])
+@pytest.mark.parametrize("given", [None, "host-key-7"], ids=["generated", "given"])
+async def test_every_write_sends_one_requestid_with_every_attempt(
+    world: SyncWorld,
+    operation: str,
+    path: str,
+    call: Callable[..., Awaitable[object]],
+    given: str | None,
+) -> None:
+    """Each write's first attempt is answered 503: the retry carries the same requestid
+    (a uuid4, or the caller's own as given), the `http.retry` event names the operation,
+    the attempt and that requestid, and the realm's cache is dropped afterwards."""
+    customer = await a_customer(world)
+    invoice = await _new_invoice(world)
+    await world.cache.set(world.realm, "sync1:company_info", b"{}", ttl=600)
+    door = _FirstFails(path)
+    sync = world.sync(raw_client=world.through(door), retry=policy())
+    await call(sync, customer, invoice, given)
+    assert len(door.seen) == 2
+    first, second = door.request_ids()
+    assert first == second
+    assert first is not None
+    if given is None:
+        assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", first)
+    else:
+        assert first == given
+    (retry,) = world.events.of_kind(events.HTTP_RETRY)
+    assert retry.attributes["operation"] == operation
+    assert retry.attributes["attempt"] == 1
+    assert retry.attributes["request_id"] == first
+    assert (retry.attributes["status"], retry.attributes["intuit_tid"]) == (503, "tid-503")
+    assert retry.attributes["error"] == "ServerError"
+    assert await world.cache.get(world.realm, "sync1:company_info") is None
+
+
+@pytest.mark.parametrize(("operation", "path", "call"), WRITES, ids=[w[0] for w in WRITES])
+async def test_every_write_names_its_operation_when_it_finally_fails(
+    world: SyncWorld, operation: str, path: str, call: Callable[..., Awaitable[object]]
+) -> None:
+    """A write QBO keeps answering 503 raises the `ServerError` of the last attempt, naming
+    the write (`"void Invoice"`), the realm and the attempts; the cache is dropped."""
+    customer = await a_customer(world)
+    invoice = await _new_invoice(world)
+    await world.cache.set(world.realm, "sync1:company_info", b"{}", ttl=600)
+    door = _FirstFails(path, failures=10)
+    sync = world.sync(raw_client=world.through(door), retry=policy(max_attempts=2))
+    with pytest.raises(ServerError) as caught:
+        await call(sync, customer, invoice, None)
+    error = caught.value
+    assert (error.operation, error.realm_id, error.attempts) == (operation, world.realm, 2)
+    assert len(door.seen) == 2
+    assert await world.cache.get(world.realm, "sync1:company_info") is None
