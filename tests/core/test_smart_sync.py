@@ -230,7 +230,7 @@ async def test_a_permit_slower_than_half_the_refresh_margin_reads_the_token_agai
 ) -> None:
     """The token read before a permit may have aged while the permit waited: after more
     than half of `refresh_margin` (150 s by default) it is read again inside the permit;
-    after less, it is not."""
+    after less, or exactly half, it is not."""
     customer = await a_customer(world)
     trail: list[str] = []
     auth = world.auth_service(_RecordingAuth)
@@ -244,6 +244,10 @@ async def test_a_permit_slower_than_half_the_refresh_margin_reads_the_token_agai
         cache_ttls={"Customer": 0},
     )
     permits.wait = 149.0
+    await sync.read(Customer, customer.id or "")
+    assert trail == ["token", "permit", "send", "release"]
+    trail.clear()
+    permits.wait = 150.0  # exactly half: not yet older than the margin allows
     await sync.read(Customer, customer.id or "")
     assert trail == ["token", "permit", "send", "release"]
     trail.clear()
@@ -1086,3 +1090,191 @@ async def test_every_write_names_its_operation_when_it_finally_fails(
     assert (error.operation, error.realm_id, error.attempts) == (operation, world.realm, 2)
     assert len(door.seen) == 2
     assert await world.cache.get(world.realm, "sync1:company_info") is None
+
+
+# --------------------------------------------------------------------- cache keys and TTLs
+
+
+class _KeyRecordingCache(MemoryCache):
+    """A `MemoryCache` that keeps (realm, key, ttl) of every `set`."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock)
+        self.sets: list[tuple[str, str, float]] = []
+
+    async def set(self, realm_id: str, key: str, value: bytes, *, ttl: float) -> None:
+        self.sets.append((realm_id, key, ttl))
+        await super().set(realm_id, key, value, ttl=ttl)
+
+
+def test_the_default_ttls_are_the_documented_ones(world: SyncWorld) -> None:
+    """Company info and preferences live an hour, the slow-changing name lists ten
+    minutes, customers, employees, vendors and reports five, every other type one; a
+    type given in `cache_ttls` takes its value and the others keep theirs."""
+    assert dict(DEFAULT_CACHE_TTLS) == {
+        "CompanyInfo": 3600.0,
+        "Preferences": 3600.0,
+        "Account": 600.0,
+        "Class": 600.0,
+        "Department": 600.0,
+        "Item": 600.0,
+        "PaymentMethod": 600.0,
+        "TaxCode": 600.0,
+        "TaxRate": 600.0,
+        "Term": 600.0,
+        "Customer": 300.0,
+        "Employee": 300.0,
+        "Vendor": 300.0,
+        "Report": 300.0,
+        "*": 60.0,
+    }
+    sync = world.sync()
+    assert {name: sync.cache_ttl(name) for name in DEFAULT_CACHE_TTLS} == DEFAULT_CACHE_TTLS
+    assert sync.cache_ttl("Invoice") == 60.0
+    assert sync.cache_ttl(None) == 0.0
+    tuned = world.sync(cache_ttls={"Invoice": 5, "*": 30})
+    assert (tuned.cache_ttl("Invoice"), tuned.cache_ttl("Bill"), tuned.cache_ttl("Item")) == (
+        5.0,
+        30.0,
+        600.0,
+    )
+    assert type(tuned.cache_ttl("Invoice")) is float
+    assert world.sync(cache_ttls={"*": 0}).cache_ttl("Bill") == 0.0
+
+
+async def test_each_read_is_cached_under_its_own_key_for_its_types_ttl(world: SyncWorld) -> None:
+    """Every cached read is stored in the service's realm under a key naming the call, the
+    entity type and its arguments (a digest of a statement or a report's parameters), and
+    lives for the TTL of its entity type."""
+    cache = _KeyRecordingCache(world.clock)
+    sync = world.sync(cache=cache)
+    customer = await a_customer(world)
+    invoice = await _new_invoice(world)
+    await sync.read(Customer, customer.id or "")
+    await sync.read("Invoice", invoice.id or "")
+    await sync.query(Query.select(Customer).max_results(3))
+    await sync.query("select * from Item maxresults 2")
+    await sync.count(Query.count(Invoice))
+    await sync.company_info()
+    await sync.preferences()
+    await sync.report("ProfitAndLoss", {"start_date": "2025-01-01", "end_date": "2025-12-31"})
+    # The digests: sha256 of the statement's text, or of the report's sorted parameters
+    # joined by \x1f, in hex, cut to 40 characters. Every process sharing the cache must
+    # make the same keys: a change of them changes `sync1:`.
+    assert cache.sets == [
+        (world.realm, f"sync1:read:Customer:{customer.id}", 300.0),
+        (world.realm, f"sync1:read:Invoice:{invoice.id}", 60.0),
+        (world.realm, "sync1:query:Customer:4cd86eec4a716a93add4f2ead0b99a696b40c40d", 300.0),
+        (world.realm, "sync1:query:Item:621f9f437efc436a289860aa2ac24b3dac1ab929", 600.0),
+        (world.realm, "sync1:count:Invoice:683b1a21f151193ae41bf46888621ad797041ec0", 60.0),
+        (world.realm, "sync1:company_info", 3600.0),
+        (world.realm, "sync1:preferences", 3600.0),
+        (world.realm, "sync1:report:ProfitAndLoss:5708120d7e3f8e9cba8a259e81e272d75ce6d2b6", 300.0),
+    ]
+    sent = len(world.data_requests())
+    await sync.report("ProfitAndLoss", {"end_date": "2025-12-31", "start_date": "2025-01-01"})
+    assert len(world.data_requests()) == sent  # the same parameters in another order: a hit
+
+
+# --------------------------------------------------------------------- the service's face
+
+
+def test_a_service_shows_its_business_realm_and_policy(world: SyncWorld) -> None:
+    """The properties give back what the service was made with; the repr names the
+    business and the realm (and no token); the default policy is `RetryPolicy()`'s."""
+    retry = policy(max_attempts=2)
+    sync = world.sync(retry=retry)
+    assert (sync.business_id, sync.realm_id, sync.retry_policy) == (
+        "business-1",
+        world.realm,
+        retry,
+    )
+    assert repr(sync) == f"SmartSyncService(business_id='business-1', realm_id='{world.realm}')"
+    default = world.sync().retry_policy
+    assert (default.max_attempts, default.max_elapsed) == (
+        RetryPolicy().max_attempts,
+        RetryPolicy().max_elapsed,
+    )
+
+
+def test_a_bad_ttl_is_refused_naming_the_type_and_the_value(world: SyncWorld) -> None:
+    """A TTL that is not a number (a bool or a string) or not a finite number >= 0 is a
+    `ValueError` naming the entry of `cache_ttls` and the value given."""
+    for bad, message in [
+        (True, "cache_ttls['Customer'] must be seconds, got True"),
+        ("60", "cache_ttls['Customer'] must be seconds, got '60'"),
+        (-1, "cache_ttls['Customer'] must be >= 0 seconds, got -1"),
+        (float("nan"), "cache_ttls['Customer'] must be >= 0 seconds, got nan"),
+        (float("inf"), "cache_ttls['Customer'] must be >= 0 seconds, got inf"),
+    ]:
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            world.sync(cache_ttls={"Customer": bad})
+    assert world.sync(cache_ttls={"Customer": 0}).cache_ttl("Customer") == 0.0
+    assert world.sync(cache_ttls={"Customer": 7}).cache_ttl("Customer") == 7.0
+
+
+def test_a_business_and_a_realm_are_refused_with_the_rule_they_break(world: SyncWorld) -> None:
+    """A business id that is not a non-empty string, and a realm that is not a string of
+    digits, are refused with the rule."""
+    for business in ("", None):
+        with pytest.raises(ValueError, match=r"^business_id must be a non-empty string$"):
+            SmartSyncService(
+                business,  # type: ignore[arg-type]
+                world.realm,
+                raw_client=world.raw,
+                auth=world.auth,
+                limiter=world.permits,
+                cache=world.cache,
+                clock=world.clock,
+                events=world.events,
+                config=world.config,
+            )
+    for realm in ("12a", 123, ""):
+        with pytest.raises(ValueError, match=r"^realm_id must be the numeric QBO company id$"):
+            world.sync(realm_id=realm)
+
+
+async def test_a_query_is_a_string_or_a_query(world: SyncWorld) -> None:
+    """A statement of any other type is a `TypeError` naming the type, before any request;
+    a string names its entity type for the TTL when it reads `from <Type>` (any case), and
+    one that does not is not cached."""
+    sync = world.sync()
+    before = len(world.data_requests())
+    with pytest.raises(TypeError, match=r"^a query is a str or a Query, got int$"):
+        await sync.query(42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^a query is a str or a Query, got bytes$"):
+        await sync.count(b"select count(*) from Customer")  # type: ignore[arg-type]
+    assert len(world.data_requests()) == before
+    page = await sync.query("SELECT * FROM Customer MAXRESULTS 2")
+    assert [type(item) for item in page.items] == [Customer, Customer]
+    assert await sync.count("select count(*) FROM Invoice") >= 0
+    sent = len(world.data_requests())
+    assert await sync.query("SELECT * FROM Customer MAXRESULTS 2") == page
+    await sync.count("select count(*) FROM Invoice")
+    assert len(world.data_requests()) == sent
+    retry = world.events.of_kind(events.CACHE_HIT)
+    assert [event.attributes["operation"] for event in retry] == ["query Customer", "count Invoice"]
+
+
+async def test_unlimited_permits_keep_the_longest_block_of_a_realm() -> None:
+    """`blocked_until` is when a realm's block ends on the monotonic clock (`None` before
+    any 429); a later, shorter Retry-After never shortens a block, a negative one blocks
+    nothing new, and `default_block` replaces the 60 s when QBO sent none."""
+    clock = FakeClock()
+    permits = UnlimitedPermits(clock, default_block=20.0)
+    start = clock.monotonic()
+    assert permits.blocked_until("1") is None
+    await permits.throttled("1", retry_after=None)
+    assert permits.blocked_until("1") == start + 20
+    await permits.throttled("1", retry_after=5)
+    assert permits.blocked_until("1") == start + 20
+    await permits.throttled("2", retry_after=-3)
+    assert permits.blocked_until("2") == start
+    async with permits.permit("2"):
+        assert clock.monotonic() == start
+    await permits.throttled("1", retry_after=30)
+    assert permits.blocked_until("1") == start + 30
+    async with permits.permit("1"):
+        assert clock.monotonic() == start + 30
+    assert permits.blocked_until("2") == start
+    assert repr(permits) == "UnlimitedPermits()"
