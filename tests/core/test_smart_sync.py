@@ -270,7 +270,9 @@ async def test_a_thousand_identical_concurrent_reads_send_one_request(world: Syn
     results = await asyncio.gather(*(sync.read(Customer, customer.id or "") for _ in range(1000)))
     assert len(world.data_requests(f"/customer/{customer.id}")) - before == 1
     assert {result.id for result in results} == {customer.id}
-    assert len(world.events.of_kind(events.CACHE_COALESCED)) == 999
+    coalesced = world.events.of_kind(events.CACHE_COALESCED)
+    assert len(coalesced) == 999
+    assert all(event.attributes == {"operation": "read Customer"} for event in coalesced)
     assert world.permits.granted == 1
 
 
@@ -942,22 +944,25 @@ async def test_write_batch_through_the_service_uses_batch_permits(world: SyncWor
 
 
 class _FirstFails:
-    """A door (`SyncWorld.through`) that answers the first data request to a path with
-    `path_part` with a 503 (QBO applied nothing) and lets the rest through, keeping every
-    data request it saw."""
+    """A door (`SyncWorld.through`) that answers the first `failures` data requests to a
+    path with `path_part` with `answer` (by default a 503: QBO applied nothing) and lets
+    the rest through, keeping every data request to that path it saw."""
 
-    def __init__(self, path_part: str, *, failures: int = 1) -> None:
+    def __init__(
+        self, path_part: str, *, failures: int = 1, answer: HttpResponse | None = None
+    ) -> None:
         self.path_part = path_part
         self.failures = failures
+        self.answer = answer or HttpResponse(
+            status=503, headers=Headers([("intuit_tid", "tid-503")]), body=b""
+        )
         self.seen: list[HttpRequest] = []
 
     def __call__(self, request: HttpRequest) -> HttpResponse | None:
         if "/v3/company/" not in request.url or self.path_part not in request.url:
             return None
         self.seen.append(request)
-        if len(self.seen) > self.failures:
-            return None
-        return HttpResponse(status=503, headers=Headers([("intuit_tid", "tid-503")]), body=b"")
+        return None if len(self.seen) > self.failures else self.answer
 
     def request_ids(self) -> list[str | None]:
         found = [re.search(r"[?&]requestid=([^&]+)", request.url) for request in self.seen]
@@ -1278,3 +1283,87 @@ async def test_unlimited_permits_keep_the_longest_block_of_a_realm() -> None:
         assert clock.monotonic() == start + 30
     assert permits.blocked_until("2") == start
     assert repr(permits) == "UnlimitedPermits()"
+
+
+# --------------------------------------------------------------------- events and their fields
+
+
+async def test_each_event_carries_the_documented_fields(world: SyncWorld) -> None:
+    """Every event names the realm and the business, at the clock's time; cache events
+    name the operation (and an error's class, status, code and intuit_tid, with the
+    action that failed); `rate.throttled` QBO's answer and Retry-After; `http.retry` the
+    attempt, the wait, the requestid and the error."""
+    customer = await a_customer(world)
+    sync = world.sync(retry=policy())
+    await sync.read(Customer, customer.id or "")
+    await sync.read(Customer, customer.id or "")
+    at = world.clock.now()
+    (miss,) = world.events.of_kind(events.CACHE_MISS)
+    (hit,) = world.events.of_kind(events.CACHE_HIT)
+    for event in (miss, hit):
+        assert (event.realm_id, event.business_id, event.at) == (world.realm, "business-1", at)
+        assert event.attributes == {"operation": "read Customer"}
+
+    world.events.clear()
+    await world.cache.set(world.realm, "sync1:company_info", b"{nope", ttl=60)
+    await sync.company_info()
+    (load,) = world.events.of_kind(events.CACHE_ERROR)
+    assert load.attributes == {
+        "operation": "company_info",
+        "action": "load",
+        "error": "DecodeError",
+        "status": None,
+        "code": None,
+        "intuit_tid": None,
+    }
+
+    world.events.clear()
+    door = _FirstFails(
+        "/query",
+        answer=HttpResponse(
+            status=429, headers=Headers([("intuit_tid", "tid-429"), ("Retry-After", "3")]), body=b""
+        ),
+    )
+    throttled = world.sync(raw_client=world.through(door), retry=policy())
+    await throttled.count(Query.count(Customer))
+    (rate,) = world.events.of_kind(events.RATE_THROTTLED)
+    assert (rate.realm_id, rate.business_id) == (world.realm, "business-1")
+    assert rate.attributes == {
+        "operation": "count Customer",
+        "source": "qbo",
+        "status": 429,
+        "retry_after": 3.0,
+        "intuit_tid": "tid-429",
+    }
+    (retry,) = world.events.of_kind(events.HTTP_RETRY)
+    assert retry.attributes == {
+        "operation": "count Customer",
+        "attempt": 1,
+        "wait": 0.0,
+        "request_id": None,
+        "error": "ThrottledError",
+        "status": 429,
+        "code": None,
+        "intuit_tid": "tid-429",
+    }
+
+
+async def test_a_failing_cache_reports_each_action_with_the_operation_and_error(
+    world: SyncWorld,
+) -> None:
+    """With the cache backend down, `cache.error` names the action (get, set, invalidate),
+    the operation (where there is one: a get is shared by every read) and the error."""
+    customer = await a_customer(world)
+    sync = world.sync(cache=_BrokenCache())
+    await sync.read(Customer, customer.id or "")
+    await sync.sparse_update(Customer, customer.id or "", customer.sync_token or "", {"Notes": "c"})
+    await sync.invalidate()
+    errors = {"error": "StoreUnavailableError", "status": None, "code": None, "intuit_tid": None}
+    assert [e.attributes for e in world.events.of_kind(events.CACHE_ERROR)] == [
+        {"action": "get", **errors},
+        {"operation": "read Customer", "action": "set", **errors},
+        {"operation": "sparse_update Customer", "action": "invalidate", **errors},
+        {"operation": "invalidate", "action": "invalidate", **errors},
+    ]
+    coalesced = world.events.of_kind(events.CACHE_COALESCED)
+    assert coalesced == []
