@@ -12,6 +12,7 @@ import itertools
 import random
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +25,7 @@ from qbo_core.entities import (
     CompanyInfo,
     Customer,
     Invoice,
+    RawEntity,
     Ref,
     SalesItemLine,
     SalesItemLineDetail,
@@ -1367,3 +1369,94 @@ async def test_a_failing_cache_reports_each_action_with_the_operation_and_error(
     ]
     coalesced = world.events.of_kind(events.CACHE_COALESCED)
     assert coalesced == []
+
+
+# --------------------------------------------------------------------- every read
+
+
+#: One call of each read of the service: (the operation it names, the path its requests
+#: go to, the call given the service and a customer).
+READS: list[tuple[str, str, Callable[..., Awaitable[object]]]] = [
+    ("read Customer", "/customer/", lambda sync, c: sync.read(Customer, c.id)),
+    ("read Customer", "/customer/", lambda sync, c: sync.read("Customer", c.id)),
+    ("query Customer", "/query", lambda sync, c: sync.query(Query.select(Customer))),
+    ("query Item", "/query", lambda sync, c: sync.query("SELECT * FROM Item")),
+    ("query ?", "/query", lambda sync, c: sync.query("SELECT * WHERE Id = '1'")),
+    ("count Invoice", "/query", lambda sync, c: sync.count(Query.count(Invoice))),
+    ("count ?", "/query", lambda sync, c: sync.count("SELECT COUNT(*)")),
+    ("cdc", "/cdc", lambda sync, c: sync.cdc([Customer], date(2026, 1, 1))),
+    ("report ProfitAndLoss", "/reports/", lambda sync, c: sync.report("ProfitAndLoss")),
+    ("company_info", "/companyinfo/", lambda sync, c: sync.company_info()),
+    ("company_info", "/companyinfo/", lambda sync, c: sync.company_info(fresh=True)),
+    ("preferences", "/preferences", lambda sync, c: sync.preferences()),
+    ("pdf Invoice", "/pdf", lambda sync, c: sync.pdf(Invoice, "1")),
+    ("download_url", "/download/", lambda sync, c: sync.download_url("1")),
+    (
+        "batch",
+        "/batch",
+        lambda sync, c: sync.batch([BatchItem.select("q", Query.select(Customer))]),
+    ),
+]
+
+
+@pytest.mark.parametrize(("operation", "path", "call"), READS, ids=[r[0] for r in READS])
+async def test_every_read_names_its_operation_when_it_finally_fails(
+    world: SyncWorld, operation: str, path: str, call: Callable[..., Awaitable[object]]
+) -> None:
+    """A read QBO keeps answering 503 is retried, then raises the last `ServerError`
+    naming the read (`"query Customer"`, `"query ?"` for a statement whose type is not
+    recognised), the realm and the attempts; its retry event names it too."""
+    customer = await a_customer(world)
+    door = _FirstFails(path, failures=10)
+    sync = world.sync(raw_client=world.through(door), retry=policy(max_attempts=2))
+    with pytest.raises(ServerError) as caught:
+        await call(sync, customer)
+    error = caught.value
+    assert (error.operation, error.realm_id, error.attempts) == (operation, world.realm, 2)
+    assert len(door.seen) == 2
+    (retry,) = world.events.of_kind(events.HTTP_RETRY)
+    assert retry.attributes["operation"] == operation
+    assert retry.attributes["request_id"] is None
+
+
+async def test_a_fresh_company_info_is_neither_cached_nor_taken_from_the_cache(
+    world: SyncWorld,
+) -> None:
+    """`company_info(fresh=True)` asks QBO every time, even with an answer cached, and
+    stores nothing; the cached form is a `CompanyInfo` equal to the fresh one."""
+    sync = world.sync()
+    cached = await sync.company_info()
+    before = len(world.data_requests("/companyinfo/"))
+    fresh = [await sync.company_info(fresh=True) for _ in range(2)]
+    assert len(world.data_requests("/companyinfo/")) - before == 2
+    assert fresh == [cached, cached]
+    assert type(fresh[0]) is CompanyInfo
+    await sync.invalidate()
+    await sync.company_info(fresh=True)
+    assert await world.cache.get(world.realm, "sync1:company_info") is None
+
+
+async def test_preferences_are_cached_as_the_raw_entity(world: SyncWorld) -> None:
+    """Preferences have no typed class: the answer, fresh or cached, is the same
+    `RawEntity`, and the second call sends nothing."""
+    sync = world.sync()
+    fresh = await sync.preferences()
+    before = len(world.data_requests())
+    cached = await sync.preferences()
+    assert len(world.data_requests()) == before
+    assert type(cached) is RawEntity
+    assert (cached.entity_type, cached) == ("Preferences", fresh)
+
+
+async def test_a_report_is_asked_with_its_parameters_and_cached_per_parameters(
+    world: SyncWorld,
+) -> None:
+    """The report's parameters go to QBO; another value of a parameter is another cache
+    entry, the same parameters are a hit."""
+    sync = world.sync()
+    await sync.report("ProfitAndLoss", {"start_date": "2025-01-01"})
+    assert "start_date=2025-01-01" in world.data_requests("/reports/")[-1].query
+    await sync.report("ProfitAndLoss", {"start_date": "2025-02-01"})
+    await sync.report("ProfitAndLoss", {"end_date": "2025-01-01"})
+    await sync.report("ProfitAndLoss", {"start_date": "2025-01-01"})
+    assert len(world.data_requests("/reports/")) == 3
