@@ -34,6 +34,7 @@ from qbo_core.errors import (
     AccessTokenInvalidError,
     ConnectionLostError,
     DuplicateNameError,
+    ObjectNotFoundError,
     ReadTimeoutError,
     ServerError,
     StaleObjectError,
@@ -1460,3 +1461,150 @@ async def test_a_report_is_asked_with_its_parameters_and_cached_per_parameters(
     await sync.report("ProfitAndLoss", {"end_date": "2025-01-01"})
     await sync.report("ProfitAndLoss", {"start_date": "2025-01-01"})
     assert len(world.data_requests("/reports/")) == 3
+
+
+# --------------------------------------------------------------------- the coalescer's epochs
+
+
+def test_each_write_moves_its_realms_epoch_when_it_starts_and_when_it_ends() -> None:
+    """A realm's epoch starts at 0 and moves on by one at each start and each end of a
+    write of that realm only; it is quiet since an epoch only while the epoch has not
+    moved and no write of it is under way, overlapping writes included."""
+    coalescer = ReadCoalescer()
+    assert (coalescer.epoch("1"), coalescer.quiet("1", 0)) == (0, True)
+    coalescer.write_started("1")
+    assert (coalescer.epoch("1"), coalescer.epoch("2")) == (1, 0)
+    assert not coalescer.quiet("1", 1)
+    assert coalescer.quiet("2", 0)
+    coalescer.write_started("1")
+    coalescer.write_finished("1")
+    assert coalescer.epoch("1") == 3
+    assert not coalescer.quiet("1", 3)  # one write still under way
+    coalescer.write_finished("1")
+    assert (coalescer.epoch("1"), coalescer.quiet("1", 4), coalescer.quiet("1", 3)) == (
+        4,
+        True,
+        False,
+    )
+    coalescer.write_started("2")
+    coalescer.write_finished("2")
+    assert (coalescer.epoch("2"), coalescer.quiet("2", 2), coalescer.quiet("1", 4)) == (
+        2,
+        True,
+        True,
+    )
+
+
+async def test_every_caller_of_a_failing_shared_read_gets_its_error(world: SyncWorld) -> None:
+    """Two callers share a slow read of a customer that does not exist: both get the
+    `ObjectNotFoundError`, the flight is over, and the same read made again goes to QBO."""
+    fault(world, {"kind": "latency", "latency": 5}, path="/v3/company/*/customer/*", next=1)
+    sync = world.sync()
+    first = asyncio.ensure_future(sync.read(Customer, "999999"))
+    await eventually(lambda: world.permits.in_flight == 1)
+    second = asyncio.ensure_future(sync.read(Customer, "999999"))
+    await eventually(lambda: len(world.events.of_kind(events.CACHE_COALESCED)) == 1)
+    with pytest.raises(ObjectNotFoundError):
+        await first
+    await eventually(second.done)  # fails, not hangs, if the joined caller were forgotten
+    for task in (first, second):
+        error = task.exception()
+        assert isinstance(error, ObjectNotFoundError)
+        assert error.operation == "read Customer"
+    assert world.coalescer.in_flight() == 0
+    before = len(world.data_requests("/customer/999999"))
+    with pytest.raises(ObjectNotFoundError):
+        await sync.read(Customer, "999999")
+    assert len(world.data_requests("/customer/999999")) - before == 1
+
+
+async def test_cancelling_one_joined_caller_leaves_the_others_joined(world: SyncWorld) -> None:
+    """Of three callers sharing a slow read, cancelling a joined one hands nothing over:
+    the others get the answer of the one request."""
+    customer = await a_customer(world)
+    fault(world, {"kind": "latency", "latency": 30}, path="/v3/company/*/customer/*", next=1)
+    sync = world.sync()
+    before = len(world.data_requests(f"/customer/{customer.id}"))
+    first = asyncio.ensure_future(sync.read(Customer, customer.id or ""))
+    await eventually(lambda: world.permits.in_flight == 1)
+    joined = [asyncio.ensure_future(sync.read(Customer, customer.id or "")) for _ in "ab"]
+    await eventually(lambda: len(world.events.of_kind(events.CACHE_COALESCED)) == 2)
+    joined[0].cancel()
+    assert (await first).id == (await joined[1]).id == customer.id
+    assert joined[0].cancelled()
+    assert len(world.data_requests(f"/customer/{customer.id}")) - before == 1
+    assert world.permits.granted == 1
+
+
+async def test_a_flight_whose_runner_and_only_joiner_are_cancelled_is_over(
+    world: SyncWorld,
+) -> None:
+    """When the runner is cancelled and so is the one caller chosen to run the read again,
+    before it starts, nobody is left: the flight ends, and the next identical read runs
+    on its own."""
+    customer = await a_customer(world)
+    fault(world, {"kind": "latency", "latency": 30}, path="/v3/company/*/customer/*", next=1)
+    sync = world.sync()
+    first = asyncio.ensure_future(sync.read(Customer, customer.id or ""))
+    await eventually(lambda: world.permits.in_flight == 1)
+    chosen = asyncio.ensure_future(sync.read(Customer, customer.id or ""))
+    await eventually(lambda: len(world.events.of_kind(events.CACHE_COALESCED)) == 1)
+    first.cancel()
+    asyncio.get_running_loop().call_soon(chosen.cancel)
+    await eventually(chosen.done)
+    assert chosen.cancelled()
+    assert world.coalescer.in_flight() == 0
+    assert (await sync.read(Customer, customer.id or "")).id == customer.id
+    assert len(world.events.of_kind(events.CACHE_COALESCED)) == 1
+
+
+# --------------------------------------------------------------------- streams and batches
+
+
+async def test_streams_and_batch_writes_use_the_sizes_and_config_given(world: SyncWorld) -> None:
+    """`query_all` and `query_pages` fetch pages of `page_size` rows (one request each);
+    `write_batch` splits by `size`, or by the service config's `batch_max_items`."""
+    sync = world.sync()
+    total = await sync.count(Query.count(Customer))
+    pages = total // 7 + 1
+    before = len(world.data_requests("/query"))
+    seen = [customer async for customer in sync.query_all(Query.select(Customer), page_size=7)]
+    assert len(seen) == total
+    assert len(world.data_requests("/query")) - before == pages
+    sizes = [len(page) async for page in sync.query_pages(Query.select(Customer), page_size=7)]
+    assert sizes == [7] * (pages - 1) + [total % 7]
+    items = [BatchItem.create("", Customer(display_name=f"Sized {index}")) for index in range(9)]
+    await sync.write_batch(items[:5], size=2)
+    assert len(world.data_requests("/batch")) == 3
+    world.config = attrs.evolve(world.config, batch_max_items=3)
+    await world.sync().write_batch(items[5:])
+    assert len(world.data_requests("/batch")) == 5
+
+
+async def test_changes_since_uses_the_services_cdc_window(world: SyncWorld) -> None:
+    """A cursor two days old is inside the default 30-day CDC window (one CDC request);
+    with `cdc_window_days=1` in the service's config it is beyond it (queries, no CDC)."""
+    sync = world.sync()
+    first = await sync.changes_since([Customer], None)
+    world.clock.advance(2 * 86400)
+    await sync.changes_since([Customer], first.cursor)
+    assert len(world.data_requests("/cdc")) == 1
+    world.config = attrs.evolve(world.config, cdc_window_days=1)
+    await world.sync().changes_since([Customer], first.cursor)
+    assert len(world.data_requests("/cdc")) == 1
+
+
+async def test_a_query_only_batch_is_a_read_and_a_write_batch_a_write(world: SyncWorld) -> None:
+    """A batch of queries carries no requestid and leaves the cache; a batch holding a
+    write gets a requestid when every bId has at most 10 characters (and none beyond),
+    and drops the realm's cache."""
+    await world.cache.set(world.realm, "sync1:company_info", b"{}", ttl=600)
+    sync = world.sync()
+    await sync.batch([BatchItem.select("q1", Query.select(Customer).max_results(1))])
+    assert "requestid" not in world.data_requests("/batch")[-1].query
+    assert await world.cache.get(world.realm, "sync1:company_info") == b"{}"
+    await sync.batch([BatchItem.create("b123456789", Customer(display_name="Ten Chars"))])
+    assert "requestid=" in world.data_requests("/batch")[-1].query
+    assert await world.cache.get(world.realm, "sync1:company_info") is None
+    await sync.batch([BatchItem.create("b1234567890", Customer(display_name="Eleven Chars"))])
+    assert "requestid" not in world.data_requests("/batch")[-1].query
