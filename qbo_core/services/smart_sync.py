@@ -685,7 +685,11 @@ class SmartSyncService:
         short = all(len(item.bid) <= _BATCH_BID_WITH_REQUEST_ID for item in items)
         if request_id is None and not short:
             return await self._write(
-                "batch", lambda auth, _: self._raw.batch(auth, items), None, with_id=False
+                "batch",
+                lambda auth, _: self._raw.batch(auth, items),
+                None,
+                batch=True,
+                with_id=False,
             )
         return await self._write(
             "batch",

@@ -1608,3 +1608,14 @@ async def test_a_query_only_batch_is_a_read_and_a_write_batch_a_write(world: Syn
     assert await world.cache.get(world.realm, "sync1:company_info") is None
     await sync.batch([BatchItem.create("b1234567890", Customer(display_name="Eleven Chars"))])
     assert "requestid" not in world.data_requests("/batch")[-1].query
+
+
+async def test_every_batch_takes_a_batch_permit(world: SyncWorld) -> None:
+    """QBO counts batch requests against their own budget: a batch of queries, a write
+    batch with a requestid and one sent without (its bIds too long for one) each take a
+    batch permit, never an ordinary one."""
+    sync = world.sync()
+    await sync.batch([BatchItem.select("q1", Query.select(Customer).max_results(1))])
+    await sync.batch([BatchItem.create("b1", Customer(display_name="Short Bid Ltd"))])
+    await sync.batch([BatchItem.create("a-long-batch-id", Customer(display_name="Long Bid Ltd"))])
+    assert (world.permits.granted, world.permits.batch_granted) == (3, 3)
