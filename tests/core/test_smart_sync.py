@@ -39,6 +39,7 @@ from qbo_core.errors import (
     ServerError,
     StaleObjectError,
     StoreUnavailableError,
+    ThrottledError,
 )
 from qbo_core.http import Headers, HttpRequest, HttpResponse
 from qbo_core.query import Field, Query
@@ -1619,3 +1620,105 @@ async def test_every_batch_takes_a_batch_permit(world: SyncWorld) -> None:
     await sync.batch([BatchItem.create("b1", Customer(display_name="Short Bid Ltd"))])
     await sync.batch([BatchItem.create("a-long-batch-id", Customer(display_name="Long Bid Ltd"))])
     assert (world.permits.granted, world.permits.batch_granted) == (3, 3)
+
+
+# --------------------------------------------------------------------- the retry loop's edges
+
+
+def _a_429(retry_after: str | None) -> HttpResponse:
+    headers = [("intuit_tid", "tid-429")] + ([("Retry-After", retry_after)] if retry_after else [])
+    return HttpResponse(status=429, headers=Headers(headers), body=b"")
+
+
+async def test_a_429_is_retried_within_the_time_budget_its_retry_after_sets(
+    world: SyncWorld,
+) -> None:
+    """A 429 counts its Retry-After (or, without one, the policy's `throttle_wait`)
+    against `max_elapsed`: retried when that fits the budget exactly, raised after one
+    attempt when it does not; the limiter holds the realm for the Retry-After (60 s
+    without one)."""
+    customer = await a_customer(world)
+    cases = [
+        ("3", {"throttle_wait": 100.0, "max_elapsed": 3.0}, 3.0),
+        (None, {"throttle_wait": 10.0, "max_elapsed": 20.0}, 60.0),
+    ]
+    for retry_after, changes, held in cases:
+        door = _FirstFails(f"/customer/{customer.id}", answer=_a_429(retry_after))
+        sync = world.sync(
+            raw_client=world.through(door),
+            retry=policy(**changes),
+            cache_ttls={"Customer": 0},
+        )
+        started = world.clock.monotonic()
+        assert (await sync.read(Customer, customer.id or "")).id == customer.id
+        assert len(door.seen) == 2
+        assert world.clock.monotonic() - started == held
+    door = _FirstFails(f"/customer/{customer.id}", answer=_a_429(None))
+    sync = world.sync(
+        raw_client=world.through(door), retry=policy(throttle_wait=30.0, max_elapsed=20.0)
+    )
+    with pytest.raises(ThrottledError) as caught:
+        await sync.read(Customer, customer.id or "")
+    assert (caught.value.attempts, len(door.seen)) == (1, 1)
+
+
+async def test_a_retry_that_fits_the_time_budget_exactly_is_made(world: SyncWorld) -> None:
+    """A wait that ends exactly at `max_elapsed` is still slept and the call retried."""
+    customer = await a_customer(world)
+    (first_wait,) = expected_waits(1)
+    door = _FirstFails(f"/customer/{customer.id}")
+    sync = world.sync(raw_client=world.through(door), retry=policy(max_elapsed=first_wait))
+    started = world.clock.monotonic()
+    assert (await sync.read(Customer, customer.id or "")).id == customer.id
+    assert world.clock.monotonic() - started == pytest.approx(first_wait)
+    assert len(door.seen) == 2
+
+
+async def test_a_refused_token_is_refreshed_and_retried_at_once(world: SyncWorld) -> None:
+    """After a 401 the call is sent again with a refreshed token without any wait, even
+    under a time budget shorter than any backoff; the retry event says wait 0."""
+    customer = await a_customer(world)
+    body = (
+        b'{"fault":{"error":[{"message":"message=AuthenticationFailed; errorCode=003200; '
+        b'statusCode=401","detail":"Token expired","code":"3200"}],"type":"AUTHENTICATION"}}'
+    )
+    door = _FirstFails(f"/customer/{customer.id}", answer=HttpResponse(status=401, body=body))
+    sync = world.sync(raw_client=world.through(door), retry=policy(max_elapsed=0.001))
+    before, started = world.token_calls(), world.clock.monotonic()
+    assert (await sync.read(Customer, customer.id or "")).id == customer.id
+    assert world.clock.monotonic() == started
+    assert world.token_calls() - before == 1
+    (retry,) = world.events.of_kind(events.HTTP_RETRY)
+    assert (retry.attributes["wait"], retry.attributes["error"]) == (0.0, "AccessTokenInvalidError")
+    tokens = [request.headers.get("authorization") for request in door.seen]
+    assert tokens[0] != tokens[1]
+
+
+async def test_a_failure_to_get_a_token_is_retried_even_for_a_write_without_requestid(
+    world: SyncWorld,
+) -> None:
+    """When the token endpoint answers 503 before anything was sent, the call is retried
+    (nothing reached QBO), for a read and for a batch that carries no requestid alike."""
+    customer = await a_customer(world)
+    sync = world.sync(retry=policy())
+    for call in (
+        lambda: sync.read(Customer, customer.id or ""),
+        lambda: sync.batch([BatchItem.create("a-long-batch-id", Customer(display_name="Tok"))]),
+    ):
+        world.clock.advance(2 * 3600)  # the access token has expired: the next call refreshes
+        fault(world, {"kind": "status", "status": 503}, path="/oauth2/v1/tokens/bearer", next=1)
+        await call()
+    retries = world.events.of_kind(events.HTTP_RETRY)
+    assert [(e.attributes["operation"], e.attributes["error"]) for e in retries] == [
+        ("read Customer", "ServerError"),
+        ("batch", "ServerError"),
+    ]
+
+
+async def test_reads_and_single_writes_take_ordinary_permits(world: SyncWorld) -> None:
+    """Only batches spend the batch budget: a read and a create take ordinary permits."""
+    customer = await a_customer(world)
+    sync = world.sync()
+    await sync.read(Customer, customer.id or "")
+    await sync.create(Customer(display_name="Ordinary Permit Ltd"))
+    assert (world.permits.granted, world.permits.batch_granted) == (2, 0)
