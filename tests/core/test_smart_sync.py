@@ -45,6 +45,7 @@ from qbo_core.http import Headers, HttpRequest, HttpResponse
 from qbo_core.query import Field, Query
 from qbo_core.results import BatchItem
 from qbo_core.services.auth import QBOAuthService
+from qbo_core.services.raw_client import QBORawClient
 from qbo_core.services.retry import RetryPolicy
 from qbo_core.services.smart_sync import (
     DEFAULT_CACHE_TTLS,
@@ -1722,3 +1723,103 @@ async def test_reads_and_single_writes_take_ordinary_permits(world: SyncWorld) -
     await sync.read(Customer, customer.id or "")
     await sync.create(Customer(display_name="Ordinary Permit Ltd"))
     assert (world.permits.granted, world.permits.batch_granted) == (2, 0)
+
+
+# --------------------------------------------------------------------- reads overlapping writes
+
+
+class _Holding:
+    """An `HttpTransport` before the emulator that holds back answers: a request whose URL
+    holds one of the parts in `hold` gets its answer from the emulator at once (the state
+    of that moment), handed back only once `release` is set."""
+
+    def __init__(self, world: SyncWorld) -> None:
+        self.inner = world.transport
+        self.hold: set[str] = set()
+        self.held = 0
+        self.release = asyncio.Event()
+
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        response = await self.inner.send(request)
+        part = next((part for part in self.hold if part in request.url), None)
+        if part is not None:
+            self.hold.discard(part)
+            self.held += 1
+            await self.release.wait()
+        return response
+
+
+def _holding_sync(world: SyncWorld) -> tuple[SmartSyncService, _Holding]:
+    transport = _Holding(world)
+    raw = QBORawClient(transport, world.config, events=world.events, clock=world.clock)
+    return world.sync(raw_client=raw), transport
+
+
+async def test_a_read_after_a_write_or_invalidate_runs_on_its_own(world: SyncWorld) -> None:
+    """A read whose answer QBO gave before a write (or an `invalidate`) is still on its way
+    back: a read made after the write does not join it, gets the new state at once, and
+    the old answer is returned to its caller but not cached."""
+    customer = await a_customer(world)
+    path = f"/customer/{customer.id}"
+    for change in ("write", "invalidate"):
+        sync, transport = _holding_sync(world)
+        await sync.invalidate()
+        transport.hold = {path}
+        early = asyncio.ensure_future(sync.read(Customer, customer.id or ""))
+        await eventually(lambda: transport.held == 1)  # noqa: B023 - awaited here
+        if change == "write":
+            current = await sync.sparse_update(
+                Customer, customer.id or "", customer.sync_token or "", {"Notes": "overlap"}
+            )
+        else:
+            current = customer
+            await sync.invalidate()
+        late = asyncio.ensure_future(sync.read(Customer, customer.id or ""))
+        await eventually(late.done)  # fails, not hangs, if it joined the held read
+        assert late.result().sync_token == current.sync_token
+        transport.release.set()
+        await early
+        sent = len(world.data_requests(path))
+        assert (await sync.read(Customer, customer.id or "")).sync_token == current.sync_token
+        assert len(world.data_requests(path)) == sent  # `late`'s answer, cached
+        customer = current
+
+
+async def test_a_read_during_a_write_does_not_join_a_read_from_before_it(
+    world: SyncWorld,
+) -> None:
+    """While a write is under way, a read does not join the identical read that started
+    before the write: it sends its own request."""
+    customer = await a_customer(world)
+    path = f"/customer/{customer.id}"
+    sync, transport = _holding_sync(world)
+    transport.hold = {path}
+    before = asyncio.ensure_future(sync.read(Customer, customer.id or ""))
+    await eventually(lambda: transport.held == 1)
+    transport.hold = {"/customer?"}
+    write = asyncio.ensure_future(sync.create(Customer(display_name="Held Write Ltd")))
+    await eventually(lambda: transport.held == 2)
+    during = asyncio.ensure_future(sync.read(Customer, customer.id or ""))
+    await eventually(during.done)  # fails, not hangs, if it joined the read from before
+    assert during.result().id == customer.id
+    assert world.events.of_kind(events.CACHE_COALESCED) == []
+    transport.release.set()
+    await asyncio.gather(before, write)
+
+
+async def test_reads_are_cached_again_once_a_write_or_invalidate_is_over(
+    world: SyncWorld,
+) -> None:
+    """After a write and after an `invalidate` (each over), the next read is cached: the
+    one after it sends nothing."""
+    customer = await a_customer(world)
+    sync = world.sync()
+    path = f"/customer/{customer.id}"
+    await sync.create(Customer(display_name="Over And Done Ltd"))
+    await sync.read(Customer, customer.id or "")
+    sent = len(world.data_requests(path))
+    await sync.read(Customer, customer.id or "")
+    await sync.invalidate()
+    await sync.read(Customer, customer.id or "")
+    await sync.read(Customer, customer.id or "")
+    assert len(world.data_requests(path)) == sent + 1
