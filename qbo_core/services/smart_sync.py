@@ -455,7 +455,7 @@ class SmartSyncService:
         """The TTL, in seconds, of cached reads of `entity_type` (0: not cached)."""
         if entity_type is None:
             return 0.0
-        return self._ttls.get(entity_type, self._ttls.get("*", 0.0))
+        return self._ttls.get(entity_type, self._ttls["*"])  # "*" is in the defaults
 
     def __repr__(self) -> str:
         return f"SmartSyncService(business_id={self._business_id!r}, realm_id={self._realm_id!r})"

@@ -1823,3 +1823,56 @@ async def test_reads_are_cached_again_once_a_write_or_invalidate_is_over(
     await sync.read(Customer, customer.id or "")
     await sync.read(Customer, customer.id or "")
     assert len(world.data_requests(path)) == sent + 1
+
+
+class _FailingPdfs(QBORawClient):
+    """A raw client whose `pdf` raises the error it is given (as a broken adapter might)."""
+
+    error: Exception = ServerError("no pdf today", status=503)
+
+    async def pdf(self, auth: Any, entity_type: Any, entity_id: str) -> bytes:
+        raise self.error
+
+
+async def test_a_final_error_names_the_services_realm_unless_it_names_one(
+    world: SyncWorld,
+) -> None:
+    """An error that names no realm is given the service's; one that names a realm keeps
+    it; either way it gets the operation and the attempts."""
+    raw = _FailingPdfs(world.transport, world.config, events=world.events, clock=world.clock)
+    sync = world.sync(raw_client=raw, retry=policy(max_attempts=1))
+    for given, named in ((None, world.realm), ("4620816365999999999", "4620816365999999999")):
+        raw.error = ServerError("no pdf today", status=503, realm_id=given)
+        with pytest.raises(ServerError) as caught:
+            await sync.pdf(Invoice, "1")
+        assert (caught.value.realm_id, caught.value.operation, caught.value.attempts) == (
+            named,
+            "pdf Invoice",
+            1,
+        )
+
+
+async def test_a_read_is_cached_for_any_positive_ttl_and_named_when_not_cached(
+    world: SyncWorld,
+) -> None:
+    """Half a second is a TTL like any other (the second read is a hit, by class or by
+    name, with no cache error); with a TTL of 0 a failing read still names itself."""
+    customer = await a_customer(world)
+    sync = world.sync(cache_ttls={"Customer": 0.5})
+    path = f"/customer/{customer.id}"
+    await sync.read("Customer", customer.id or "")
+    sent = len(world.data_requests(path))
+    assert await sync.read("Customer", customer.id or "") == customer
+    assert await sync.read(Customer, customer.id or "") == customer
+    assert len(world.data_requests(path)) == sent
+    assert world.events.of_kind(events.CACHE_ERROR) == []
+    world.clock.advance(0.5)
+    await sync.read(Customer, customer.id or "")
+    assert len(world.data_requests(path)) == sent + 1
+    door = _FirstFails(path, failures=10)
+    uncached = world.sync(
+        raw_client=world.through(door), retry=policy(max_attempts=1), cache_ttls={"Customer": 0}
+    )
+    with pytest.raises(ServerError) as caught:
+        await uncached.read(Customer, customer.id or "")
+    assert caught.value.operation == "read Customer"
