@@ -1251,7 +1251,7 @@ async def test_a_query_is_a_string_or_a_query(world: SyncWorld) -> None:
     sync = world.sync()
     before = len(world.data_requests())
     with pytest.raises(TypeError, match=r"^a query is a str or a Query, got int$"):
-        await sync.query(42)  # type: ignore[arg-type]
+        await sync.query(42)  # type: ignore[call-overload]
     with pytest.raises(TypeError, match=r"^a query is a str or a Query, got bytes$"):
         await sync.count(b"select count(*) from Customer")  # type: ignore[arg-type]
     assert len(world.data_requests()) == before
