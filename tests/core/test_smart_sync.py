@@ -1876,3 +1876,22 @@ async def test_a_read_is_cached_for_any_positive_ttl_and_named_when_not_cached(
     with pytest.raises(ServerError) as caught:
         await uncached.read(Customer, customer.id or "")
     assert caught.value.operation == "read Customer"
+
+
+async def test_a_read_answered_in_utf16_is_cached_by_encoding_the_entity(
+    world: SyncWorld,
+) -> None:
+    """A body that is not plain UTF-8 JSON cannot be kept as it came: the entity is
+    encoded for the cache instead, and the next read is a hit equal to the first."""
+    customer = await a_customer(world)
+    _, _, body = await world.raw.read_with_body(await world.raw_auth(), Customer, customer.id or "")
+    utf16 = HttpResponse(status=200, body=body.decode().encode("utf-16"))
+    sync = world.sync(
+        raw_client=world.through(_FirstFails(f"/customer/{customer.id}", answer=utf16))
+    )
+    first = await sync.read(Customer, customer.id or "")
+    assert await sync.read(Customer, customer.id or "") == first == customer
+    assert [event.kind for event in world.events.of_kind("cache")] == [
+        events.CACHE_MISS,
+        events.CACHE_HIT,
+    ]
