@@ -236,12 +236,14 @@ class UnlimitedPermits:
 
 class _Flight:
     """One shared read, run by its first caller: the futures of the callers that joined
-    it (insertion-ordered), which the first caller resolves when the read ends."""
+    it (insertion-ordered), which the first caller resolves when the read ends, and the
+    one last chosen to run the read again (`_RESTART`), if any."""
 
-    __slots__ = ("waiters",)
+    __slots__ = ("chosen", "waiters")
 
     def __init__(self) -> None:
         self.waiters: dict[asyncio.Future[Any], None] = {}
+        self.chosen: asyncio.Future[Any] | None = None
 
 
 #: What a joined caller's future holds when the caller running the read was cancelled
@@ -316,8 +318,10 @@ class ReadCoalescer:
         try:
             value = await waiter
         except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled() and waiter.result() is _RESTART:
-                # Chosen to run the read again, but cancelled first: pass it on.
+            if flight.chosen is waiter:
+                # Chosen to run the read again, but cancelled first: pass it on. (Any
+                # other outcome already in the future is dropped: a cancelled caller
+                # ends cancelled, never with the read's result or error.)
                 del flight.waiters[waiter]
                 self._hand_over(slot, flight)
             raise
@@ -356,6 +360,7 @@ class ReadCoalescer:
         again (its future holds `_RESTART`); with none left, the flight is over."""
         for waiter in flight.waiters:
             if not waiter.done():
+                flight.chosen = waiter
                 waiter.set_result(_RESTART)
                 return
         self._landed(slot, flight)

@@ -1895,3 +1895,31 @@ async def test_a_read_answered_in_utf16_is_cached_by_encoding_the_entity(
         events.CACHE_MISS,
         events.CACHE_HIT,
     ]
+
+
+async def test_a_joined_caller_cancelled_as_the_shared_read_fails_is_cancelled(
+    world: SyncWorld,
+) -> None:
+    """A joined caller cancelled in the very turn the shared read's error reached it ends
+    cancelled: a cancellation is never turned into the read's error (a timeout or task
+    group around the caller relies on it)."""
+    fault(world, {"kind": "latency", "latency": 5}, path="/v3/company/*/customer/*", next=1)
+    sync = world.sync()
+    joined: list[asyncio.Future[Customer]] = []
+
+    async def runner() -> None:
+        try:
+            await sync.read(Customer, "999999")
+        except ObjectNotFoundError:
+            joined[0].cancel()  # before the joined caller could wake up with the error
+            raise
+
+    first = asyncio.ensure_future(runner())
+    await eventually(lambda: world.permits.in_flight == 1)
+    joined.append(asyncio.ensure_future(sync.read(Customer, "999999")))
+    await eventually(lambda: len(world.events.of_kind(events.CACHE_COALESCED)) == 1)
+    with pytest.raises(ObjectNotFoundError):
+        await first
+    with pytest.raises(asyncio.CancelledError):
+        await joined[0]
+    assert world.coalescer.in_flight() == 0
