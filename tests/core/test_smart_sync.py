@@ -12,7 +12,7 @@ import itertools
 import random
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -1691,6 +1691,7 @@ async def test_a_refused_token_is_refreshed_and_retried_at_once(world: SyncWorld
     assert world.token_calls() - before == 1
     (retry,) = world.events.of_kind(events.HTTP_RETRY)
     assert (retry.attributes["wait"], retry.attributes["error"]) == (0.0, "AccessTokenInvalidError")
+    assert (retry.attributes["status"], retry.attributes["code"]) == (401, "3200")
     tokens = [request.headers.get("authorization") for request in door.seen]
     assert tokens[0] != tokens[1]
 
@@ -1923,3 +1924,81 @@ async def test_a_joined_caller_cancelled_as_the_shared_read_fails_is_cancelled(
     with pytest.raises(asyncio.CancelledError):
         await joined[0]
     assert world.coalescer.in_flight() == 0
+
+
+async def test_changes_since_passes_the_overlap_given(world: SyncWorld) -> None:
+    """The service hands its `overlap` to `changes_since`: a negative one is refused."""
+    with pytest.raises(ValueError, match="overlap must not be negative"):
+        await world.sync().changes_since([Customer], None, overlap=timedelta(seconds=-1))
+
+
+async def test_a_zero_ttl_read_touches_no_cache(world: SyncWorld) -> None:
+    """With a TTL of 0 a query, a count and a read neither look in the cache nor store in
+    it: no cache event at all."""
+    customer = await a_customer(world)
+    cache = _KeyRecordingCache(world.clock)
+    sync = world.sync(cache=cache, cache_ttls={"Customer": 0})
+    await sync.query(Query.select(Customer).max_results(2))
+    await sync.count(Query.count(Customer))
+    await sync.read(Customer, customer.id or "")
+    await sync.cdc([Customer], date(2026, 1, 1))
+    assert world.events.of_kind("cache") == []
+    assert cache.sets == []
+
+
+async def test_cdc_calls_coalesce_only_with_the_same_types_and_time(world: SyncWorld) -> None:
+    """A CDC call joins one in flight only when it asks for the same entity types since the
+    same time: another type list or another time sends its own request."""
+    sync, transport = _holding_sync(world)
+    transport.hold = {"/cdc"}
+    held = asyncio.ensure_future(sync.cdc([Customer, Invoice], date(2026, 1, 1)))
+    await eventually(lambda: transport.held == 1)
+    others = [
+        asyncio.ensure_future(sync.cdc([Customer], date(2026, 1, 1))),
+        asyncio.ensure_future(sync.cdc([Customer, Invoice], date(2026, 1, 2))),
+    ]
+    for other in others:
+        await eventually(other.done)  # fails, not hangs, if it joined the held call
+    assert world.events.of_kind(events.CACHE_COALESCED) == []
+    same = asyncio.ensure_future(sync.cdc([Customer, Invoice], date(2026, 1, 1)))
+    await eventually(lambda: len(world.events.of_kind(events.CACHE_COALESCED)) == 1)
+    transport.release.set()
+    assert await same == await held
+    assert len(world.data_requests("/cdc")) == 3
+
+
+class _SlowInvalidation(MemoryCache):
+    """A `MemoryCache` whose `invalidate_realm` waits for `release`."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock)
+        self.invalidating = False
+        self.release = asyncio.Event()
+
+    async def invalidate_realm(self, realm_id: str) -> None:
+        self.invalidating = True
+        await self.release.wait()
+        await super().invalidate_realm(realm_id)
+
+
+async def test_a_read_during_an_invalidate_does_not_join_a_read_from_before_it(
+    world: SyncWorld,
+) -> None:
+    """While `invalidate` is dropping the cache, a read does not join the identical read
+    QBO answered before it: it sends its own request."""
+    customer = await a_customer(world)
+    cache = _SlowInvalidation(world.clock)
+    transport = _Holding(world)
+    raw = QBORawClient(transport, world.config, events=world.events, clock=world.clock)
+    sync = world.sync(raw_client=raw, cache=cache)
+    transport.hold = {f"/customer/{customer.id}"}
+    before = asyncio.ensure_future(sync.read(Customer, customer.id or ""))
+    await eventually(lambda: transport.held == 1)
+    invalidating = asyncio.ensure_future(sync.invalidate())
+    await eventually(lambda: cache.invalidating)
+    during = asyncio.ensure_future(sync.read(Customer, customer.id or ""))
+    await eventually(during.done)  # fails, not hangs, if it joined the read from before
+    assert world.events.of_kind(events.CACHE_COALESCED) == []
+    cache.release.set()
+    transport.release.set()
+    await asyncio.gather(before, invalidating)
