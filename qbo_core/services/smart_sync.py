@@ -174,8 +174,10 @@ _BATCH_BID_WITH_REQUEST_ID = 10
 # --------------------------------------------------------------------- the limiter seam
 
 
+# A Protocol declaration, left out of mutation like the ports: mutmut's trampolines would
+# add members to it, and then no limiter would be an instance of it (runtime_checkable).
 @runtime_checkable
-class Permits(Protocol):
+class Permits(Protocol):  # pragma: no mutate block
     """What the service needs from a rate limiter (the real one is `RateLimiter`).
 
     `permit` is entered around each attempt (token and HTTP call); it may wait (on the
@@ -234,12 +236,14 @@ class UnlimitedPermits:
 
 class _Flight:
     """One shared read, run by its first caller: the futures of the callers that joined
-    it (insertion-ordered), which the first caller resolves when the read ends."""
+    it (insertion-ordered), which the first caller resolves when the read ends, and the
+    one last chosen to run the read again (`_RESTART`), if any."""
 
-    __slots__ = ("waiters",)
+    __slots__ = ("chosen", "waiters")
 
     def __init__(self) -> None:
         self.waiters: dict[asyncio.Future[Any], None] = {}
+        self.chosen: asyncio.Future[Any] | None = None
 
 
 #: What a joined caller's future holds when the caller running the read was cancelled
@@ -314,8 +318,10 @@ class ReadCoalescer:
         try:
             value = await waiter
         except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled() and waiter.result() is _RESTART:
-                # Chosen to run the read again, but cancelled first: pass it on.
+            if flight.chosen is waiter:
+                # Chosen to run the read again, but cancelled first: pass it on. (Any
+                # other outcome already in the future is dropped: a cancelled caller
+                # ends cancelled, never with the read's result or error.)
                 del flight.waiters[waiter]
                 self._hand_over(slot, flight)
             raise
@@ -354,6 +360,7 @@ class ReadCoalescer:
         again (its future holds `_RESTART`); with none left, the flight is over."""
         for waiter in flight.waiters:
             if not waiter.done():
+                flight.chosen = waiter
                 waiter.set_result(_RESTART)
                 return
         self._landed(slot, flight)
@@ -453,7 +460,7 @@ class SmartSyncService:
         """The TTL, in seconds, of cached reads of `entity_type` (0: not cached)."""
         if entity_type is None:
             return 0.0
-        return self._ttls.get(entity_type, self._ttls.get("*", 0.0))
+        return self._ttls.get(entity_type, self._ttls["*"])  # "*" is in the defaults
 
     def __repr__(self) -> str:
         return f"SmartSyncService(business_id={self._business_id!r}, realm_id={self._realm_id!r})"
@@ -683,7 +690,11 @@ class SmartSyncService:
         short = all(len(item.bid) <= _BATCH_BID_WITH_REQUEST_ID for item in items)
         if request_id is None and not short:
             return await self._write(
-                "batch", lambda auth, _: self._raw.batch(auth, items), None, with_id=False
+                "batch",
+                lambda auth, _: self._raw.batch(auth, items),
+                None,
+                batch=True,
+                with_id=False,
             )
         return await self._write(
             "batch",
