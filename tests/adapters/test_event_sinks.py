@@ -474,3 +474,53 @@ def test_fan_out_repr_counts_sinks_and_drops() -> None:
     sink = FanOutEventSink(RecordingEventSink(), _BrokenSink())
     sink.emit(_event())
     assert repr(sink) == "FanOutEventSink(2 sinks, dropped=1)"
+
+
+def test_recorder_masks_secrets_inside_tuples_and_keys() -> None:
+    """Token text is masked inside tuples (kept as tuples) and in nested mapping keys."""
+    sink = RecordingEventSink()
+    sink.emit(_event(pair=("Bearer abcdefgh123", 1), nested={"Bearer keypart12345": 1, 2: "two"}))
+    (event,) = sink.events
+    assert event.attributes["pair"] == ("Bearer <redacted>", 1)
+    assert event.attributes["nested"] == {"Bearer <redacted>": 1, "2": "two"}
+
+
+def test_logging_sorts_attributes_with_mixed_key_types() -> None:
+    """Nested keys are sorted as text, so mixed key types still give one stable line."""
+    logger, handler = _capturing_logger()
+    attributes = {"m": {2: "two", "1": "one", "b": {"z": 1, "a": 2}}}
+    LoggingEventSink(logger).emit(QBOEvent(kind="k", at=AT, attributes=attributes))
+    assert handler.records[0].getMessage() == "k m.1=one m.2=two m.b.a=2 m.b.z=1"
+
+
+def test_logging_structured_attributes_convert_other_values() -> None:
+    """In the structured extra, keys become text, None and bools stay, other objects are text."""
+
+    class Note:
+        def __str__(self) -> str:
+            return "a note"
+
+    logger, handler = _capturing_logger()
+    attributes = {"m": {1: None, "t": True}, "n": Note(), "f": 1.5, "l": ["x", (2,)]}
+    LoggingEventSink(logger).emit(QBOEvent(kind="k", at=AT, attributes=attributes))
+    structured = getattr(handler.records[0], "qbo_event", {})
+    assert structured["attributes"] == {
+        "m": {"1": None, "t": True},
+        "n": "a note",
+        "f": 1.5,
+        "l": ["x", [2]],
+    }
+
+
+def test_a_mapping_that_holds_itself_is_cut_not_dropped() -> None:
+    """A self-containing mapping is kept down to the depth limit instead of losing the event."""
+    loop: dict[str, object] = {"ok": 1}
+    loop["self"] = loop
+    sink = RecordingEventSink()
+    sink.emit(_event(loop=loop))
+    (event,) = sink.events
+    cut: object = {"ok": "<nested too deep>", "self": "<nested too deep>"}
+    for _ in range(7):
+        cut = {"ok": 1, "self": cut}
+    assert event.attributes["loop"] == cut
+    assert sink.dropped == 0
