@@ -387,9 +387,10 @@ def test_recorder_counts_an_unscrubbable_event_as_dropped() -> None:
     sink = RecordingEventSink()
     sink.emit(_event(bad=_ExplodingMapping(a=1)))
     sink.emit(_event("kept"))
-    assert sink.dropped == 1
+    sink.emit(_event(bad=_ExplodingMapping(a=1)))
+    assert sink.dropped == 2
     assert sink.kinds() == ["kept"]
-    assert repr(sink) == "RecordingEventSink(events=1, dropped=1)"
+    assert repr(sink) == "RecordingEventSink(events=1, dropped=2)"
 
 
 def test_recorder_limit_message_names_the_value() -> None:
@@ -524,3 +525,12 @@ def test_a_mapping_that_holds_itself_is_cut_not_dropped() -> None:
         cut = {"ok": 1, "self": cut}
     assert event.attributes["loop"] == cut
     assert sink.dropped == 0
+
+
+def test_logging_passes_the_line_as_the_records_argument() -> None:
+    """The record's format is a bare `%s` with the line as its argument, so a `%` in an event's
+    text never reaches a handler that formats `msg % args` itself as a placeholder."""
+    logger, handler = _capturing_logger()
+    LoggingEventSink(logger).emit(_event("k", ratio="50%"))
+    (record,) = handler.records
+    assert (record.msg, record.args) == ("%s", ("k realm=9130 ratio=50%",))
