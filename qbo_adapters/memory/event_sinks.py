@@ -216,7 +216,8 @@ class FanOutEventSink:
 
 
 def _format_line(event: QBOEvent, attributes: Mapping[str, object]) -> str:
-    """The one-line, key=value rendering of `event` with (already scrubbed) `attributes`."""
+    """The one-line, key=value rendering of `event` with `attributes` already scrubbed and made
+    JSON-ready by `_jsonable` (text keys; only JSON types, so `_render` needs no fallback)."""
     fields: list[tuple[str, object]] = []
     if event.realm_id is not None:
         fields.append(("realm", event.realm_id))
@@ -229,7 +230,7 @@ def _format_line(event: QBOEvent, attributes: Mapping[str, object]) -> str:
 
 
 def _flatten(values: Mapping[str, object], prefix: str) -> Iterator[tuple[str, object]]:
-    for key in sorted(values, key=str):
+    for key in sorted(values):
         value = values[key]
         name = f"{prefix}{key}"
         if isinstance(value, Mapping) and value:
@@ -248,7 +249,7 @@ def _render(value: Any) -> str:
     if isinstance(value, str):
         text = value
     elif isinstance(value, list | tuple):
-        text = json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     else:
         text = str(value)
     if _BARE_VALUE.fullmatch(text):
