@@ -370,8 +370,15 @@ def _nested(levels: int) -> object:
 def test_scrub_keeps_eight_levels_and_cuts_the_ninth() -> None:
     """An attribute is kept down to eight levels; anything deeper reads `<nested too deep>`."""
     sink = RecordingEventSink()
-    sink.emit(_event(kept=_nested(7), cut=_nested(8), mapping={"a": {"b": _nested(6)}}))
+    pair: object = ("leaf",)
+    for _ in range(7):
+        pair = (pair,)
+    sink.emit(_event(kept=_nested(7), cut=_nested(8), mapping={"a": {"b": _nested(6)}}, pair=pair))
     (event,) = sink.events
+    cut: object = "<nested too deep>"
+    for _ in range(8):
+        cut = (cut,)
+    assert event.attributes["pair"] == cut
     assert event.attributes["kept"] == _nested(7)
     assert event.attributes["cut"] == [[[[[[[["<nested too deep>"]]]]]]]]
     assert event.attributes["mapping"] == {"a": {"b": [[[[[["<nested too deep>"]]]]]]}}
