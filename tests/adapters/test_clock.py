@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
-from qbo_adapters.memory.clock import FakeClock, SystemClock
+from qbo_adapters.memory.clock import FakeClock, SystemClock, _until_loop_idle
 from qbo_adapters.testing.clock import ClockContract
 from qbo_core.ports.clock import Clock
 
@@ -325,3 +327,25 @@ async def test_system_clock_sleeps_a_negative_time_as_zero(
     await SystemClock().sleep(-2)
     await SystemClock().sleep(0.5)
     assert asked == [0.0, 0.5]
+
+
+@pytest.mark.parametrize(
+    ("loop", "yields"),
+    [
+        (SimpleNamespace(_ready=[]), 1),  # nothing else to run: one yield settles it
+        (SimpleNamespace(_ready=["busy"]), 1_000),  # always busy: gives up at max_yields
+        (SimpleNamespace(), 20),  # a loop without CPython's ready queue: a fixed 20
+    ],
+)
+async def test_waiting_for_an_idle_loop_yields_a_bounded_number_of_times(
+    monkeypatch: pytest.MonkeyPatch, loop: object, yields: int
+) -> None:
+    """Auto-advance waits until no callback is ready, at most 1000 yields (20 if it can't tell)."""
+    asked: list[float] = []
+
+    async def record(seconds: float) -> None:
+        asked.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", record)
+    await _until_loop_idle(cast(asyncio.AbstractEventLoop, loop))
+    assert asked == [0] * yields
