@@ -436,6 +436,7 @@ def test_recorder_events_is_a_copy() -> None:
         ("café", "café"),
         ("naïve text", '"naïve text"'),
         ([1, None, 2.5], "[1,null,2.5]"),
+        ([{"a": 1}], '"[{\\"a\\":1}]"'),
         (("é",), '"[\\"é\\"]"'),
         ({}, "{}"),
         (False, "false"),
