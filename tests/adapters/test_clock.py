@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from types import SimpleNamespace
@@ -349,3 +350,35 @@ async def test_waiting_for_an_idle_loop_yields_a_bounded_number_of_times(
     monkeypatch.setattr(asyncio, "sleep", record)
     await _until_loop_idle(cast(asyncio.AbstractEventLoop, loop))
     assert asked == [0] * yields
+
+
+def test_now_is_in_utc_whatever_the_hosts_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A start in another zone is reported in UTC even on a host whose local zone is not UTC."""
+    monkeypatch.setenv("TZ", "JST-9")  # a POSIX zone string: UTC+09:00, no tz database
+    time.tzset()
+    try:
+        start = datetime(2026, 1, 1, 9, 0, tzinfo=timezone(timedelta(hours=9)))
+        now = FakeClock(start).now()
+        assert (now, now.utcoffset(), now.hour) == (start, timedelta(0), 0)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_wall_moves_add_up() -> None:
+    """Successive `advance_wall` moves add up."""
+    clock = FakeClock(datetime(2026, 3, 1, tzinfo=UTC), auto_advance=False)
+    clock.advance_wall(10)
+    clock.advance_wall(5)
+    assert clock.now() == datetime(2026, 3, 1, 0, 0, 15, tzinfo=UTC)
+
+
+async def test_auto_advance_passes_over_a_cancelled_earlier_sleeper() -> None:
+    """A sleeper cancelled before its deadline does not stop auto-advance waking a later one."""
+    clock = FakeClock()
+    early = asyncio.get_running_loop().create_task(clock.sleep(5))
+    await asyncio.sleep(0)
+    early.cancel()
+    await asyncio.wait_for(clock.sleep(10), timeout=5)  # the guard fails a hang at once
+    assert clock.elapsed == 10
+    assert early.cancelled()
