@@ -16,7 +16,7 @@ from typing import Any, cast
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestServer, make_mocked_request
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -598,3 +598,19 @@ async def test_the_handler_speaks_openmetrics_when_asked() -> None:
         body = await response.text()
     assert body.endswith("# EOF\n")
     assert 'qbo_rate_throttled_total{realm="r1"} 1.0' in body
+
+
+async def test_the_handler_serves_the_global_registry_by_default() -> None:
+    """`metrics_handler()` with no registry answers with prometheus_client's global registry."""
+    response = await metrics_handler()(make_mocked_request("GET", "/metrics"))
+    assert response.body is not None
+    assert b"\npython_info{" in bytes(cast(bytes, response.body))
+
+
+async def test_a_scrape_without_accept_gets_the_plain_text_format() -> None:
+    """A scraper that sends no `Accept` gets Prometheus text 0.0.4, with its exact content type."""
+    sink, registry = fresh_sink()
+    sink.emit(event(events.RATE_THROTTLED, status=429))
+    response = await metrics_handler(registry)(make_mocked_request("GET", "/metrics"))
+    assert response.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert b'qbo_rate_throttled_total{realm="r1"} 1.0\n' in bytes(cast(bytes, response.body))
