@@ -17,7 +17,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer, make_mocked_request
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.parser import text_string_to_metric_families
 
 from qbo_adapters.memory.clock import FakeClock
@@ -270,6 +271,10 @@ async def test_a_throttled_run_counts_the_429_the_hold_back_and_the_retry() -> N
         (200, None, "ok"),
         (204, None, "ok"),
         (400, "ValidationError", "client_error"),
+        (400, None, "client_error"),
+        (399, None, "ok"),
+        (200, "__class__", "server_error"),
+        (200, "annotations", "server_error"),
         (401, "AccessTokenInvalidError", "client_error"),
         (404, None, "client_error"),
         (429, "ThrottledError", "throttled"),
@@ -633,6 +638,19 @@ def test_durations_and_waits_count_from_zero_and_skip_what_is_not_a_time() -> No
     )
     assert value(samples, "qbo_rate_held_back_total", realm="r1") == 6
     assert value(samples, "qbo_rate_held_back_seconds_total", realm="r1") == 2
+
+
+def test_the_default_registry_is_the_global_one() -> None:
+    """Without a registry the sink's metrics go to prometheus_client's global registry."""
+    sink = PrometheusEventSink(namespace="qbo_default_registry_test")
+    try:
+        assert sink.registry is REGISTRY
+        sink.emit(cast(QBOEvent, None))
+        assert REGISTRY.get_sample_value("qbo_default_registry_test_events_dropped_total") == 1
+    finally:
+        for metric in vars(sink).values():
+            if isinstance(metric, MetricWrapperBase):
+                REGISTRY.unregister(metric)
 
 
 def test_repr_shows_the_realm_label_and_drops() -> None:
