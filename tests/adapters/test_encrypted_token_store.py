@@ -409,3 +409,32 @@ async def test_a_delete_naming_another_version_conflicts_with_both() -> None:
     )
     assert await store.delete("r1", expected_version=saved.version) is True
     assert await store.delete("r1") is False
+
+
+class _ReplacedAfterCheck(MemoryTokenStore):
+    """An inner store where another writer replaces the tokens right after the first load."""
+
+    def __init__(self, replacement: TokenSet) -> None:
+        super().__init__()
+        self._replacement: TokenSet | None = replacement
+
+    async def load(self, realm_id: str) -> VersionedTokenSet | None:
+        found = await super().load(realm_id)
+        if found is not None and self._replacement is not None:
+            replacement, self._replacement = self._replacement, None
+            await super().save(realm_id, replacement, expected_version=found.version)
+        return found
+
+
+async def test_an_unguarded_delete_never_removes_what_replaced_the_checked_value() -> None:
+    """A delete deletes only the version it checked: tokens replaced after the check (here
+    by ones no key reads) are checked in turn, refused, and left in place."""
+    unreadable = _tokens("plain")
+    inner = _ReplacedAfterCheck(unreadable)
+    store = EncryptedTokenStore(inner, keys=[KEY_A])
+    await store.save("r1", _tokens("a"), expected_version=None)
+    with pytest.raises(EncryptionKeyError):
+        await store.delete("r1")
+    left = await inner.load("r1")
+    assert left is not None
+    assert left.tokens == unreadable
