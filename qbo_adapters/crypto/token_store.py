@@ -95,7 +95,7 @@ class EncryptedTokenStore:
                 if expected_version is not None:
                     raise
                 # replaced since the check: check the newer value before deleting it
-        raise _conflict(realm_id, expected_version, None)
+        raise _conflict(realm_id, None, None)  # a guarded delete re-raised its first loss
 
     def __repr__(self) -> str:
         return f"EncryptedTokenStore(inner={self._inner!r}, keys={self._key_count})"

@@ -131,7 +131,7 @@ class FakeClock:
         """Jump forward to the wall time `when` (never backwards), waking due sleepers."""
         if when.tzinfo is None or when.utcoffset() is None:
             raise ValueError("set_now needs a timezone-aware datetime")
-        delta = (when.astimezone(UTC) - self.now()).total_seconds()
+        delta = (when - self.now()).total_seconds()  # aware datetimes subtract as instants
         self.advance(max(delta, 0.0))
 
     def __repr__(self) -> str:

@@ -22,7 +22,7 @@ import attrs
 
 from qbo_core.dtos import QBOEvent
 from qbo_core.ports.event_sink import EventSink
-from qbo_core.redaction import redact, redact_mapping
+from qbo_core.redaction import REDACTED, is_secret_key, redact
 
 __all__ = ["FanOutEventSink", "LoggingEventSink", "RecordingEventSink"]
 
@@ -32,7 +32,16 @@ _BARE_VALUE = re.compile(r"[^\s\"'=\\]+")
 
 def _scrub_attributes(attributes: Mapping[str, object]) -> dict[str, object]:
     """A copy of `attributes` safe to keep: secret-named keys and token-looking text masked."""
-    return {redact(key): _scrub(value, 1) for key, value in redact_mapping(attributes).items()}
+    return _scrub_mapping(attributes, 0)
+
+
+def _scrub_mapping(values: Mapping[Any, object], depth: int) -> dict[str, object]:
+    """`values` with its keys as (redacted) text, each secret-named key's value masked."""
+    clean: dict[str, object] = {}
+    for key, item in values.items():
+        name = str(key)
+        clean[redact(name)] = REDACTED if is_secret_key(name) else _scrub(item, depth + 1)
+    return clean
 
 
 def _scrub(value: object, depth: int) -> object:
@@ -41,8 +50,7 @@ def _scrub(value: object, depth: int) -> object:
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, Mapping):
-        clean = redact_mapping({str(key): item for key, item in value.items()})
-        return {redact(key): _scrub(item, depth + 1) for key, item in clean.items()}
+        return _scrub_mapping(value, depth)
     if isinstance(value, list):
         return [_scrub(item, depth + 1) for item in value]
     if isinstance(value, tuple):
@@ -208,7 +216,8 @@ class FanOutEventSink:
 
 
 def _format_line(event: QBOEvent, attributes: Mapping[str, object]) -> str:
-    """The one-line, key=value rendering of `event` with (already scrubbed) `attributes`."""
+    """The one-line, key=value rendering of `event` with `attributes` already scrubbed and made
+    JSON-ready by `_jsonable` (text keys; only JSON types, so `_render` needs no fallback)."""
     fields: list[tuple[str, object]] = []
     if event.realm_id is not None:
         fields.append(("realm", event.realm_id))
@@ -221,7 +230,7 @@ def _format_line(event: QBOEvent, attributes: Mapping[str, object]) -> str:
 
 
 def _flatten(values: Mapping[str, object], prefix: str) -> Iterator[tuple[str, object]]:
-    for key in sorted(values, key=str):
+    for key in sorted(values):
         value = values[key]
         name = f"{prefix}{key}"
         if isinstance(value, Mapping) and value:
@@ -240,7 +249,7 @@ def _render(value: Any) -> str:
     if isinstance(value, str):
         text = value
     elif isinstance(value, list | tuple):
-        text = json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     else:
         text = str(value)
     if _BARE_VALUE.fullmatch(text):

@@ -107,7 +107,7 @@ class AsyncioLock:
             timer.cancel()
             waiters.discard(released)
             if not waiters:
-                self._waiters.pop(name, None)
+                del self._waiters[name]  # only the last waiter to leave empties the set
         if timer.done() and not timer.cancelled():
             timer.result()  # surface a failing clock rather than spin
 

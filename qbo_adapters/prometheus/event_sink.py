@@ -131,7 +131,7 @@ def request_outcome(status: object, error: object) -> str:
 def _error_class(name: object) -> type[errors.QBOError] | None:
     if not isinstance(name, str):
         return None
-    found = getattr(errors, name, None) if name in errors.__all__ else None
+    found = getattr(errors, name, None)  # only a QBOError class there counts, below
     if isinstance(found, type) and issubclass(found, errors.QBOError):
         return found
     return None
@@ -257,7 +257,6 @@ class PrometheusEventSink:
         self._dropped = Counter(
             "events_dropped",
             "Events the Prometheus sink could not record.",
-            (),
             namespace=namespace,
             registry=self.registry,
         )

@@ -113,3 +113,112 @@ async def test_repr_names_the_held_locks_but_no_token() -> None:
     assert "realm-1" in repr(lock)
     assert lease.token not in repr(lock)
     assert lease.token not in repr(lease)
+
+
+async def test_timeout_message_names_the_lock_and_the_wait() -> None:
+    """A waiter that gives up says which lock was still held and for how long it waited."""
+    lock = AsyncioLock(FakeClock())
+    await lock.acquire("realm-1", lease=60, wait=0)
+    with pytest.raises(LockTimeoutError, match=r"^lock 'realm-1' still held after waiting 2\.5s$"):
+        await lock.acquire("realm-1", lease=60, wait=2.5)
+
+
+async def test_extend_of_a_lost_lease_says_so_and_waited_nothing() -> None:
+    """Extending a lost lease raises an error naming the lock, with `waited` of 0."""
+    lock = AsyncioLock(FakeClock())
+    lease = await lock.acquire("realm-1", lease=10, wait=0)
+    await lock.release(lease)
+    with pytest.raises(LockTimeoutError) as caught:
+        await lock.extend(lease, lease_seconds=10)
+    assert str(caught.value) == "lease on lock 'realm-1' was lost before it could be extended"
+    assert caught.value.name == "realm-1"
+    assert caught.value.waited == 0.0
+
+
+async def test_invalid_durations_name_the_argument_and_value() -> None:
+    """A refused duration names the argument and the value given."""
+    lock = AsyncioLock(FakeClock())
+    lease = await lock.acquire("realm-1", lease=10, wait=0)
+    with pytest.raises(ValueError, match=r"^lease must be a positive number of seconds, got 0$"):
+        await lock.acquire("realm-2", lease=0, wait=0)
+    with pytest.raises(ValueError, match=r"^wait must be zero or positive, got -1$"):
+        await lock.acquire("realm-2", lease=10, wait=-1)
+    with pytest.raises(
+        ValueError, match=r"^lease_seconds must be a positive number of seconds, got -2$"
+    ):
+        await lock.extend(lease, lease_seconds=-2)
+
+
+async def test_lease_tokens_are_128_random_bits() -> None:
+    """Each lease's token is 32 hex digits (128 random bits), fresh for every lease."""
+    lock = AsyncioLock(FakeClock())
+    first = await lock.acquire("realm-1", lease=10, wait=0)
+    second = await lock.acquire("realm-2", lease=10, wait=0)
+    for lease in (first, second):
+        assert len(lease.token) == 32
+        int(lease.token, 16)
+    assert first.token != second.token
+
+
+async def test_repr_lists_the_held_names_sorted() -> None:
+    """`repr` reads `AsyncioLock(held=[...])` with the held names in sorted order."""
+    lock = AsyncioLock(FakeClock())
+    await lock.acquire("b", lease=10, wait=0)
+    await lock.acquire("a", lease=10, wait=0)
+    assert repr(lock) == "AsyncioLock(held=['a', 'b'])"
+
+
+class _BrokenClock(FakeClock):
+    """A clock whose sleep lets the time pass, then fails."""
+
+    async def sleep(self, seconds: float) -> None:
+        self.advance(seconds)
+        raise RuntimeError("clock broke")
+
+
+async def test_a_failing_clock_surfaces_from_a_waiting_acquire() -> None:
+    """A clock whose sleep fails makes a waiting `acquire` raise that error, not spin."""
+    lock = AsyncioLock(_BrokenClock())
+    await lock.acquire("realm-1", lease=60, wait=0)
+    with pytest.raises(RuntimeError, match="clock broke"):
+        await lock.acquire("realm-1", lease=60, wait=5)
+
+
+async def test_extend_keeps_the_lease_token() -> None:
+    """The extended lease has the same token, so the lease held before `extend` still releases."""
+    lock = AsyncioLock(FakeClock(auto_advance=False))
+    lease = await lock.acquire("realm-1", lease=10, wait=0)
+    extended = await lock.extend(lease, lease_seconds=20)
+    assert extended.token == lease.token
+    assert await lock.release(lease) is True
+
+
+async def test_a_waiter_that_gives_up_leaves_the_others_wakeable() -> None:
+    """When one waiter times out, another still waiting takes the lock at the release instant."""
+    clock = FakeClock()
+    lock = AsyncioLock(clock)
+    held = await lock.acquire("realm-1", lease=60, wait=0)
+    loop = asyncio.get_running_loop()
+    impatient = loop.create_task(lock.acquire("realm-1", lease=60, wait=2))
+    patient = loop.create_task(lock.acquire("realm-1", lease=60, wait=30))
+    with pytest.raises(LockTimeoutError):
+        await impatient
+    await clock.sleep(3)
+    await lock.release(held)
+    await patient
+    assert clock.elapsed == 5
+
+
+async def test_waiters_that_left_leave_no_bookkeeping() -> None:
+    """A lock forgets each waiter once it is served or gives up, so waits never pile up."""
+    clock = FakeClock()
+    lock = AsyncioLock(clock)
+    held = await lock.acquire("realm-1", lease=60, wait=0)
+    with pytest.raises(LockTimeoutError):
+        await lock.acquire("realm-1", lease=60, wait=2)
+    assert lock._waiters == {}
+    waiter = asyncio.get_running_loop().create_task(lock.acquire("realm-1", lease=60, wait=30))
+    await clock.sleep(1)
+    await lock.release(held)
+    await waiter
+    assert lock._waiters == {}

@@ -355,3 +355,190 @@ def test_fan_out_delivers_to_every_sink_despite_failures() -> None:
     assert first.kinds() == ["a", "b"]
     assert last.kinds() == ["a", "b"]
     assert sink.dropped == 2
+
+
+# ---------------------------------------------------------------- limits, failures, reprs
+
+
+def _nested(levels: int) -> object:
+    value: object = "leaf"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def test_scrub_keeps_eight_levels_and_cuts_the_ninth() -> None:
+    """An attribute is kept down to eight levels; anything deeper reads `<nested too deep>`."""
+    sink = RecordingEventSink()
+    pair: object = ("leaf",)
+    for _ in range(7):
+        pair = (pair,)
+    sink.emit(_event(kept=_nested(7), cut=_nested(8), mapping={"a": {"b": _nested(6)}}, pair=pair))
+    (event,) = sink.events
+    cut: object = "<nested too deep>"
+    for _ in range(8):
+        cut = (cut,)
+    assert event.attributes["pair"] == cut
+    assert event.attributes["kept"] == _nested(7)
+    assert event.attributes["cut"] == [[[[[[[["<nested too deep>"]]]]]]]]
+    assert event.attributes["mapping"] == {"a": {"b": [[[[[["<nested too deep>"]]]]]]}}
+
+
+class _ExplodingMapping(dict[str, object]):
+    def items(self) -> object:  # type: ignore[override]
+        raise RuntimeError("cannot iterate")
+
+
+def test_recorder_counts_an_unscrubbable_event_as_dropped() -> None:
+    """An event whose attributes cannot be read is counted in `dropped` and not kept."""
+    sink = RecordingEventSink()
+    sink.emit(_event(bad=_ExplodingMapping(a=1)))
+    sink.emit(_event("kept"))
+    sink.emit(_event(bad=_ExplodingMapping(a=1)))
+    assert sink.dropped == 2
+    assert sink.kinds() == ["kept"]
+    assert repr(sink) == "RecordingEventSink(events=1, dropped=2)"
+
+
+def test_recorder_limit_message_names_the_value() -> None:
+    """A refused max_events names itself and the value given."""
+    with pytest.raises(ValueError, match=r"^max_events must be at least 1 or None, got 0$"):
+        RecordingEventSink(max_events=0)
+
+
+def test_recorder_limit_of_one_keeps_the_last() -> None:
+    """max_events=1 is allowed and keeps the newest event only."""
+    sink = RecordingEventSink(max_events=1)
+    sink.emit(_event("a"))
+    sink.emit(_event("b"))
+    assert sink.kinds() == ["b"]
+
+
+def test_recorder_events_is_a_copy() -> None:
+    """Changing the list `events` returns leaves the recorder as it was."""
+    sink = RecordingEventSink()
+    sink.emit(_event("a"))
+    sink.events.clear()
+    assert sink.kinds() == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("plain-text_1.0", "plain-text_1.0"),
+        ("two words", '"two words"'),
+        ('say "hi"', '"say \\"hi\\""'),
+        ("it's", '"it\'s"'),
+        ("a=b", '"a=b"'),
+        ("back\\slash", '"back\\\\slash"'),
+        ("tab\there", '"tab\\there"'),
+        ("", '""'),
+        ("café", "café"),
+        ("naïve text", '"naïve text"'),
+        ([1, None, 2.5], "[1,null,2.5]"),
+        ([{"a": 1}], '"[{\\"a\\":1}]"'),
+        (("é",), '"[\\"é\\"]"'),
+        ({}, "{}"),
+        (False, "false"),
+        (0.25, "0.25"),
+    ],
+)
+def test_logging_renders_values_bare_or_quoted(value: object, shown: str) -> None:
+    """Values are bare unless they hold space, quotes, `=` or a backslash; lists are JSON."""
+    logger, handler = _capturing_logger()
+    LoggingEventSink(logger).emit(QBOEvent(kind="k", at=AT, attributes={"v": value}))
+    assert handler.records[0].getMessage() == f"k v={shown}"
+
+
+def test_logging_quotes_a_kind_or_key_that_needs_it() -> None:
+    """The kind and attribute names are quoted by the same rule as values."""
+    logger, handler = _capturing_logger()
+    LoggingEventSink(logger).emit(QBOEvent(kind="odd kind", at=AT, attributes={"a key": 1}))
+    assert handler.records[0].getMessage() == '"odd kind" "a key"=1'
+
+
+def test_logging_repr_names_the_logger_and_drops() -> None:
+    """`repr` reads `LoggingEventSink(logger='<name>', dropped=N)`."""
+    logger = logging.Logger("qbo.events.broken", logging.DEBUG)
+    logger.addHandler(_BrokenHandler())
+    sink = LoggingEventSink(logger)
+    sink.emit(_event())
+    assert repr(sink) == "LoggingEventSink(logger='qbo.events.broken', dropped=1)"
+
+
+def test_fan_out_add_delivers_later_events_after_the_held_sinks() -> None:
+    """A sink joined with `add` comes last in `sinks` and gets only the events emitted after."""
+    first, joined = RecordingEventSink(), RecordingEventSink()
+    sink = FanOutEventSink(first)
+    sink.emit(_event("before"))
+    sink.add(joined)
+    sink.emit(_event("after"))
+    assert sink.sinks == (first, joined)
+    assert first.kinds() == ["before", "after"]
+    assert joined.kinds() == ["after"]
+
+
+def test_fan_out_repr_counts_sinks_and_drops() -> None:
+    """`repr` reads `FanOutEventSink(N sinks, dropped=M)`."""
+    sink = FanOutEventSink(RecordingEventSink(), _BrokenSink())
+    sink.emit(_event())
+    assert repr(sink) == "FanOutEventSink(2 sinks, dropped=1)"
+
+
+def test_recorder_masks_secrets_inside_tuples_and_keys() -> None:
+    """Token text is masked inside tuples (kept as tuples) and in nested mapping keys."""
+    sink = RecordingEventSink()
+    sink.emit(_event(pair=("Bearer abcdefgh123", 1), nested={"Bearer keypart12345": 1, 2: "two"}))
+    (event,) = sink.events
+    assert event.attributes["pair"] == ("Bearer <redacted>", 1)
+    assert event.attributes["nested"] == {"Bearer <redacted>": 1, "2": "two"}
+
+
+def test_logging_sorts_attributes_with_mixed_key_types() -> None:
+    """Nested keys are sorted as text, so mixed key types still give one stable line."""
+    logger, handler = _capturing_logger()
+    attributes = {"m": {2: "two", "1": "one", "b": {"z": 1, "a": 2}}}
+    LoggingEventSink(logger).emit(QBOEvent(kind="k", at=AT, attributes=attributes))
+    assert handler.records[0].getMessage() == "k m.1=one m.2=two m.b.a=2 m.b.z=1"
+
+
+def test_logging_structured_attributes_convert_other_values() -> None:
+    """In the structured extra, keys become text, None and bools stay, other objects are text."""
+
+    class Note:
+        def __str__(self) -> str:
+            return "a note"
+
+    logger, handler = _capturing_logger()
+    attributes = {"m": {1: None, "t": True}, "n": Note(), "f": 1.5, "l": ["x", (2,)]}
+    LoggingEventSink(logger).emit(QBOEvent(kind="k", at=AT, attributes=attributes))
+    structured = getattr(handler.records[0], "qbo_event", {})
+    assert structured["attributes"] == {
+        "m": {"1": None, "t": True},
+        "n": "a note",
+        "f": 1.5,
+        "l": ["x", [2]],
+    }
+
+
+def test_a_mapping_that_holds_itself_is_cut_not_dropped() -> None:
+    """A self-containing mapping is kept down to the depth limit instead of losing the event."""
+    loop: dict[str, object] = {"ok": 1}
+    loop["self"] = loop
+    sink = RecordingEventSink()
+    sink.emit(_event(loop=loop))
+    (event,) = sink.events
+    cut: object = {"ok": "<nested too deep>", "self": "<nested too deep>"}
+    for _ in range(7):
+        cut = {"ok": 1, "self": cut}
+    assert event.attributes["loop"] == cut
+    assert sink.dropped == 0
+
+
+def test_logging_passes_the_line_as_the_records_argument() -> None:
+    """The record's format is a bare `%s` with the line as its argument, so a `%` in an event's
+    text never reaches a handler that formats `msg % args` itself as a placeholder."""
+    logger, handler = _capturing_logger()
+    LoggingEventSink(logger).emit(_event("k", ratio="50%"))
+    (record,) = handler.records
+    assert (record.msg, record.args) == ("%s", ("k realm=9130 ratio=50%",))

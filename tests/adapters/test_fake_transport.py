@@ -122,3 +122,55 @@ async def test_exhausted_script_says_so() -> None:
     await transport.send(_get("/first"))
     with pytest.raises(ScriptExhaustedError, match=r"1 response\(s\).*GET .*/second"):
         await transport.send(_get("/second"))
+
+
+async def test_exhausted_script_message_reads_in_full() -> None:
+    """The exhausted-script error gives the scripted count and the extra request, verbatim."""
+    transport = FakeTransport.from_responses([HttpResponse(status=200), HttpResponse(status=204)])
+    await transport.send(_get("/1"))
+    await transport.send(_get("/2"))
+    with pytest.raises(ScriptExhaustedError) as caught:
+        await transport.send(_get("/3"))
+    assert str(caught.value) == (
+        "FakeTransport was scripted with 2 response(s), all used; one more request arrived: "
+        f"HttpRequest(GET {BASE}/3, 0 bytes)"
+    )
+    assert len(transport.requests) == 3
+
+
+async def test_empty_script_refuses_the_first_request() -> None:
+    """A transport scripted with nothing raises ScriptExhaustedError on its first request."""
+    transport = FakeTransport.from_responses([])
+    with pytest.raises(ScriptExhaustedError, match="scripted with 0 response"):
+        await transport.send(_get())
+
+
+def test_last_request_error_says_none_arrived() -> None:
+    """The LookupError of an unused fake says that no request has arrived."""
+    with pytest.raises(LookupError, match=r"^FakeTransport has received no request$"):
+        _ = FakeTransport(lambda _: HttpResponse(status=200)).last_request
+
+
+async def test_wrong_handler_result_names_what_was_returned() -> None:
+    """The TypeError for a handler's wrong result names the type it returned."""
+    handler = cast(Any, lambda _: {"status": 200})
+    with pytest.raises(TypeError) as caught:
+        await FakeTransport(handler).send(_get())
+    assert str(caught.value) == "FakeTransport handler must return an HttpResponse, got dict"
+
+
+async def test_async_handler_returning_something_else_is_a_type_error() -> None:
+    """An async handler's wrong result is refused as a sync handler's is."""
+
+    async def handler(request: HttpRequest) -> Any:
+        return None
+
+    with pytest.raises(TypeError, match=r"got NoneType$"):
+        await FakeTransport(handler).send(_get())
+
+
+async def test_repr_counts_the_requests() -> None:
+    """`repr` reads `FakeTransport(requests=N)`."""
+    transport = FakeTransport(lambda _: HttpResponse(status=200))
+    await transport.send(_get())
+    assert repr(transport) == "FakeTransport(requests=1)"

@@ -16,8 +16,9 @@ from typing import Any, cast
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
-from prometheus_client import CollectorRegistry, generate_latest
+from aiohttp.test_utils import TestServer, make_mocked_request
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.parser import text_string_to_metric_families
 
 from qbo_adapters.memory.clock import FakeClock
@@ -270,6 +271,10 @@ async def test_a_throttled_run_counts_the_429_the_hold_back_and_the_retry() -> N
         (200, None, "ok"),
         (204, None, "ok"),
         (400, "ValidationError", "client_error"),
+        (400, None, "client_error"),
+        (399, None, "ok"),
+        (200, "__class__", "server_error"),
+        (200, "annotations", "server_error"),
         (401, "AccessTokenInvalidError", "client_error"),
         (404, None, "client_error"),
         (429, "ThrottledError", "throttled"),
@@ -537,6 +542,124 @@ def test_no_secret_reaches_a_label() -> None:
     assert label_names(parse(text)) == {"realm", "operation", "outcome", "result", "alert", "le"}
 
 
+HELP = {
+    "qbo_http_requests": (
+        "counter",
+        "HTTP exchanges with QBO, by outcome (ok, client_error, server_error, throttled, "
+        "transport_error).",
+    ),
+    "qbo_http_request_duration_seconds": (
+        "histogram",
+        "Time from sending a request to QBO to having its whole answer (or failing).",
+    ),
+    "qbo_http_retries": ("counter", "Failed calls retried after a wait by smart sync."),
+    "qbo_rate_throttled": ("counter", "Calls QBO answered with 429 (throttled)."),
+    "qbo_rate_held_back": (
+        "counter",
+        "Times a realm was held back in every process sharing its quota, after a 429.",
+    ),
+    "qbo_rate_held_back_seconds": (
+        "counter",
+        "Seconds of hold-back ordered after 429s (overlapping hold-backs add up).",
+    ),
+    "qbo_token_refreshes": (
+        "counter",
+        "Access-token refreshes, by outcome (ok, invalid_grant, error).",
+    ),
+    "qbo_cache_events": (
+        "counter",
+        "Smart sync's cache lookups and failures, by result (hit, miss, coalesced, error).",
+    ),
+    "qbo_events_dropped": ("counter", "Events the Prometheus sink could not record."),
+}
+
+
+@pytest.mark.parametrize(
+    ("realm_label", "alerts_help"),
+    [
+        (True, "Health alerts raised and not yet cleared (1 while raised)."),
+        (False, "Health alerts raised and not yet cleared (the realms where each is raised)."),
+    ],
+)
+def test_every_metric_has_its_documented_type_and_help(realm_label: bool, alerts_help: str) -> None:
+    """The registry holds exactly the documented metrics, each of its type and help text;
+    `alerts_active`'s help says what its value means with or without the realm label."""
+    _, registry = fresh_sink(realm_label=realm_label)
+    found = {
+        family.name: (family.type, family.documentation)
+        for family in text_string_to_metric_families(exposition(registry))
+        if not family.name.endswith("_created")  # the client's creation-time gauges
+    }
+    assert found == {**HELP, "qbo_alerts_active": ("gauge", alerts_help)}
+
+
+def test_text_labels_are_cut_to_100_characters_and_odd_values_are_unknown() -> None:
+    """An operation or alert text longer than 100 characters is cut there; one that is
+    empty or not text is `unknown`."""
+    sink, registry = fresh_sink()
+    sink.emit(event(events.HTTP_RETRY, operation="o" * 150))
+    sink.emit(event(events.HTTP_RETRY, operation="p" * 100))
+    sink.emit(event(events.HTTP_RETRY, operation=""))
+    sink.emit(event(events.HTTP_RETRY, operation=12))
+    sink.emit(event(events.ALERT_RAISED, alert="a" * 101))
+    samples = parse(exposition(registry))
+    retries = {
+        dict(labels)["operation"]: count
+        for (name, labels), count in samples.items()
+        if name == "qbo_http_retries_total"
+    }
+    assert retries == {"o" * 100: 1, "p" * 100: 1, "unknown": 2}
+    assert value(samples, "qbo_alerts_active", realm="r1", alert="a" * 100) == 1
+
+
+def test_only_the_first_4096_characters_of_a_text_are_read() -> None:
+    """A text label is made from its first 4096 characters: what follows is never scanned."""
+    sink, registry = fresh_sink()
+    token = "Bearer " + "A" * (4096 - len("Bearer "))
+    sink.emit(event(events.HTTP_RETRY, operation=token + " tail"))
+    samples = parse(exposition(registry))
+    assert value(samples, "qbo_http_retries_total", realm="r1", operation="Bearer <redacted>") == 1
+
+
+def test_durations_and_waits_count_from_zero_and_skip_what_is_not_a_time() -> None:
+    """A `duration_ms` or hold-back `wait` of 0 is recorded; a negative, infinite, boolean or
+    non-numeric one is not (the event itself still counts)."""
+    sink, registry = fresh_sink()
+    for duration in (0, 1500, -1, math.inf, True, "5"):
+        sink.emit(event(events.HTTP_REQUEST, operation="read", status=200, duration_ms=duration))
+    for wait in (0, 2, -3, math.nan, False, None):
+        sink.emit(event(events.RATE_HELD_BACK, wait=wait))
+    samples = parse(exposition(registry))
+    histogram = "qbo_http_request_duration_seconds"
+    assert value(samples, histogram + "_count", realm="r1", operation="read") == 2
+    assert value(samples, histogram + "_sum", realm="r1", operation="read") == 1.5
+    assert (
+        value(samples, "qbo_http_requests_total", realm="r1", operation="read", outcome="ok") == 6
+    )
+    assert value(samples, "qbo_rate_held_back_total", realm="r1") == 6
+    assert value(samples, "qbo_rate_held_back_seconds_total", realm="r1") == 2
+
+
+def test_the_default_registry_is_the_global_one() -> None:
+    """Without a registry the sink's metrics go to prometheus_client's global registry."""
+    sink = PrometheusEventSink(namespace="qbo_default_registry_test")
+    try:
+        assert sink.registry is REGISTRY
+        sink.emit(cast(QBOEvent, None))
+        assert REGISTRY.get_sample_value("qbo_default_registry_test_events_dropped_total") == 1
+    finally:
+        for metric in vars(sink).values():
+            if isinstance(metric, MetricWrapperBase):
+                REGISTRY.unregister(metric)
+
+
+def test_repr_shows_the_realm_label_and_drops() -> None:
+    """`repr` reads `PrometheusEventSink(realm_label=..., dropped=N)`."""
+    sink, _ = fresh_sink(realm_label=False)
+    sink.emit(cast(QBOEvent, None))
+    assert repr(sink) == "PrometheusEventSink(realm_label=False, dropped=1)"
+
+
 # -- the handler, scraped over HTTP ------------------------------------------------------
 
 
@@ -598,3 +721,19 @@ async def test_the_handler_speaks_openmetrics_when_asked() -> None:
         body = await response.text()
     assert body.endswith("# EOF\n")
     assert 'qbo_rate_throttled_total{realm="r1"} 1.0' in body
+
+
+async def test_the_handler_serves_the_global_registry_by_default() -> None:
+    """`metrics_handler()` with no registry answers with prometheus_client's global registry."""
+    response = await metrics_handler()(make_mocked_request("GET", "/metrics"))
+    assert response.body is not None
+    assert b"\npython_info{" in bytes(cast(bytes, response.body))
+
+
+async def test_a_scrape_without_accept_gets_the_plain_text_format() -> None:
+    """A scraper that sends no `Accept` gets Prometheus text 0.0.4, with its exact content type."""
+    sink, registry = fresh_sink()
+    sink.emit(event(events.RATE_THROTTLED, status=429))
+    response = await metrics_handler(registry)(make_mocked_request("GET", "/metrics"))
+    assert response.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert b'qbo_rate_throttled_total{realm="r1"} 1.0\n' in bytes(cast(bytes, response.body))
