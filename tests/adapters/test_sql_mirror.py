@@ -1,0 +1,136 @@
+"""`SqlMirror` beyond the Mirror contract (tests/adapters/test_mirror.py): what its tables
+hold for other readers, its schema name, its repr, and the messages of its errors."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from qbo_adapters.sql.mirror import SqlMirror
+from qbo_core.dtos import EntitySummary
+from qbo_core.entities import Customer, MetaData, RawEntity
+from qbo_core.errors import ConfigurationError, StoreUnavailableError
+from qbo_core.wire.canonical import entity_checksum
+from tests.adapters.sql_databases import POSTGRES_URL, disposing, sqlite_engine
+
+REALM = "9130350000000001"
+PACIFIC = timezone(timedelta(hours=-7))
+
+
+def _raw(entity_id: str, meta: Any) -> RawEntity:
+    data: dict[str, Any] = {"Id": entity_id, "SyncToken": "3"}
+    if meta is not None:
+        data["MetaData"] = meta
+    return RawEntity(entity_type="Estimate", data=data)
+
+
+async def _rows(engine: AsyncEngine) -> dict[str, tuple[str | None, str | None]]:
+    async with engine.connect() as connection:
+        result = await connection.execute(
+            sa.text("SELECT id, sync_token, last_updated FROM qbo_mirror_entities")
+        )
+        return {entity_id: (token, updated) for entity_id, token, updated in result}
+
+
+async def test_rows_hold_the_sync_token_and_the_last_update_in_utc(tmp_path: Path) -> None:
+    """Each row keeps the entity's SyncToken and its LastUpdatedTime as ISO text in UTC, for
+    hosts that query the table; a time that is missing, naive
+    or unreadable is stored NULL."""
+    engine = sqlite_engine(tmp_path / "mirror.sqlite3")
+    async with disposing(engine):
+        mirror = SqlMirror(engine)
+        await mirror.apply(
+            REALM,
+            upserts=[
+                Customer(
+                    id="1",
+                    sync_token="7",
+                    meta=MetaData(last_updated_time=datetime(2031, 1, 1, 17, 30, tzinfo=PACIFIC)),
+                ),
+                Customer(id="3", meta=MetaData()),
+                Customer(id="4"),
+                _raw("11", {"LastUpdatedTime": "2031-01-01T17:30:00-07:00"}),
+                _raw("12", {"LastUpdatedTime": "2031-01-01T17:30:00"}),
+                _raw("13", {"LastUpdatedTime": "yesterday"}),
+                _raw("14", {"LastUpdatedTime": 1_700_000_000}),
+                _raw("15", "2031-01-01T17:30:00-07:00"),
+                _raw("16", None),
+            ],
+        )
+        assert await _rows(engine) == {
+            "1": ("7", "2031-01-02T00:30:00+00:00"),
+            "3": (None, None),
+            "4": (None, None),
+            "11": ("3", "2031-01-02T00:30:00+00:00"),
+            "12": ("3", None),
+            "13": ("3", None),
+            "14": ("3", None),
+            "15": ("3", None),
+            "16": ("3", None),
+        }
+
+
+async def test_a_summary_of_many_thousand_rows_is_their_checksum(tmp_path: Path) -> None:
+    """`summary` reads the rows in batches and sums the batches' checksums modulo 2**256:
+    2,500 rows of a type give the count and the same checksum as all of them at once."""
+    engine = sqlite_engine(tmp_path / "mirror.sqlite3")
+    async with disposing(engine):
+        mirror = SqlMirror(engine)
+        customers = [Customer(id=str(index), display_name=f"C{index}") for index in range(2_500)]
+        estimates = [_raw("1", None)]
+        await mirror.apply(REALM, upserts=[*estimates, *customers])
+        assert await mirror.summary(REALM) == {
+            "Customer": EntitySummary(count=2_500, checksum=entity_checksum(customers)),
+            "Estimate": EntitySummary(count=1, checksum=entity_checksum(estimates)),
+        }
+
+
+async def test_repr_names_the_dialect_and_the_schema() -> None:
+    """The repr says which database and which schema the mirror is on."""
+    engine = create_async_engine("sqlite+aiosqlite://")
+    postgres = create_async_engine(POSTGRES_URL)
+    async with disposing(engine, postgres):
+        assert repr(SqlMirror(engine)) == "SqlMirror(dialect='sqlite', schema=None)"
+        assert (
+            repr(SqlMirror(postgres, schema="books"))
+            == "SqlMirror(dialect='postgresql', schema='books')"
+        )
+
+
+async def test_a_schema_name_is_a_postgres_identifier_of_at_most_63_characters() -> None:
+    """A letter or underscore, then letters, digits or underscores, 63 characters in all
+    (PostgreSQL's limit): anything else is refused by name, with the field."""
+    engine = create_async_engine(POSTGRES_URL)
+    async with disposing(engine):
+        for good in ("m", "_", "Mirror_2", "a" * 63):
+            SqlMirror(engine, schema=good)
+        for bad in ("", "2mirror", "my-mirror", "a" * 64, "mirror\n"):
+            with pytest.raises(ConfigurationError) as refused:
+                SqlMirror(engine, schema=bad)
+            assert refused.value.message == (f"schema must be a plain SQL identifier, got {bad!r}")
+            assert refused.value.field == "schema"
+    sqlite = create_async_engine("sqlite+aiosqlite://")
+    async with disposing(sqlite):
+        with pytest.raises(ConfigurationError) as refused:
+            SqlMirror(sqlite, schema="mirror")
+    assert refused.value.message == "SqlMirror's schema is a PostgreSQL schema; SQLite has none"
+    assert refused.value.field == "schema"
+
+
+async def test_an_unreachable_postgres_says_which_store_failed() -> None:
+    """A refused connection is StoreUnavailableError naming the database and the mirror,
+    retryable, with the backend."""
+    engine = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:1/test")
+    async with disposing(engine):
+        with pytest.raises(StoreUnavailableError) as failed:
+            await SqlMirror(engine).ids(REALM, "Customer")
+    assert failed.value.message.startswith(
+        "the postgresql mirror database failed or is unreachable: "
+    )
+    assert failed.value.backend == "postgresql"
+    assert failed.value.retryable
