@@ -60,6 +60,9 @@ class TestPostgresStateStore(StateStoreContract):
 
 EngineFactory = Callable[[], AsyncEngine]
 
+#: A bound on a statement that should not wait, far above its time on a loaded machine.
+_GUARD = 30.0
+
 
 @contextlib.asynccontextmanager
 async def _sqlite_engines() -> AsyncIterator[EngineFactory]:
@@ -267,3 +270,26 @@ async def test_refusals_of_the_engine_say_why(tmp_path: Path) -> None:
         "upgrade qbo-infra"
     )
     assert caught.value.field == "engine"
+
+
+@pytest.mark.postgres
+async def test_a_postgres_sweep_passes_over_rows_another_transaction_holds() -> None:
+    """On PostgreSQL a put's sweep skips expired rows another transaction has locked (a
+    later sweep takes them) instead of waiting for it: puts never queue behind a sweep."""
+    clock = FakeClock(auto_advance=False)
+    async with postgres_schema() as schema:
+        engine = postgres_engine(schema)
+        async with disposing(engine):
+            store = SqlStateStore(engine, clock)
+            await store.put("held", b"v", ttl=10)
+            await store.put("loose", b"v", ttl=10)
+            clock.advance(10)
+            async with engine.begin() as other:
+                await other.execute(
+                    sa.text("SELECT 1 FROM qbo_states WHERE state_key = 'held' FOR UPDATE")
+                )
+                # a sweep that waited for `other` would wait for ever: fail instead
+                async with asyncio.timeout(_GUARD):
+                    await store.put("fresh", b"v", ttl=60)
+                keys = (await other.execute(sa.text("SELECT state_key FROM qbo_states"))).scalars()
+                assert sorted(keys) == ["fresh", "held"]
