@@ -3,6 +3,7 @@ hold for other readers, its schema name, its repr, and the messages of its error
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from qbo_adapters.sql.mirror import SqlMirror
-from qbo_core.dtos import EntitySummary
+from qbo_core.dtos import EntitySummary, MirrorProgress
 from qbo_core.entities import Customer, MetaData, RawEntity
-from qbo_core.errors import ConfigurationError, StoreUnavailableError
+from qbo_core.errors import ConfigurationError, StoreCorruptError, StoreUnavailableError
 from qbo_core.wire.canonical import entity_checksum
 from tests.adapters.sql_databases import POSTGRES_URL, disposing, sqlite_engine
 
@@ -134,3 +135,105 @@ async def test_an_unreachable_postgres_says_which_store_failed() -> None:
     )
     assert failed.value.backend == "postgresql"
     assert failed.value.retryable
+
+
+def _corrupt(what: str) -> str:
+    return (
+        f"{what} cannot be read (damaged, or not a mirror database): restore it from a "
+        "backup, or delete it and run a full sync again"
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param("{x", id="not-json"),
+        pytest.param("[]", id="not-an-object"),
+        pytest.param('{"Id": 5}', id="wrong-field-type"),
+        pytest.param("[" * 100_000 + "]" * 100_000, id="nested-too-deep"),
+    ],
+)
+async def test_a_stored_entity_that_cannot_be_decoded_is_a_corrupt_store(
+    tmp_path: Path, body: str
+) -> None:
+    """A body another writer left unreadable (not JSON, not an entity, nested past the
+    parser's depth) raises StoreCorruptError naming the entity and what to do."""
+    engine = sqlite_engine(tmp_path / "mirror.sqlite3")
+    async with disposing(engine):
+        mirror = SqlMirror(engine)
+        await mirror.apply(REALM, upserts=[Customer(id="1", display_name="A")])
+        async with engine.begin() as connection:
+            await connection.execute(
+                sa.text("UPDATE qbo_mirror_entities SET body = :body"), {"body": body}
+            )
+        with pytest.raises(StoreCorruptError) as raised:
+            await mirror.get(REALM, "Customer", "1")
+    assert raised.value.message == _corrupt("the stored Customer 1")
+    assert raised.value.backend == "sqlite"
+    assert not raised.value.retryable
+
+
+@pytest.mark.parametrize("stored", ["nope", "[]", '{"full": "yes"}'])
+async def test_stored_progress_that_cannot_be_decoded_is_a_corrupt_store(
+    tmp_path: Path, stored: str
+) -> None:
+    """Progress that is not JSON, or not a MirrorProgress, raises StoreCorruptError naming
+    the realm."""
+    engine = sqlite_engine(tmp_path / "mirror.sqlite3")
+    async with disposing(engine):
+        mirror = SqlMirror(engine)
+        await mirror.apply(REALM, progress=MirrorProgress())
+        async with engine.begin() as connection:
+            await connection.execute(
+                sa.text("UPDATE qbo_mirror_progress SET progress = :stored"), {"stored": stored}
+            )
+        with pytest.raises(StoreCorruptError) as raised:
+            await mirror.progress(REALM)
+    assert raised.value.message == _corrupt(f"the progress stored for realm {REALM}")
+
+
+async def test_a_file_that_is_not_a_database_says_so_and_what_to_do(tmp_path: Path) -> None:
+    """Reading a file of garbage raises StoreCorruptError for the file, the driver's error
+    chained."""
+    path = tmp_path / "mirror.sqlite3"
+    path.write_bytes(b"this is not a SQLite database, just some bytes" * 100)
+    engine = sqlite_engine(path)
+    async with disposing(engine):
+        with pytest.raises(StoreCorruptError) as raised:
+            await SqlMirror(engine).realms()
+    assert raised.value.message == _corrupt("the sqlite mirror database file")
+    assert raised.value.backend == "sqlite"
+    assert "file is not a database" in str(raised.value.__cause__)
+
+
+async def test_a_locked_sqlite_file_says_so_and_when_to_retry(tmp_path: Path) -> None:
+    """While another connection holds the write lock, a write raises StoreUnavailableError
+    saying the file is locked and to try again later, the driver's error chained."""
+    path = tmp_path / "mirror.sqlite3"
+    engine = create_async_engine(f"sqlite+aiosqlite:///{path}", connect_args={"timeout": 0.05})
+    async with disposing(engine):
+        mirror = SqlMirror(engine)
+        await mirror.apply(REALM, progress=MirrorProgress())
+        other = sqlite3.connect(path, isolation_level=None)
+        try:
+            other.execute("BEGIN EXCLUSIVE")
+            with pytest.raises(StoreUnavailableError) as raised:
+                await mirror.drop_realm(REALM)
+        finally:
+            other.close()
+    assert raised.value.message == (
+        "the sqlite mirror database is locked by another process (a write is under way "
+        "elsewhere): try again when it is done"
+    )
+    assert raised.value.backend == "sqlite"
+    assert "database is locked" in str(raised.value.__cause__)
+
+
+async def test_an_entity_without_an_id_is_refused_by_type(tmp_path: Path) -> None:
+    """`apply` refuses an entity without an Id, naming its type, before writing anything."""
+    engine = sqlite_engine(tmp_path / "mirror.sqlite3")
+    async with disposing(engine):
+        mirror = SqlMirror(engine)
+        with pytest.raises(ValueError, match=r"^a Customer without an Id cannot be mirrored$"):
+            await mirror.apply(REALM, upserts=[_raw("1", None), Customer(display_name="A")])
+        assert await mirror.realms() == ()
