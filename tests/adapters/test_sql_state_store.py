@@ -293,3 +293,20 @@ async def test_a_postgres_sweep_passes_over_rows_another_transaction_holds() -> 
                     await store.put("fresh", b"v", ttl=60)
                 keys = (await other.execute(sa.text("SELECT state_key FROM qbo_states"))).scalars()
                 assert sorted(keys) == ["fresh", "held"]
+
+
+async def test_the_states_table_has_the_released_columns(tmp_path: Path) -> None:
+    """`qbo_states` is written with exactly the columns of schema version 1, by name, type,
+    nullability and key, and its expiry index: the format other releases read."""
+    engine = sqlite_engine(tmp_path / "qbo.sqlite3")
+    async with disposing(engine):
+        await SqlStateStore(engine, FakeClock()).take("warm-up")
+        async with engine.connect() as connection:
+            columns = (await connection.execute(sa.text("PRAGMA table_info(qbo_states)"))).all()
+            indexes = (await connection.execute(sa.text("PRAGMA index_list(qbo_states)"))).all()
+    assert [(name, kind, notnull, key) for _, name, kind, notnull, _, key in columns] == [
+        ("state_key", "TEXT", 1, 1),
+        ("value", "BLOB", 1, 0),
+        ("expires_at", "DOUBLE", 1, 0),
+    ]
+    assert "qbo_states_expires_at" in {index[1] for index in indexes}
