@@ -3,7 +3,9 @@ hold for other readers, its schema name, its repr, and the messages of its error
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,13 @@ from qbo_core.dtos import EntitySummary, MirrorProgress
 from qbo_core.entities import Customer, MetaData, RawEntity
 from qbo_core.errors import ConfigurationError, StoreCorruptError, StoreUnavailableError
 from qbo_core.wire.canonical import entity_checksum
-from tests.adapters.sql_databases import POSTGRES_URL, disposing, sqlite_engine
+from tests.adapters.sql_databases import (
+    POSTGRES_URL,
+    disposing,
+    postgres_engine,
+    postgres_schema,
+    sqlite_engine,
+)
 
 REALM = "9130350000000001"
 PACIFIC = timezone(timedelta(hours=-7))
@@ -40,8 +48,8 @@ async def _rows(engine: AsyncEngine) -> dict[str, tuple[str | None, str | None]]
 
 async def test_rows_hold_the_sync_token_and_the_last_update_in_utc(tmp_path: Path) -> None:
     """Each row keeps the entity's SyncToken and its LastUpdatedTime as ISO text in UTC, for
-    hosts that query the table; a time that is missing, naive
-    or unreadable is stored NULL."""
+    hosts that query the table; a time that is missing, naive or unreadable is stored NULL.
+    An upsert of a row already there replaces both."""
     engine = sqlite_engine(tmp_path / "mirror.sqlite3")
     async with disposing(engine):
         mirror = SqlMirror(engine)
@@ -74,6 +82,12 @@ async def test_rows_hold_the_sync_token_and_the_last_update_in_utc(tmp_path: Pat
             "15": ("3", None),
             "16": ("3", None),
         }
+        later = datetime(2031, 1, 2, 9, 0, tzinfo=PACIFIC)
+        await mirror.apply(
+            REALM,
+            upserts=[Customer(id="1", sync_token="8", meta=MetaData(last_updated_time=later))],
+        )
+        assert (await _rows(engine))["1"] == ("8", "2031-01-02T16:00:00+00:00")
 
 
 async def test_a_summary_of_many_thousand_rows_is_their_checksum(tmp_path: Path) -> None:
@@ -237,3 +251,46 @@ async def test_an_entity_without_an_id_is_refused_by_type(tmp_path: Path) -> Non
         with pytest.raises(ValueError, match=r"^a Customer without an Id cannot be mirrored$"):
             await mirror.apply(REALM, upserts=[_raw("1", None), Customer(display_name="A")])
         assert await mirror.realms() == ()
+
+
+async def test_an_unopenable_sqlite_file_is_neither_locked_nor_corrupt(tmp_path: Path) -> None:
+    """A file that cannot be opened (its directory is missing) is the plain
+    StoreUnavailableError of any failure, not the message of a lock or a damaged file."""
+    engine = sqlite_engine(tmp_path / "missing" / "mirror.sqlite3")
+    async with disposing(engine):
+        with pytest.raises(StoreUnavailableError) as failed:
+            await SqlMirror(engine).realms()
+    for thread in threading.enumerate():  # aiosqlite's worker: see test_store_ping.py
+        if thread.name.endswith("(_connection_worker_thread)"):
+            await asyncio.to_thread(thread.join, 5)
+    assert type(failed.value) is StoreUnavailableError
+    assert failed.value.message == (
+        "the sqlite mirror database failed or is unreachable: OperationalError"
+    )
+
+
+@pytest.mark.postgres
+async def test_its_own_schema_is_made_on_first_use_only() -> None:
+    """With `schema=`, the first call creates the schema and the tables; later calls run just
+    their own statement."""
+    async with postgres_schema() as home:
+        engine = postgres_engine(home)
+        statements: list[str] = []
+
+        def record(*args: Any) -> None:
+            statements.append(args[2])
+
+        async with disposing(engine):
+            own = f"{home}_mirror"
+            try:
+                sa.event.listen(engine.sync_engine, "before_cursor_execute", record)
+                mirror = SqlMirror(engine, schema=own)
+                await mirror.realms()
+                assert any("CREATE SCHEMA" in statement for statement in statements)
+                statements.clear()
+                assert await mirror.realms() == ()
+                assert await mirror.ids(REALM, "Customer") == frozenset()
+                assert len(statements) == 2
+            finally:
+                async with engine.begin() as connection:
+                    await connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{own}" CASCADE'))
