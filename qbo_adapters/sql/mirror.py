@@ -318,9 +318,7 @@ class SqlMirror:
 
 
 def _driver_message(exc: BaseException | None) -> str:
-    """The driver's own message inside a SQLAlchemy error, lower-cased ('' if none)."""
-    if exc is None:
-        return ""
+    """The driver's own message inside a SQLAlchemy error, lower-cased."""
     original = getattr(exc, "orig", None)
     return str(original if original is not None else exc).lower()
 
