@@ -63,8 +63,9 @@ _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 #: What SQLite says when another connection holds the lock it needs.
 _LOCKED = ("database is locked", "database table is locked")
-#: What SQLite says when the file is not a database, or a damaged one.
-_CORRUPT = ("file is not a database", "database disk image is malformed", "malformed")
+#: What SQLite says when the file is not a database, or a damaged one ("database disk
+#: image is malformed", and the other "malformed" messages).
+_CORRUPT = ("file is not a database", "malformed")
 
 
 def _entity_columns() -> list[sa.Column[Any]]:

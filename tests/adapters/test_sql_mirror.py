@@ -294,3 +294,38 @@ async def test_its_own_schema_is_made_on_first_use_only() -> None:
             finally:
                 async with engine.begin() as connection:
                     await connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{own}" CASCADE'))
+
+
+async def test_a_damaged_database_file_is_a_corrupt_store(tmp_path: Path) -> None:
+    """A mirror file whose pages were overwritten ("database disk image is malformed")
+    raises StoreCorruptError for the file."""
+    path = tmp_path / "mirror.sqlite3"
+    engine = sqlite_engine(path)
+    async with disposing(engine):
+        upserts = [Customer(id=str(index), display_name="x" * 200) for index in range(200)]
+        await SqlMirror(engine).apply(REALM, upserts=upserts)
+    damaged = bytearray(path.read_bytes())
+    damaged[4096:] = b"\xab" * (len(damaged) - 4096)  # every page past the first
+    path.write_bytes(bytes(damaged))
+    engine = sqlite_engine(path)
+    async with disposing(engine):
+        with pytest.raises(StoreCorruptError) as raised:
+            await SqlMirror(engine).summary(REALM)
+    assert raised.value.message == _corrupt("the sqlite mirror database file")
+    assert "malformed" in str(raised.value.__cause__)
+
+
+async def test_a_table_lock_inside_sqlite_reads_as_locked_too(tmp_path: Path) -> None:
+    """SQLite's other lock message, "database table is locked", is the same plain
+    StoreUnavailableError as a database lock (here raised by the driver on cue)."""
+    engine = sqlite_engine(tmp_path / "mirror.sqlite3")
+
+    def locked(*_: Any) -> None:
+        raise sqlite3.OperationalError("database table is locked")
+
+    async with disposing(engine):
+        mirror = SqlMirror(engine)
+        await mirror.apply(REALM, progress=MirrorProgress())
+        sa.event.listen(engine.sync_engine, "before_cursor_execute", locked)
+        with pytest.raises(StoreUnavailableError, match="is locked by another process"):
+            await mirror.realms()
