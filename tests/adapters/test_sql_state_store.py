@@ -310,3 +310,34 @@ async def test_the_states_table_has_the_released_columns(tmp_path: Path) -> None
         ("expires_at", "DOUBLE", 1, 0),
     ]
     assert "qbo_states_expires_at" in {index[1] for index in indexes}
+
+
+async def test_a_states_table_without_a_version_record_is_adopted(tmp_path: Path) -> None:
+    """A database holding `qbo_states` and its index but no schema-version record (its
+    record deleted, or the table made by hand from the released columns) is taken over on
+    first use: its values stay and the record is written."""
+    engine = sqlite_engine(tmp_path / "unversioned.sqlite3")
+    clock = FakeClock()
+    async with disposing(engine):
+        async with engine.begin() as connection:
+            await connection.execute(
+                sa.text(
+                    "CREATE TABLE qbo_states (state_key TEXT PRIMARY KEY, value BLOB NOT NULL,"
+                    " expires_at DOUBLE NOT NULL)"
+                )
+            )
+            await connection.execute(
+                sa.text("CREATE INDEX qbo_states_expires_at ON qbo_states (expires_at)")
+            )
+            await connection.execute(
+                sa.text("INSERT INTO qbo_states VALUES ('state', x'7631', :expires_at)"),
+                {"expires_at": clock.now().timestamp() + 60},
+            )
+        assert await SqlStateStore(engine, clock).take("state") == b"v1"
+        async with engine.connect() as connection:
+            versions = (
+                await connection.execute(
+                    sa.text("SELECT component, version FROM qbo_schema_versions")
+                )
+            ).all()
+    assert [tuple(row) for row in versions] == [("state_store", 1)]
