@@ -219,7 +219,7 @@ async def test_a_ttl_that_is_not_positive_and_finite_is_refused(tmp_path: Path, 
         store = SqlStateStore(engine, FakeClock())
         with pytest.raises(ValueError, match="ttl"):
             await store.put("state", b"v", ttl=ttl)
-        assert not store._schema.ready
+        assert store._schema.ready is False
 
 
 async def test_repr_names_the_dialect_and_no_value(tmp_path: Path) -> None:
