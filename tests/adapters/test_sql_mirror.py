@@ -8,7 +8,8 @@ import sqlite3
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 import sqlalchemy as sa
@@ -329,3 +330,65 @@ async def test_a_table_lock_inside_sqlite_reads_as_locked_too(tmp_path: Path) ->
         sa.event.listen(engine.sync_engine, "before_cursor_execute", locked)
         with pytest.raises(StoreUnavailableError, match="is locked by another process"):
             await mirror.realms()
+
+
+async def test_the_mirror_tables_have_the_released_columns(tmp_path: Path) -> None:
+    """`qbo_mirror_entities` and `qbo_mirror_progress` are written with exactly the columns
+    of schema version 1, by name, type, nullability and key: the format hosts query and
+    other releases read."""
+    engine = sqlite_engine(tmp_path / "mirror.sqlite3")
+    async with disposing(engine):
+        await SqlMirror(engine).realms()
+        async with engine.connect() as connection:
+            tables = {
+                table: [
+                    (name, kind, notnull, key)
+                    for _, name, kind, notnull, _, key in (
+                        await connection.execute(sa.text(f"PRAGMA table_info({table})"))
+                    ).all()
+                ]
+                for table in ("qbo_mirror_entities", "qbo_mirror_progress")
+            }
+    assert tables == {
+        "qbo_mirror_entities": [
+            ("realm_id", "VARCHAR(32)", 1, 1),
+            ("entity_type", "VARCHAR(64)", 1, 2),
+            ("id", "TEXT", 1, 3),
+            ("sync_token", "TEXT", 0, 0),
+            ("last_updated", "VARCHAR(40)", 0, 0),
+            ("body", "TEXT", 1, 0),
+        ],
+        "qbo_mirror_progress": [
+            ("realm_id", "VARCHAR(32)", 1, 1),
+            ("progress", "TEXT", 1, 0),
+        ],
+    }
+
+
+async def test_mirror_tables_without_a_version_record_are_adopted(tmp_path: Path) -> None:
+    """A database holding the mirror's tables but no schema-version record for them (the
+    record deleted, or the tables made by hand from the released columns) is taken over
+    on first use: its rows stay and the record is written."""
+    engine = sqlite_engine(tmp_path / "mirror.sqlite3")
+    async with disposing(engine):
+        await SqlMirror(engine).apply(REALM, upserts=[Customer(id="1", display_name="A")])
+        async with engine.begin() as connection:
+            await connection.execute(sa.text("DELETE FROM qbo_schema_versions"))
+        assert await SqlMirror(engine).ids(REALM, "Customer") == {"1"}
+        async with engine.connect() as connection:
+            versions = (
+                await connection.execute(
+                    sa.text("SELECT component, version FROM qbo_schema_versions")
+                )
+            ).all()
+    assert [tuple(row) for row in versions] == [("mirror", 1)]
+
+
+async def test_an_unsupported_dialect_is_refused_by_name() -> None:
+    """Only sqlite and postgresql engines are accepted; the error names the adapter and the
+    dialect."""
+    engine = SimpleNamespace(dialect=SimpleNamespace(name="mysql"))
+    with pytest.raises(ConfigurationError) as refused:
+        SqlMirror(cast(AsyncEngine, engine))
+    assert refused.value.message == "SqlMirror supports sqlite and postgresql, not 'mysql'"
+    assert refused.value.field == "engine"
