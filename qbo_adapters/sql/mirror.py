@@ -319,9 +319,9 @@ class SqlMirror:
 
 
 def _driver_message(exc: BaseException | None) -> str:
-    """The driver's own message inside a SQLAlchemy error, lower-cased."""
-    original = getattr(exc, "orig", None)
-    return str(original if original is not None else exc).lower()
+    """The error's text, lower-cased: for a SQLAlchemy error, the driver's own message, then
+    the SQL (its parameters hidden, see `ErrorsMapped`), whose names hold no text searched for."""
+    return str(exc).lower()
 
 
 def _last_updated(entity: QBOEntity) -> str | None:
