@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
@@ -392,3 +393,36 @@ async def test_an_unsupported_dialect_is_refused_by_name() -> None:
         SqlMirror(cast(AsyncEngine, engine))
     assert refused.value.message == "SqlMirror supports sqlite and postgresql, not 'mysql'"
     assert refused.value.field == "engine"
+
+
+async def test_update_times_are_stored_in_utc_whatever_the_local_zone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a host whose local zone is not UTC, `last_updated` is still UTC text."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        engine = sqlite_engine(tmp_path / "mirror.sqlite3")
+        async with disposing(engine):
+            updated = MetaData(last_updated_time=datetime(2031, 1, 1, 17, 30, tzinfo=PACIFIC))
+            await SqlMirror(engine).apply(REALM, upserts=[Customer(id="1", meta=updated)])
+            rows = await _rows(engine)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert rows == {"1": (None, "2031-01-02T00:30:00+00:00")}
+
+
+async def test_an_unreachable_postgres_ping_says_which_store_failed() -> None:
+    """`ping` of a server nobody listens for is StoreUnavailableError naming the database
+    and the mirror, with the backend."""
+    engine = create_async_engine(
+        "postgresql+asyncpg://postgres@127.0.0.1:1/test", connect_args={"timeout": 5}
+    )
+    async with disposing(engine):
+        with pytest.raises(StoreUnavailableError) as failed:
+            await SqlMirror(engine).ping()
+    assert failed.value.message.startswith(
+        "the postgresql mirror database failed or is unreachable: "
+    )
+    assert failed.value.backend == "postgresql"
