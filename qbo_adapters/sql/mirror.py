@@ -63,8 +63,9 @@ _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 #: What SQLite says when another connection holds the lock it needs.
 _LOCKED = ("database is locked", "database table is locked")
-#: What SQLite says when the file is not a database, or a damaged one.
-_CORRUPT = ("file is not a database", "database disk image is malformed", "malformed")
+#: What SQLite says when the file is not a database, or a damaged one ("database disk
+#: image is malformed", and the other "malformed" messages).
+_CORRUPT = ("file is not a database", "malformed")
 
 
 def _entity_columns() -> list[sa.Column[Any]]:
@@ -318,11 +319,9 @@ class SqlMirror:
 
 
 def _driver_message(exc: BaseException | None) -> str:
-    """The driver's own message inside a SQLAlchemy error, lower-cased ('' if none)."""
-    if exc is None:
-        return ""
-    original = getattr(exc, "orig", None)
-    return str(original if original is not None else exc).lower()
+    """The error's text, lower-cased: for a SQLAlchemy error, the driver's own message, then
+    the SQL (its parameters hidden, see `ErrorsMapped`), whose names hold no text searched for."""
+    return str(exc).lower()
 
 
 def _last_updated(entity: QBOEntity) -> str | None:

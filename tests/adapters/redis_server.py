@@ -1,8 +1,10 @@
-"""The test Redis: database 7 of 127.0.0.1:6379, a random key prefix per adapter, cleaned after."""
+"""The test Redis: database 7 of 127.0.0.1:6379 (or `$QBO_TEST_REDIS_DB`), a random key prefix
+per adapter, cleaned after."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 from collections.abc import AsyncIterator
 
@@ -10,8 +12,9 @@ import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-#: The database the tests use, away from anything else on the server.
-TEST_DB = 7
+#: The database the tests use, away from anything else on the server. A mutation run sets
+#: `QBO_TEST_REDIS_DB` to one of its own, so keys its mutants leak stay out of the others' way.
+TEST_DB = int(os.environ.get("QBO_TEST_REDIS_DB", "7"))
 
 
 @contextlib.asynccontextmanager

@@ -60,6 +60,9 @@ class TestPostgresStateStore(StateStoreContract):
 
 EngineFactory = Callable[[], AsyncEngine]
 
+#: A bound on a statement that should not wait, far above its time on a loaded machine.
+_GUARD = 30.0
+
 
 @contextlib.asynccontextmanager
 async def _sqlite_engines() -> AsyncIterator[EngineFactory]:
@@ -216,7 +219,7 @@ async def test_a_ttl_that_is_not_positive_and_finite_is_refused(tmp_path: Path, 
         store = SqlStateStore(engine, FakeClock())
         with pytest.raises(ValueError, match="ttl"):
             await store.put("state", b"v", ttl=ttl)
-        assert not store._schema.ready
+        assert store._schema.ready is False
 
 
 async def test_repr_names_the_dialect_and_no_value(tmp_path: Path) -> None:
@@ -267,3 +270,74 @@ async def test_refusals_of_the_engine_say_why(tmp_path: Path) -> None:
         "upgrade qbo-infra"
     )
     assert caught.value.field == "engine"
+
+
+@pytest.mark.postgres
+async def test_a_postgres_sweep_passes_over_rows_another_transaction_holds() -> None:
+    """On PostgreSQL a put's sweep skips expired rows another transaction has locked (a
+    later sweep takes them) instead of waiting for it: puts never queue behind a sweep."""
+    clock = FakeClock(auto_advance=False)
+    async with postgres_schema() as schema:
+        engine = postgres_engine(schema)
+        async with disposing(engine):
+            store = SqlStateStore(engine, clock)
+            await store.put("held", b"v", ttl=10)
+            await store.put("loose", b"v", ttl=10)
+            clock.advance(10)
+            async with engine.begin() as other:
+                await other.execute(
+                    sa.text("SELECT 1 FROM qbo_states WHERE state_key = 'held' FOR UPDATE")
+                )
+                # a sweep that waited for `other` would wait for ever: fail instead
+                async with asyncio.timeout(_GUARD):
+                    await store.put("fresh", b"v", ttl=60)
+                keys = (await other.execute(sa.text("SELECT state_key FROM qbo_states"))).scalars()
+                assert sorted(keys) == ["fresh", "held"]
+
+
+async def test_the_states_table_has_the_released_columns(tmp_path: Path) -> None:
+    """`qbo_states` is written with exactly the columns of schema version 1, by name, type,
+    nullability and key, and its expiry index: the format other releases read."""
+    engine = sqlite_engine(tmp_path / "qbo.sqlite3")
+    async with disposing(engine):
+        await SqlStateStore(engine, FakeClock()).take("warm-up")
+        async with engine.connect() as connection:
+            columns = (await connection.execute(sa.text("PRAGMA table_info(qbo_states)"))).all()
+            indexes = (await connection.execute(sa.text("PRAGMA index_list(qbo_states)"))).all()
+    assert [(name, kind, notnull, key) for _, name, kind, notnull, _, key in columns] == [
+        ("state_key", "TEXT", 1, 1),
+        ("value", "BLOB", 1, 0),
+        ("expires_at", "DOUBLE", 1, 0),
+    ]
+    assert "qbo_states_expires_at" in {index[1] for index in indexes}
+
+
+async def test_a_states_table_without_a_version_record_is_adopted(tmp_path: Path) -> None:
+    """A database holding `qbo_states` and its index but no schema-version record (its
+    record deleted, or the table made by hand from the released columns) is taken over on
+    first use: its values stay and the record is written."""
+    engine = sqlite_engine(tmp_path / "unversioned.sqlite3")
+    clock = FakeClock()
+    async with disposing(engine):
+        async with engine.begin() as connection:
+            await connection.execute(
+                sa.text(
+                    "CREATE TABLE qbo_states (state_key TEXT PRIMARY KEY, value BLOB NOT NULL,"
+                    " expires_at DOUBLE NOT NULL)"
+                )
+            )
+            await connection.execute(
+                sa.text("CREATE INDEX qbo_states_expires_at ON qbo_states (expires_at)")
+            )
+            await connection.execute(
+                sa.text("INSERT INTO qbo_states VALUES ('state', x'7631', :expires_at)"),
+                {"expires_at": clock.now().timestamp() + 60},
+            )
+        assert await SqlStateStore(engine, clock).take("state") == b"v1"
+        async with engine.connect() as connection:
+            versions = (
+                await connection.execute(
+                    sa.text("SELECT component, version FROM qbo_schema_versions")
+                )
+            ).all()
+    assert [tuple(row) for row in versions] == [("state_store", 1)]
