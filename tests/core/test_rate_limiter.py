@@ -690,6 +690,18 @@ async def test_a_grant_back_within_half_the_margin_is_spent_once() -> None:
     assert world.sink.of_kind(events.RATE_LATE_GRANT) == []
 
 
+async def test_a_grant_back_at_exactly_half_the_margin_stands() -> None:
+    """Half the margin itself is still on time (the bound is included): with a 0.25 s
+    margin, a grant answered 0.125 s after it was asked for (exact in binary, so the fake
+    clock measures exactly that) is spent once, with no event."""
+    world = World()
+    store = _SlowAnswers(world.clock, [0.125])
+    async with _limiter_on(world, store, window_margin=0.25).permit(REALM):
+        pass
+    assert len(store.recorded) == 1
+    assert world.sink.of_kind(events.RATE_LATE_GRANT) == []
+
+
 async def test_with_no_margin_a_grant_is_late_only_past_five_milliseconds() -> None:
     """A margin of 0 would make any real round trip late, and every grant spent twice:
     the threshold is never under 5 ms (a grant back after 4 ms stands; after 6 ms it is
