@@ -338,6 +338,9 @@ def main() -> int:
         # mutmut orders a mutant's tests through sets of strings: a fixed hash seed makes
         # that order, and so which test meets the mutant first, the same on every run
         "PYTHONHASHSEED": "0",
+        # a mutant that drops a key prefix writes outside the tests' cleanup: the Redis
+        # tests use a database of their own here (tests/adapters/redis_server.py)
+        "QBO_TEST_REDIS_DB": os.environ.get("QBO_TEST_REDIS_DB") or "12",
         # pytest's tmp_path root, apart from other pytest runs on the machine
         "PYTEST_DEBUG_TEMPROOT": str(temp_root),
         # the tests run from mutants/, one level deeper than the tree
