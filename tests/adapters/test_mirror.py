@@ -1,5 +1,6 @@
-"""The Mirror contract on MemoryMirror, SqlMirror on a SQLite file and on PostgreSQL, plus
-what SQL adds: a schema of its own, a locked or corrupt SQLite file as typed errors."""
+"""The Mirror contract on SqlMirror, on a SQLite file and on PostgreSQL, plus what SQL
+adds: a schema of its own, a locked or corrupt SQLite file as typed errors. (MemoryMirror
+runs the contract in test_memory_mirror.py.)"""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from qbo_adapters.memory.mirror import MemoryMirror
 from qbo_adapters.sql.mirror import SqlMirror
 from qbo_adapters.testing.mirror import MirrorContract
 from qbo_core.dtos import MirrorProgress
@@ -29,14 +29,6 @@ from tests.adapters.sql_databases import (
 )
 
 REALM = "9130350000000001"
-
-
-class TestMemoryMirror(MirrorContract):
-    """The contract against the in-process mirror."""
-
-    @contextlib.asynccontextmanager
-    async def make_mirror(self) -> AsyncIterator[Mirror]:
-        yield MemoryMirror()
 
 
 class TestSqliteMirror(MirrorContract):
