@@ -278,16 +278,20 @@ class ReadCoalescer:
         return self._epochs.get(realm_id, 0) == since and not self._writing.get(realm_id)
 
     def write_started(self, realm_id: str) -> None:
+        """A write of the realm begins; end it with `write_finished`, once."""
         self._epochs[realm_id] = self.epoch(realm_id) + 1
         self._writing[realm_id] = self._writing.get(realm_id, 0) + 1
 
     def write_finished(self, realm_id: str) -> None:
-        self._epochs[realm_id] = self.epoch(realm_id) + 1
+        """A write begun with `write_started` ended (`RuntimeError` if none is under way)."""
         left = self._writing.get(realm_id, 0) - 1
-        if left > 0:
+        if left < 0:
+            raise RuntimeError(f"write_finished({realm_id!r}) without a write under way")
+        self._epochs[realm_id] = self.epoch(realm_id) + 1
+        if left:
             self._writing[realm_id] = left
         else:
-            self._writing.pop(realm_id, None)
+            del self._writing[realm_id]
 
     async def run(
         self,

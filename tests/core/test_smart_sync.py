@@ -1497,6 +1497,24 @@ def test_each_write_moves_its_realms_epoch_when_it_starts_and_when_it_ends() -> 
     )
 
 
+def test_a_write_finished_without_one_started_is_refused_and_changes_nothing() -> None:
+    """Ending a write that never began (or ending one twice) is a programming error: a
+    `RuntimeError` naming the realm, with the realm's epoch and writes left as they were."""
+    coalescer = ReadCoalescer()
+    with pytest.raises(RuntimeError, match=r"^write_finished\('1'\) without a write under way$"):
+        coalescer.write_finished("1")
+    assert (coalescer.epoch("1"), coalescer.quiet("1", 0)) == (0, True)
+    coalescer.write_started("1")
+    coalescer.write_finished("1")
+    with pytest.raises(RuntimeError, match="write_finished"):
+        coalescer.write_finished("1")
+    assert (coalescer.epoch("1"), coalescer.quiet("1", 2)) == (2, True)
+    coalescer.write_started("1")  # the count starts again from nothing
+    assert not coalescer.quiet("1", 3)
+    coalescer.write_finished("1")
+    assert coalescer.quiet("1", 4)
+
+
 async def test_every_caller_of_a_failing_shared_read_gets_its_error(world: SyncWorld) -> None:
     """Two callers share a slow read of a customer that does not exist: both get the
     `ObjectNotFoundError`, the flight is over, and the same read made again goes to QBO."""
