@@ -216,6 +216,13 @@ async def test_ping_of_a_file_in_place_of_the_directory_fails(tmp_path: Path) ->
             await FileLock(path, FakeClock()).ping()
 
 
+async def test_ping_of_a_path_the_os_refuses_fails(tmp_path: Path) -> None:
+    """`ping` on a path the OS cannot look up (a name over 255 bytes) raises
+    `StoreUnavailableError` rather than the `OSError`."""
+    with pytest.raises(StoreUnavailableError):
+        await FileLock(tmp_path / ("x" * 300), FakeClock()).ping()
+
+
 async def test_ping_of_an_existing_directory_passes(tmp_path: Path) -> None:
     """`ping` returns on a directory that exists and may be written, and leaves it empty."""
     await FileLock(tmp_path, FakeClock()).ping()
