@@ -200,17 +200,21 @@ def test_repr_names_the_directory(tmp_path: Path) -> None:
 async def test_ping_of_a_missing_directory_names_it_and_creates_nothing(tmp_path: Path) -> None:
     """`ping` on a missing directory raises `StoreUnavailableError` naming it, making nothing."""
     missing = tmp_path / "locks"
-    with pytest.raises(StoreUnavailableError, match="is missing, not a directory") as caught:
+    with pytest.raises(StoreUnavailableError) as caught:
         await FileLock(missing, FakeClock()).ping()
-    assert repr(str(missing)) in str(caught.value)
+    assert str(caught.value) == (
+        f"lock directory {str(missing)!r} is missing, not a directory, or not writable"
+    )
     assert caught.value.backend == "file"
     assert not missing.exists()
 
 
 async def test_ping_of_a_file_in_place_of_the_directory_fails(tmp_path: Path) -> None:
-    """`ping` on a path that is a file, or below one, raises `StoreUnavailableError`."""
+    """`ping` on a path that is a file (even an executable one), or below one, raises
+    `StoreUnavailableError`."""
     blocker = tmp_path / "a-file"
     blocker.write_text("")
+    blocker.chmod(0o755)
     for path in (blocker, blocker / "locks"):
         with pytest.raises(StoreUnavailableError):
             await FileLock(path, FakeClock()).ping()
@@ -221,6 +225,15 @@ async def test_ping_of_a_path_the_os_refuses_fails(tmp_path: Path) -> None:
     `StoreUnavailableError` rather than the `OSError`."""
     with pytest.raises(StoreUnavailableError):
         await FileLock(tmp_path / ("x" * 300), FakeClock()).ping()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write to any directory")
+async def test_ping_of_a_read_only_directory_fails(tmp_path: Path) -> None:
+    """`ping` on a directory this process may not create files in raises."""
+    read_only = tmp_path / "read-only"
+    read_only.mkdir(mode=0o555)
+    with pytest.raises(StoreUnavailableError):
+        await FileLock(read_only, FakeClock()).ping()
 
 
 async def test_ping_of_an_existing_directory_passes(tmp_path: Path) -> None:
@@ -348,18 +361,25 @@ async def test_a_waiter_wakes_at_the_holders_expiry(tmp_path: Path) -> None:
     assert lease.expires_at == clock.now().timestamp() + 5
 
 
-async def test_a_waiter_polls_every_poll_interval(tmp_path: Path) -> None:
-    """A waiter looks again after `poll_interval` seconds and takes a lock freed meanwhile."""
+@pytest.mark.parametrize(("poll_interval", "given"), [(2.0, True), (0.05, False)])
+async def test_a_waiter_polls_every_poll_interval(
+    tmp_path: Path, poll_interval: float, given: bool
+) -> None:
+    """A waiter looks again after `poll_interval` seconds (0.05 by default) and takes a
+    lock freed meanwhile."""
     clock = FakeClock(auto_advance=False)
-    lock = FileLock(tmp_path, clock, poll_interval=2)
+    if given:
+        lock = FileLock(tmp_path, clock, poll_interval=poll_interval)
+    else:
+        lock = FileLock(tmp_path, clock)
     held = await lock.acquire("realm-1", lease=60, wait=0)
     waiter = asyncio.get_running_loop().create_task(lock.acquire("realm-1", lease=5, wait=30))
     await _until_asleep_or_done(clock, waiter)
     assert await lock.release(held) is True
-    clock.advance(1.5)
+    clock.advance(poll_interval * 0.75)
     await _until_asleep_or_done(clock, waiter)
     assert not waiter.done()
-    clock.advance(0.5)
+    clock.advance(poll_interval * 0.25)
     await _until_asleep_or_done(clock, waiter)
     taken = waiter.done()
     waiter.cancel()  # a waiter still asleep would otherwise outlive the test
@@ -438,3 +458,38 @@ async def test_a_failed_write_leaves_no_temporary_file(
     assert source.name.startswith(".lease-")
     assert target == tmp_path / f"{_stem('realm-1')}.lease"
     assert _names_in(tmp_path) == [f"{_stem('realm-1')}.lock"]
+
+
+async def test_a_failed_cleanup_keeps_the_write_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the temporary file cannot be removed either, the error raised is still the
+    write's own (an `OSError` from the rename), not the cleanup's."""
+
+    def failing_replace(source: str, target: str | os.PathLike[str]) -> None:
+        raise OSError(28, "No space left on device")
+
+    def failing_unlink(path: str | os.PathLike[str]) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    lock = FileLock(tmp_path, FakeClock())
+    monkeypatch.setattr(os, "replace", failing_replace)
+    monkeypatch.setattr(os, "unlink", failing_unlink)
+    with pytest.raises(StoreUnavailableError, match=r"^lock directory unusable: OSError$"):
+        await lock.acquire("realm-1", lease=10, wait=0)
+
+
+async def test_the_os_lock_waits_ten_seconds_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unless told otherwise, a busy OS lock is waited for 10 seconds before giving up."""
+    timeouts: list[float] = []
+    real = filelock.FileLock
+
+    def recording(path: Path, *, timeout: float) -> filelock.BaseFileLock:
+        timeouts.append(timeout)
+        return real(path, timeout=timeout)
+
+    monkeypatch.setattr(filelock, "FileLock", recording)
+    await FileLock(tmp_path, FakeClock()).acquire("realm-1", lease=10, wait=0)
+    assert timeouts == [10.0]
