@@ -493,3 +493,18 @@ async def test_the_os_lock_waits_ten_seconds_by_default(
     monkeypatch.setattr(filelock, "FileLock", recording)
     await FileLock(tmp_path, FakeClock()).acquire("realm-1", lease=10, wait=0)
     assert timeouts == [10.0]
+
+
+async def test_a_cancelled_acquire_whose_file_work_failed_is_still_cancelled(
+    tmp_path: Path,
+) -> None:
+    """Cancelled while its file work runs into an OS error, `acquire` raises the
+    cancellation, not that error: the caller who left asked for nothing more."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    lock = FileLock(blocker / "locks", FakeClock())
+    attempt = asyncio.get_running_loop().create_task(lock.acquire("realm-1", lease=60, wait=0))
+    await asyncio.sleep(0)  # into the worker thread
+    attempt.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await attempt
