@@ -13,6 +13,7 @@ import signal
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import filelock
 import pytest
@@ -227,13 +228,21 @@ async def test_ping_of_a_path_the_os_refuses_fails(tmp_path: Path) -> None:
         await FileLock(tmp_path / ("x" * 300), FakeClock()).ping()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write to any directory")
-async def test_ping_of_a_read_only_directory_fails(tmp_path: Path) -> None:
-    """`ping` on a directory this process may not create files in raises."""
-    read_only = tmp_path / "read-only"
-    read_only.mkdir(mode=0o555)
+@pytest.mark.parametrize("denied", [os.W_OK, os.X_OK], ids=["no write", "no search"])
+async def test_ping_of_a_directory_it_may_not_make_files_in_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, denied: int
+) -> None:
+    """Making a file in a directory takes both write and search (x) permission: `ping`
+    raises when the OS refuses either. The tests run as root, whom the OS never refuses,
+    so `os.access` answers as it would for another user on a 0o555 or 0o666 directory."""
+    real_access = os.access
+
+    def access(path: Any, mode: int, **options: Any) -> bool:
+        return False if mode & denied else real_access(path, mode, **options)
+
+    monkeypatch.setattr(os, "access", access)
     with pytest.raises(StoreUnavailableError):
-        await FileLock(read_only, FakeClock()).ping()
+        await FileLock(tmp_path, FakeClock()).ping()
 
 
 async def test_ping_of_an_existing_directory_passes(tmp_path: Path) -> None:
