@@ -76,6 +76,14 @@ def _tokens(label: str) -> TokenSet:
 _SCHEMA_VERSIONS_TABLE = (
     "CREATE TABLE qbo_schema_versions (component VARCHAR(64) PRIMARY KEY, version INTEGER NOT NULL)"
 )
+#: `qbo_tokens` as version 1 of the schema made it.
+_TOKENS_TABLE_V1 = (
+    "CREATE TABLE qbo_tokens (realm_id TEXT PRIMARY KEY, version INTEGER NOT NULL,"
+    " access_token TEXT NOT NULL, refresh_token TEXT NOT NULL,"
+    " access_token_expires_at VARCHAR(40) NOT NULL, refresh_token_expires_at VARCHAR(40)"
+    " NOT NULL, refresh_token_hard_expires_at VARCHAR(40), token_type TEXT NOT NULL,"
+    " scope TEXT, token_realm_id TEXT)"
+)
 
 
 # -- one database, two engines: what two processes would see ------------------------------
@@ -196,15 +204,7 @@ async def test_a_version_1_schema_gains_the_connection_marks_and_keeps_its_token
             await connection.execute(
                 sa.text("INSERT INTO qbo_schema_versions VALUES ('token_store', 1)")
             )
-            await connection.execute(
-                sa.text(
-                    "CREATE TABLE qbo_tokens (realm_id TEXT PRIMARY KEY, version INTEGER NOT"
-                    " NULL, access_token TEXT NOT NULL, refresh_token TEXT NOT NULL,"
-                    " access_token_expires_at VARCHAR(40) NOT NULL, refresh_token_expires_at"
-                    " VARCHAR(40) NOT NULL, refresh_token_hard_expires_at VARCHAR(40),"
-                    " token_type TEXT NOT NULL, scope TEXT, token_realm_id TEXT)"
-                )
-            )
+            await connection.execute(sa.text(_TOKENS_TABLE_V1))
             await connection.execute(
                 sa.text(
                     "INSERT INTO qbo_tokens VALUES ('r1', 3, 'acc', 'ref',"
@@ -477,15 +477,7 @@ async def test_a_tokens_table_without_a_version_record_is_adopted(tmp_path: Path
     engine = sqlite_engine(tmp_path / "unversioned.sqlite3")
     async with disposing(engine):
         async with engine.begin() as connection:
-            await connection.execute(
-                sa.text(
-                    "CREATE TABLE qbo_tokens (realm_id TEXT PRIMARY KEY, version INTEGER NOT"
-                    " NULL, access_token TEXT NOT NULL, refresh_token TEXT NOT NULL,"
-                    " access_token_expires_at VARCHAR(40) NOT NULL, refresh_token_expires_at"
-                    " VARCHAR(40) NOT NULL, refresh_token_hard_expires_at VARCHAR(40),"
-                    " token_type TEXT NOT NULL, scope TEXT, token_realm_id TEXT)"
-                )
-            )
+            await connection.execute(sa.text(_TOKENS_TABLE_V1))
             await connection.execute(
                 sa.text(
                     "INSERT INTO qbo_tokens VALUES ('r1', 2, 'acc', 'ref',"
